@@ -1,0 +1,49 @@
+# 3tofu — everything a fresh Debian machine needs is installed by these targets.
+#   make test    install dependencies, build, run the whole test suite
+#   make demo    install dependencies, build, run a verified pull end to end on loopback
+#   make build   release build of ./.build/release/3tofu
+
+SWIFT ?= swift
+ifneq ($(wildcard /opt/swift/usr/bin/swift),)
+export PATH := /opt/swift/usr/bin:$(PATH)
+endif
+
+# Build and link: libcurl and libssh2 headers. Tests and demo: the real servers and the
+# independent checkers (registry, proxies, sshd, mitmproxy; skopeo, umoci, podman).
+APT_PACKAGES := libcurl4-openssl-dev libssh2-1-dev pkg-config ca-certificates openssl python3 \
+	docker-registry skopeo umoci podman tinyproxy microsocks openssh-server openssh-client \
+	apache2-utils mitmproxy tar gzip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build debug test demo clean help
+
+all: build
+
+help:
+	@sed -n '1,5p' Makefile
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product 3tofu
+
+debug: deps
+	$(SWIFT) build --product 3tofu
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: build
+	bash examples/demo.sh .build/release/3tofu
+
+clean:
+	rm -rf .build

@@ -1,0 +1,77 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "3tofu",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "3tofu", targets: ["3tofu"]),
+        .library(name: "ThreeTofu", targets: ["Commands"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // System libraries: Debian's -dev packages provide headers and pkg-config files.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]
+        ),
+
+        // Pure values: references, digests, media types, manifests, platforms, challenges. No I/O.
+        .target(name: "OCI"),
+        // HTTP exchanges: the protocol every vantage speaks and the libcurl conformance.
+        .target(
+            name: "Transport",
+            dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Distribution-spec client over any HTTPTransport.
+        .target(
+            name: "Registry",
+            dependencies: ["OCI", "Transport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Pure: observations, comparison, verdict.
+        .target(name: "Agreement", dependencies: ["OCI"]),
+        // Content store and output writers.
+        .target(
+            name: "Artifacts",
+            dependencies: ["OCI", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Vantages file (TOML) into validated values.
+        .target(name: "Configuration", dependencies: ["TOMLKit"]),
+        // Runs the vantages, asks Agreement, lets Artifacts write.
+        .target(
+            name: "Coordinator",
+            dependencies: ["OCI", "Transport", "Registry", "Agreement", "Artifacts", "Configuration"]
+        ),
+        .target(
+            name: "Commands",
+            dependencies: [
+                "Coordinator", "Configuration", "OCI", "Artifacts",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "3tofu", dependencies: ["Commands"]),
+
+        .target(name: "TestSupport", dependencies: ["OCI"], path: "Tests/TestSupport"),
+        .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Transport", "OCI", "TestSupport"]),
+        .testTarget(name: "AgreementTests", dependencies: ["Agreement", "OCI"]),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "OCI", "TestSupport"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["Commands", "Coordinator", "Configuration", "OCI", "TestSupport"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

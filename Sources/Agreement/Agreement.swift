@@ -1,0 +1,91 @@
+/// Pure decision: from observations and a policy to a verdict. No I/O.
+public enum Agreement {
+    /// `usedInsecureRegistry`: plain HTTP was allowed for the registry involved.
+    public static func decide(_ observations: [Observation], policy: Policy, usedInsecureRegistry: Bool = false) -> Decision {
+        let answering = observations.filter { $0.image != nil }
+        let failed = observations.filter { $0.image == nil }
+        let comparisons = compare(answering)
+
+        // Dissent first: no policy can turn a disagreement into agreement.
+        if let split = comparisons.first(where: { !$0.agree }) {
+            let dissenters = minority(in: comparisons)
+            return Decision(
+                verdict: .disagree, agreed: nil, comparisons: comparisons, dissenters: dissenters,
+                reason: "The vantages disagree on \(split.item): " + describe(split) + ".")
+        }
+        func insufficient(_ reason: String) -> Decision {
+            Decision(verdict: .insufficient, agreed: nil, comparisons: comparisons, dissenters: [], reason: reason)
+        }
+        if answering.isEmpty {
+            return insufficient("No vantage answered (\(failed.map(\.vantage).joined(separator: ", "))).")
+        }
+        if failed.count > policy.maxUnavailable {
+            return insufficient(
+                "\(failed.count) of \(observations.count) vantages did not answer (\(failed.map(\.vantage).joined(separator: ", "))); policy '\(policy.name)' allows \(policy.maxUnavailable).")
+        }
+        if answering.count < policy.minAgreeing {
+            return insufficient(
+                "Only \(answering.count) vantage\(answering.count == 1 ? "" : "s") answered and agreed; policy '\(policy.name)' needs \(policy.minAgreeing). Add vantages to the vantages file or choose another policy.")
+        }
+        let kinds = Set(answering.map(\.kind))
+        let missingKinds = policy.requireRouteKinds.filter { !kinds.contains($0) }
+        if !missingKinds.isEmpty {
+            return insufficient("Policy '\(policy.name)' needs an answering vantage of kind \(missingKinds.joined(separator: " and ")); none answered.")
+        }
+        if usedInsecureRegistry && !policy.allowInsecureRegistries {
+            return insufficient("Policy '\(policy.name)' does not allow plain-HTTP (insecure) registries.")
+        }
+        guard let agreed = answering.first?.image else {
+            return insufficient("No vantage answered.")
+        }
+        return Decision(
+            verdict: .agree, agreed: agreed, comparisons: comparisons, dissenters: [],
+            reason: "All \(answering.count) answering vantages agree on \(agreed.topDigest) under policy '\(policy.name)'.")
+    }
+
+    /// Item-by-item comparison across the answering vantages. Items that only some vantages
+    /// have (e.g. layer 5 when one saw four layers) count as disagreement.
+    public static func compare(_ answering: [Observation]) -> [Comparison] {
+        var order: [String] = []
+        var values: [String: [String: String]] = [:]
+        for observation in answering {
+            guard let image = observation.image else { continue }
+            for (item, value) in image.comparedItems {
+                if values[item] == nil {
+                    order.append(item)
+                    values[item] = [:]
+                }
+                values[item]?[observation.vantage] = value
+            }
+        }
+        return order.map { item in
+            let seen = values[item] ?? [:]
+            let agree = seen.count == answering.count && Set(seen.values).count == 1
+            return Comparison(item: item, agree: agree, values: seen)
+        }
+    }
+
+    /// Vantages outside the largest group of identical answers on any disagreeing item.
+    static func minority(in comparisons: [Comparison]) -> [String] {
+        var dissenters: Set<String> = []
+        for comparison in comparisons where !comparison.agree {
+            let groups = Dictionary(grouping: comparison.values, by: \.value).mapValues { $0.map(\.key) }
+            let largest = groups.values.map(\.count).max() ?? 0
+            let majorities = groups.values.filter { $0.count == largest }
+            if majorities.count == 1, let majority = majorities.first {
+                dissenters.formUnion(comparison.values.keys.filter { !majority.contains($0) })
+            } else {
+                dissenters.formUnion(comparison.values.keys)
+            }
+        }
+        return dissenters.sorted()
+    }
+
+    static func describe(_ comparison: Comparison) -> String {
+        let groups = Dictionary(grouping: comparison.values, by: \.value)
+        return groups.keys.sorted().map { value in
+            let names = (groups[value] ?? []).map(\.key).sorted().joined(separator: ", ")
+            return "\(names) saw \(value)"
+        }.joined(separator: "; ")
+    }
+}

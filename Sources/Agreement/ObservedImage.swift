@@ -1,0 +1,42 @@
+/// Everything one vantage saw of an image that must be the same everywhere.
+public struct ObservedImage: Sendable, Equatable, Codable {
+    public struct Layer: Sendable, Equatable, Codable {
+        public var digest: String
+        public var size: Int64
+        public init(digest: String, size: Int64) {
+            self.digest = digest
+            self.size = size
+        }
+    }
+
+    /// Digest and media type of what the tag (or digest) pointed at: a manifest or an index.
+    public var topDigest: String
+    public var topMediaType: String
+    /// For an index: the digest of the manifest chosen for the platform.
+    public var platformManifestDigest: String?
+    public var configDigest: String
+    public var layers: [Layer]
+
+    public init(topDigest: String, topMediaType: String, platformManifestDigest: String?, configDigest: String, layers: [Layer]) {
+        self.topDigest = topDigest
+        self.topMediaType = topMediaType
+        self.platformManifestDigest = platformManifestDigest
+        self.configDigest = configDigest
+        self.layers = layers
+    }
+
+    /// The compared items, in a stable order, as (item name, value) pairs.
+    public var comparedItems: [(item: String, value: String)] {
+        var items: [(String, String)] = [
+            ("manifest", topDigest),
+            ("media type", topMediaType),
+            ("platform manifest", platformManifestDigest ?? "(none: not an index)"),
+            ("config", configDigest),
+            ("layer count", String(layers.count)),
+        ]
+        for (index, layer) in layers.enumerated() {
+            items.append(("layer \(index + 1)", "\(layer.digest) (\(layer.size) bytes)"))
+        }
+        return items
+    }
+}

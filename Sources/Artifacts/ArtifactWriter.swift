@@ -1,0 +1,12 @@
+/// Writes a verified image in any `OutputFormat`: the one entry point the coordinator needs.
+public enum ArtifactWriter {
+    /// Blocking; from async code wrap it in `BlockingIO.run`.
+    @discardableResult
+    public static func write(_ image: ImageToWrite, format: OutputFormat, to path: String, store: ContentStore) throws -> WriteResult {
+        switch format {
+        case .dockerArchive: try DockerArchiveWriter(store: store).write(image, to: path)
+        case .oci: try OCILayoutWriter(store: store).write(image, to: path)
+        case .ociArchive: try OCIArchiveWriter(store: store).write(image, to: path)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Builds an output at a temporary sibling path (`.<name>.3tofu-tmp-<random>` in the same
+/// directory) and renames it into place only once complete; on any error the temporary is
+/// removed and the output path is left as it was.
+enum AtomicOutput {
+    static func temporarySibling(of path: String) -> String {
+        let directory = FileSystem.directoryName(path)
+        return "\(directory)/.\(FileSystem.baseName(path)).3tofu-tmp-\(FileSystem.randomSuffix())"
+    }
+
+    static func checkParent(of path: String) throws {
+        let directory = FileSystem.directoryName(path)
+        guard FileSystem.isDirectory(directory) else {
+            throw ArtifactsError(.io, "cannot write \(path): directory \(directory) does not exist; create it first")
+        }
+    }
+
+    /// Writes a file: `body` gets a file descriptor open on the temporary. A file already at
+    /// `path` is replaced atomically; a directory there is refused.
+    static func writeFile<T>(at path: String, _ body: (Int32, String) throws -> T) throws -> T {
+        guard !path.isEmpty else {
+            throw ArtifactsError(.io, "the output path is empty; give a file name")
+        }
+        if FileSystem.isDirectory(path) {
+            throw ArtifactsError(.outputExists, "\(path) is a directory; give a file path for this archive format (or use --format oci for a directory)")
+        }
+        try checkParent(of: path)
+        let temporary = temporarySibling(of: path)
+        let fd = try FileSystem.createExclusive(temporary)
+        do {
+            let result = try body(fd, temporary)
+            try FileSystem.sync(fd, path: temporary)
+            close(fd)
+            try FileSystem.move(temporary, to: path)
+            FileSystem.syncDirectory(FileSystem.directoryName(path))
+            return result
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Builds a new directory with `body` (which gets the temporary directory's path) and moves
+    /// it to `path`, which must not exist or be an empty directory.
+    static func writeDirectory<T>(at path: String, _ body: (String) throws -> T) throws -> T {
+        try checkParent(of: path)
+        let temporary = temporarySibling(of: path)
+        do {
+            guard mkdir(temporary, 0o755) == 0 else {
+                throw FileSystem.ioError("create directory", temporary)
+            }
+            let result = try body(temporary)
+            FileSystem.syncDirectory(temporary)
+            try FileSystem.move(temporary, to: path)
+            FileSystem.syncDirectory(FileSystem.directoryName(path))
+            return result
+        } catch {
+            FileSystem.removeTree(temporary)
+            throw error
+        }
+    }
+}

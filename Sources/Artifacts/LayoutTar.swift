@@ -1,0 +1,44 @@
+import Foundation
+import OCI
+
+/// Writes an OCI image layout (`oci-layout`, `index.json`, `blobs/...`) into a tar, optionally
+/// with the Docker `manifest.json` and `repositories` files that make it a docker-archive too.
+enum LayoutTar {
+    /// One entry of a docker-archive `manifest.json`.
+    private struct DockerManifestEntry: Encodable {
+        var Config: String
+        var RepoTags: [String]
+        var Layers: [String]
+    }
+
+    static func write(_ plan: ImageLayoutPlan, to tar: TarWriter, docker: Bool) throws {
+        try tar.addDirectory(name: "blobs")
+        var algorithms: [String] = []
+        for blob in plan.blobs where !algorithms.contains(blob.digest.algorithm.rawValue) {
+            algorithms.append(blob.digest.algorithm.rawValue)
+        }
+        for algorithm in algorithms {
+            try tar.addDirectory(name: "blobs/\(algorithm)")
+        }
+        for blob in plan.blobs {
+            switch blob.source {
+            case .bytes(let data): try tar.addFile(name: blob.memberPath, data: data)
+            case .file(let path): try tar.addFile(name: blob.memberPath, contentsOf: path, size: blob.size)
+            }
+        }
+        try tar.addFile(name: "index.json", data: try plan.indexJSON())
+        if docker {
+            let entry = DockerManifestEntry(
+                Config: ImageLayoutPlan.memberPath(plan.image.config.digest),
+                RepoTags: plan.naming.repoTag.map { [$0] } ?? [],
+                Layers: plan.image.layers.map { ImageLayoutPlan.memberPath($0.digest) })
+            try tar.addFile(name: "manifest.json", data: try ImageLayoutPlan.encode([entry]))
+        }
+        try tar.addFile(name: "oci-layout", data: ImageLayoutPlan.ociLayoutJSON)
+        if docker, let repository = plan.naming.repository, let tag = plan.naming.tag {
+            let top = plan.image.layers.last?.digest ?? plan.image.config.digest
+            try tar.addFile(name: "repositories", data: try ImageLayoutPlan.encode([repository: [tag: top.encoded]]))
+        }
+        try tar.finish()
+    }
+}

@@ -1,0 +1,106 @@
+#ifndef THREETOFU_CCURL_SHIM_H
+#define THREETOFU_CCURL_SHIM_H
+#include <curl/curl.h>
+
+/*
+ * Typed wrappers around libcurl's variadic curl_easy_setopt / curl_easy_getinfo,
+ * which Swift cannot call directly (the same approach as swift-corelibs-foundation).
+ */
+
+typedef size_t (*tofu_data_cb)(char *buffer, size_t size, size_t nitems, void *userdata);
+typedef int (*tofu_xferinfo_cb)(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
+                                curl_off_t ultotal, curl_off_t ulnow);
+
+static inline CURLcode tofu_global_init(void) {
+    return curl_global_init(CURL_GLOBAL_ALL);
+}
+
+static inline size_t tofu_error_buffer_size(void) {
+    return CURL_ERROR_SIZE;
+}
+
+/* setopt */
+
+static inline CURLcode tofu_setopt_long(CURL *handle, CURLoption option, long value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode tofu_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+/* libcurl copies string arguments (except where documented otherwise). */
+static inline CURLcode tofu_setopt_string(CURL *handle, CURLoption option, const char *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode tofu_setopt_pointer(CURL *handle, CURLoption option, void *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+/* The list must stay alive until the transfer has finished. */
+static inline CURLcode tofu_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *list) {
+    return curl_easy_setopt(handle, option, list);
+}
+
+/* libcurl copies the bytes (CURL_BLOB_COPY). */
+static inline CURLcode tofu_setopt_blob(CURL *handle, CURLoption option, const void *data, size_t length) {
+    struct curl_blob blob;
+    blob.data = (void *)data;
+    blob.len = length;
+    blob.flags = CURL_BLOB_COPY;
+    return curl_easy_setopt(handle, option, &blob);
+}
+
+static inline CURLcode tofu_setopt_write_cb(CURL *handle, tofu_data_cb callback) {
+    return curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
+}
+
+static inline CURLcode tofu_setopt_header_cb(CURL *handle, tofu_data_cb callback) {
+    return curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, callback);
+}
+
+static inline CURLcode tofu_setopt_xferinfo_cb(CURL *handle, tofu_xferinfo_cb callback) {
+    return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
+}
+
+/* getinfo */
+
+static inline CURLcode tofu_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+/* The string belongs to the handle; copy it before the next transfer. */
+static inline CURLcode tofu_getinfo_string(CURL *handle, CURLINFO info, const char **value) {
+    char *result = NULL;
+    CURLcode code = curl_easy_getinfo(handle, info, &result);
+    *value = result;
+    return code;
+}
+
+static inline CURLcode tofu_getinfo_double(CURL *handle, CURLINFO info, double *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLcode tofu_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLcode tofu_getinfo_certinfo(CURL *handle, struct curl_certinfo **value) {
+    return curl_easy_getinfo(handle, CURLINFO_CERTINFO, value);
+}
+
+/* Certificate chain access without pointer-to-pointer juggling in Swift. */
+
+static inline int tofu_certinfo_count(const struct curl_certinfo *info) {
+    return info == NULL ? 0 : info->num_of_certs;
+}
+
+static inline const struct curl_slist *tofu_certinfo_fields(const struct curl_certinfo *info, int index) {
+    if (info == NULL || index < 0 || index >= info->num_of_certs) {
+        return NULL;
+    }
+    return info->certinfo[index];
+}
+
+#endif

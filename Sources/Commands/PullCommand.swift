@@ -1,0 +1,91 @@
+import ArgumentParser
+import Artifacts
+import Coordinator
+import Foundation
+import OCI
+
+/// `3tofu pull`: resolve on every vantage, compare, and write the image only on agreement.
+struct PullCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pull",
+        abstract: "Verify a container image across vantages and write it as docker-archive or OCI.",
+        discussion: """
+            Every vantage resolves REFERENCE on its own (its own token, index and manifest). When all \
+            answering vantages agree on the digests, the layers are downloaded once, each checked against \
+            its agreed digest and size, and the image is written to --output. When they disagree, nothing \
+            is written and the command exits 1 naming which vantage saw what.
+
+            The output appears only when complete: an interrupted or refused pull leaves nothing at \
+            --output. Verified blobs stay in the cache, so a second pull downloads no layer again and an \
+            interrupted download resumes.
+
+            EXAMPLES
+              3tofu pull alpine:3.20 --output alpine.tar
+                  docker-archive for `docker load -i alpine.tar` or `podman load -i alpine.tar`
+              3tofu pull ghcr.io/org/app@sha256:… --format oci --output ./layout
+              3tofu pull nginx --platform linux/arm64 --vantages ~/vantages.toml --output nginx.tar
+              3tofu pull 127.0.0.1:5000/test/app:1 --insecure-registry 127.0.0.1:5000 --output app.tar
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Image reference, e.g. alpine:3.20, docker.io/library/nginx, ghcr.io/o/r@sha256:….", valueName: "reference"))
+    var reference: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the image.", valueName: "path"))
+    var output: String
+
+    @Option(name: .long, help: ArgumentHelp("docker-archive (default), oci (layout directory) or oci-archive.", valueName: "format"))
+    var format: String = OutputFormat.dockerArchive.rawValue
+
+    @Option(name: .long, help: ArgumentHelp("Platform to pick from a multi-platform image (default: this machine's).", valueName: "os/arch[/variant]"))
+    var platform: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        guard let outputFormat = OutputFormat(rawValue: format) else {
+            throw ToolFailure(.badInput, "unknown --format '\(format)'; use one of \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let setup = try RunSetup(reference: reference, platform: platform, common: common)
+        InterruptHandler.install(output: output)
+        let request = PullRequest(
+            reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
+            insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
+            storeRoot: setup.storeRoot, output: PullRequest.Output(path: output, format: outputFormat))
+        let result = try await setup.execute(request)
+        guard let written = result.written else {
+            throw ToolFailure(.notMet, "nothing was written")
+        }
+        if common.json {
+            try printJSON(
+                PullSummary(
+                    reference: setup.reference.description, digest: result.decision.agreed?.topDigest, verdict: result.decision.verdict.rawValue,
+                    output: written.path, format: written.format.rawValue, sha256: written.sha256,
+                    blobsDownloaded: result.blobsDownloaded, blobsCached: result.blobsCached, blobsResumed: result.blobsResumed,
+                    bytesReceived: result.bytesReceived))
+        } else {
+            Terminal.note("Wrote \(written.path) (\(written.format.rawValue)), verified by \(result.answeringCount) vantages.")
+            print(setup.reference.pinned(to: try Digest(parsing: result.decision.agreed?.topDigest ?? "")).description)
+        }
+    }
+}
+
+struct PullSummary: Encodable {
+    var reference: String
+    var digest: String?
+    var verdict: String
+    var output: String
+    var format: String
+    var sha256: String?
+    var blobsDownloaded: Int
+    var blobsCached: Int
+    var blobsResumed: Int
+    var bytesReceived: Int64
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    let data = try encoder.encode(value)
+    print(String(decoding: data, as: UTF8.self))
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import OCI
+
+/// `3tofu resolve`: agree on a reference's digest without downloading layers.
+struct ResolveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resolve",
+        abstract: "Agree on an image's digest across vantages and print REFERENCE@sha256:… (no layer download).",
+        discussion: """
+            Use the printed reference to pin images in Dockerfiles and compose files: whoever pulls by \
+            digest gets exactly what every vantage saw.
+
+            EXAMPLES
+              3tofu resolve alpine:3.20
+              FROM $(3tofu resolve python:3.12-slim)
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Image reference.", valueName: "reference"))
+    var reference: String
+
+    @Option(name: .long, help: ArgumentHelp("Platform whose manifest is compared for a multi-platform image.", valueName: "os/arch[/variant]"))
+    var platform: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        let setup = try RunSetup(reference: reference, platform: platform, common: common)
+        let request = PullRequest(
+            reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
+            insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
+            storeRoot: setup.storeRoot, output: nil)
+        let result = try await setup.execute(request)
+        guard let agreed = result.decision.agreed else { throw ToolFailure(.notMet, result.decision.reason) }
+        let pinned = setup.reference.pinned(to: try Digest(parsing: agreed.topDigest))
+        if common.json {
+            try printJSON(["reference": pinned.description, "digest": agreed.topDigest, "verdict": result.decision.verdict.rawValue])
+        } else {
+            print(pinned.description)
+        }
+    }
+}

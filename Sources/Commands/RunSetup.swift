@@ -1,0 +1,81 @@
+import Agreement
+import Artifacts
+import Configuration
+import Coordinator
+import Foundation
+import OCI
+import Registry
+
+/// Turns command-line options into a validated request, runs it, and maps the outcome to an exit code.
+struct RunSetup {
+    var reference: ImageReference
+    var platform: Platform
+    var vantages: [VantageSpec]
+    var policy: Policy
+    var insecureRegistries: Set<String>
+    var credentials: RegistryCredentials
+    var storeRoot: String
+    var json: Bool
+
+    init(reference text: String, platform platformText: String?, common: CommonOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        reference = try ImageReference(parsing: text)
+        platform = try platformText.map { try Platform(parsing: $0) } ?? Platform.host
+        if let path = VantagesFile.locate(explicit: common.vantages, environment: environment) {
+            vantages = try VantagesFile.load(path: path, environment: environment).vantages
+        } else {
+            vantages = [VantageSpec.thisMachine]
+        }
+        policy = BuiltInPolicy.strict
+        insecureRegistries = Set(common.insecureRegistry.map { $0.lowercased() })
+        do {
+            credentials = try RegistryCredentials.load(environment: environment)
+        } catch let error as RegistryError {
+            throw ToolFailure(.badInput, error.message)
+        }
+        storeRoot = ContentStore.defaultRoot(environment: environment)
+        json = common.json
+        if let caCert = common.caCert, !FileManager.default.isReadableFile(atPath: caCert) {
+            throw ToolFailure(.badInput, "cannot read --ca-cert \(caCert); give a PEM file of CA certificates")
+        }
+    }
+
+    /// Runs the request with progress on a terminal, prints the agreement summary on stderr, and
+    /// throws a `ToolFailure` with the right exit code unless the policy was met.
+    func execute(_ request: PullRequest) async throws -> PullResult {
+        let progress = Terminal.stderrIsTerminal && !json ? ProgressPrinter() : nil
+        var sink: PullEventSink?
+        if let progress {
+            sink = { event in progress.handle(event) }
+        }
+        let result: PullResult
+        do {
+            result = try await Coordinator.run(request, events: sink)
+        } catch let error as CoordinatorError {
+            progress?.finish()
+            throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
+        }
+        progress?.finish()
+        if !json || result.decision.verdict != .agree {
+            Terminal.write(SummaryTable.render(result, color: Terminal.stderrIsTerminal))
+        }
+        switch result.decision.verdict {
+        case .agree:
+            return result
+        case .disagree:
+            throw ToolFailure(.disagreement, "refused: \(result.decision.reason) Nothing was written.")
+        case .insufficient:
+            let failures = result.vantages.compactMap(\.failure)
+            if !failures.isEmpty, failures.count == result.vantages.count, failures.allSatisfy(\.isBadInput) {
+                throw ToolFailure(.badInput, failures[0].message)
+            }
+            throw ToolFailure(.notMet, "policy '\(request.policy.name)' not met: \(result.decision.reason) Nothing was written.")
+        }
+    }
+}
+
+/// The default policy until policy files are read (matches policies/strict.toml).
+enum BuiltInPolicy {
+    static let strict = Policy(
+        name: "strict", description: "Every configured vantage answers, at least three, and all agree.",
+        minAgreeing: 3, maxUnavailable: 0, blobVerification: .source, requireRouteKinds: [], allowInsecureRegistries: true)
+}

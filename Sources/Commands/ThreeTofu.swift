@@ -1,0 +1,30 @@
+import ArgumentParser
+
+/// The root command: `3tofu SUBCOMMAND`.
+public struct ThreeTofu: AsyncParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "3tofu",
+        abstract: "Triple trust on first use: verify a download across independent network routes.",
+        discussion: """
+            3tofu asks several vantage points (this machine, proxies such as Tor, remote hosts) to resolve \
+            the same artifact, compares what each saw, and writes the artifact only when every vantage \
+            that answered agrees.
+
+            Vantages are read from --vantages FILE, else $THREETOFU_VANTAGES, else \
+            ~/.config/3tofu/vantages.toml (see examples/vantages.toml). Downloaded blobs are cached, \
+            verified, in $THREETOFU_CACHE, else $XDG_CACHE_HOME/3tofu, else ~/.cache/3tofu.
+
+            EXIT STATUS
+              0  all answering vantages agree, policy met, artifact written
+              1  vantages disagree (nothing written)
+              2  usage, configuration or bad input
+              3  policy not met for another reason: too few answers, network or I/O failure
+            """,
+        version: version,
+        subcommands: [PullCommand.self, ResolveCommand.self]
+    )
+
+    public init() {}
+}

@@ -1,0 +1,13 @@
+/// Progress of a pull, for whoever wants to show it (the CLI on a terminal).
+public enum PullEvent: Sendable {
+    case resolving(vantages: [String])
+    case vantageAnswered(name: String, digest: String)
+    case vantageFailed(name: String, message: String)
+    case blobsPlanned(count: Int, bytes: Int64, cached: Int)
+    /// A download into `partialPath` began; its size on disk is the progress.
+    case blobStarted(digest: String, size: Int64, partialPath: String)
+    case blobFinished(digest: String, size: Int64)
+    case writing(path: String, format: String)
+}
+
+public typealias PullEventSink = @Sendable (PullEvent) -> Void

@@ -1,0 +1,50 @@
+import Agreement
+import Artifacts
+import Configuration
+import OCI
+import Registry
+
+/// Everything one pull (or resolve) needs, already validated.
+public struct PullRequest: Sendable {
+    public struct Output: Sendable {
+        public var path: String
+        public var format: OutputFormat
+        public init(path: String, format: OutputFormat) {
+            self.path = path
+            self.format = format
+        }
+    }
+
+    public var reference: ImageReference
+    public var platform: Platform
+    public var vantages: [VantageSpec]
+    public var policy: Policy
+    /// `host[:port]` values spoken to over plain HTTP.
+    public var insecureRegistries: Set<String>
+    /// Extra trusted CAs for every vantage.
+    public var caCertificatePath: String?
+    public var credentials: RegistryCredentials
+    public var storeRoot: String
+    /// nil: resolve only, download no layer.
+    public var output: Output?
+    /// Blob downloads in flight at once from the source vantage.
+    public var blobConcurrency: Int
+
+    public init(
+        reference: ImageReference, platform: Platform, vantages: [VantageSpec], policy: Policy, insecureRegistries: Set<String>,
+        caCertificatePath: String?, credentials: RegistryCredentials, storeRoot: String, output: Output?, blobConcurrency: Int = 4
+    ) {
+        self.reference = reference
+        self.platform = platform
+        self.vantages = vantages
+        self.policy = policy
+        self.insecureRegistries = insecureRegistries
+        self.caCertificatePath = caCertificatePath
+        self.credentials = credentials
+        self.storeRoot = storeRoot
+        self.output = output
+        self.blobConcurrency = blobConcurrency
+    }
+
+    var usesInsecureRegistry: Bool { insecureRegistries.contains(reference.registry) }
+}

@@ -1,0 +1,32 @@
+import Configuration
+import Foundation
+import Registry
+import Transport
+
+/// One vantage's part in a run: what it resolved, or why it failed.
+public struct VantageRun: Sendable {
+    public var spec: VantageSpec
+    public var route: String
+    public var resolution: ImageResolution?
+    public var failure: VantageFailure?
+    public var seconds: Double
+
+    public init(spec: VantageSpec, route: String, resolution: ImageResolution?, failure: VantageFailure?, seconds: Double) {
+        self.spec = spec
+        self.route = route
+        self.resolution = resolution
+        self.failure = failure
+        self.seconds = seconds
+    }
+}
+
+/// Why a vantage gave no observation, and whether it is the request's fault (exit 2) or the route's (exit 3).
+public struct VantageFailure: Error, Sendable, Equatable {
+    public var message: String
+    public var isBadInput: Bool
+
+    public init(message: String, isBadInput: Bool) {
+        self.message = message
+        self.isBadInput = isBadInput
+    }
+}

@@ -1,0 +1,179 @@
+import CCurl
+import Crypto
+import Foundation
+
+/// The state of one transfer that libcurl's callbacks write into. Created, used and dropped on a
+/// lane's queue; callbacks reach it through an `Unmanaged` pointer (they capture nothing).
+final class CurlTransferContext {
+    /// Why a callback stopped the transfer.
+    enum Failure: Equatable {
+        case bodyTooLarge(limit: Int)
+        case fileOpen(path: String, errno: Int32)
+        case fileWrite(path: String, errno: Int32)
+    }
+
+    /// Where body bytes go once the status is known.
+    private enum Sink {
+        case memory(limit: Int)
+        case file(fd: Int32, path: String)
+        case cappedMemory(cap: Int)
+        case nothing
+    }
+
+    /// Non-2xx bodies kept for `.file` and `.discard` destinations, so errors can be read.
+    static let errorBodyCap = 64 * 1024
+
+    let destination: BodyDestination
+    let cancellation: CancellationFlag
+    private let handle: UnsafeMutableRawPointer
+    private var sink: Sink?
+    private(set) var hasher = SHA256()
+    private(set) var bodyLength: Int64 = 0
+    private(set) var body = Data()
+    private(set) var headers = HTTPHeaders()
+    private(set) var statusLineCode = 0
+    private(set) var failure: Failure?
+    private(set) var fileDescriptor: Int32 = -1
+
+    init(handle: UnsafeMutableRawPointer, destination: BodyDestination, cancellation: CancellationFlag) {
+        self.handle = handle
+        self.destination = destination
+        self.cancellation = cancellation
+    }
+
+    deinit {
+        closeFile()
+    }
+
+    func closeFile() {
+        if fileDescriptor >= 0 {
+            close(fileDescriptor)
+            fileDescriptor = -1
+        }
+    }
+
+    var bodySHA256Hex: String {
+        hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    // MARK: headers
+
+    /// One header line as libcurl delivers it (status lines, fields, the blank end line).
+    func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
+        if line.hasPrefix("HTTP/") {
+            // A new response starts (after 100-continue, or an interim response): forget the old fields.
+            headers = HTTPHeaders()
+            let parts = line.split(separator: " ", maxSplits: 2)
+            statusLineCode = parts.count >= 2 ? Int(parts[1]) ?? 0 : 0
+            return
+        }
+        if line.isEmpty { return }
+        if let first = line.first, first == " " || first == "\t" {
+            // Obsolete line folding: continue the previous field.
+            var fields = headers.fields
+            if var last = fields.popLast() {
+                last.value += " " + line.trimmingCharacters(in: .whitespaces)
+                fields.append(last)
+                headers = HTTPHeaders(fields)
+            }
+            return
+        }
+        guard let colon = line.firstIndex(of: ":") else { return }
+        let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
+        let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        headers.append(name: name, value: value)
+    }
+
+    // MARK: body
+
+    /// Takes body bytes; returns false to make libcurl abort the transfer.
+    func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if sink == nil {
+            sink = chooseSink()
+        }
+        guard let sink else { return false }
+        if failure != nil { return false }
+        switch sink {
+        case .memory(let limit):
+            if body.count + bytes.count > limit {
+                failure = .bodyTooLarge(limit: limit)
+                return false
+            }
+            body.append(contentsOf: bytes)
+        case .file(let fd, let path):
+            if let error = Self.writeAll(fd, bytes) {
+                failure = .fileWrite(path: path, errno: error)
+                return false
+            }
+        case .cappedMemory(let cap):
+            let room = max(0, cap - body.count)
+            if room > 0 {
+                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes.prefix(room)))
+            }
+        case .nothing:
+            break
+        }
+        hasher.update(bufferPointer: bytes)
+        bodyLength += Int64(bytes.count)
+        return true
+    }
+
+    /// After a successful transfer: creates the destination file for a 2xx response that carried
+    /// no body bytes, then closes the file.
+    func finish() {
+        if case .file = destination, sink == nil, failure == nil {
+            sink = chooseSink()
+        }
+        closeFile()
+    }
+
+    private func responseCode() -> Int? {
+        var code = 0
+        guard tofu_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK, code > 0 else {
+            return statusLineCode > 0 ? statusLineCode : nil
+        }
+        return code
+    }
+
+    private func chooseSink() -> Sink? {
+        let code = responseCode()
+        let isSuccess = code.map { (200..<300).contains($0) } ?? false
+        switch destination {
+        case .memory(let limit):
+            return .memory(limit: limit)
+        case .discard:
+            return isSuccess ? .nothing : .cappedMemory(cap: Self.errorBodyCap)
+        case .file(let path):
+            guard isSuccess else { return .cappedMemory(cap: Self.errorBodyCap) }
+            // 206 continues what the file holds; any other 2xx is the whole body and replaces it.
+            let mode = code == 206 ? O_APPEND : O_TRUNC
+            let fd = open(path, O_WRONLY | O_CREAT | mode | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                failure = .fileOpen(path: path, errno: errno)
+                return nil
+            }
+            fileDescriptor = fd
+            return .file(fd: fd, path: path)
+        }
+    }
+
+    /// Writes every byte, retrying short writes and EINTR; returns errno on failure.
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
+        guard var cursor = bytes.baseAddress else { return nil }
+        var remaining = bytes.count
+        while remaining > 0 {
+            let written = write(fd, cursor, remaining)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            if written == 0 { return EIO }
+            cursor += written
+            remaining -= written
+        }
+        return nil
+    }
+}

@@ -1,0 +1,14 @@
+/// Removes credentials from URLs before they reach errors, routes or reports.
+enum URLRedaction {
+    /// `scheme://user:pass@host/path` becomes `scheme://host/path`; a URL without a scheme that
+    /// contains "@" is replaced by a marker, since where its credentials end cannot be told.
+    static func removingUserInfo(_ url: String) -> String {
+        guard let separator = url.range(of: "://") else {
+            return url.contains("@") ? "(URL with credentials, not shown)" : url
+        }
+        let afterScheme = url[separator.upperBound...]
+        let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? afterScheme.endIndex
+        guard let at = afterScheme[..<authorityEnd].lastIndex(of: "@") else { return url }
+        return String(url[..<separator.upperBound]) + String(afterScheme[afterScheme.index(after: at)...])
+    }
+}

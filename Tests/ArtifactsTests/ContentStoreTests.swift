@@ -1,0 +1,142 @@
+import Artifacts
+import Foundation
+import OCI
+import TestSupport
+import Testing
+
+@Suite struct ContentStoreTests {
+    static func digest(of data: Data) throws -> Digest {
+        try Digest(parsing: "sha256:" + (try Shell.sha256Hex(data)))
+    }
+
+    func blobFiles(_ store: ContentStore) -> [String] {
+        (FileManager.default.enumerator(atPath: "\(store.root)/blobs")?.allObjects as? [String] ?? [])
+            .filter { !$0.hasSuffix("sha256") && !$0.hasSuffix("sha512") }
+    }
+
+    @Test(arguments: [
+        (["THREETOFU_CACHE": "/c", "XDG_CACHE_HOME": "/x", "HOME": "/h"], "/c"),
+        (["XDG_CACHE_HOME": "/x", "HOME": "/h"], "/x/3tofu"),
+        (["THREETOFU_CACHE": "", "XDG_CACHE_HOME": "/x", "HOME": "/h"], "/x/3tofu"),
+        (["HOME": "/h"], "/h/.cache/3tofu"),
+    ])
+    func defaultRoot(environment: [String: String], expected: String) {
+        #expect(ContentStore.defaultRoot(environment: environment) == expected)
+    }
+
+    @Test func ingestStoresVerifiedBytesAndRefusesWrongOnes() throws {
+        let directory = try TemporaryDirectory(prefix: "store")
+        let store = ContentStore(root: directory.file("store"))
+        let good = Data(#"{"architecture":"amd64"}"#.utf8)
+        let digest = try Self.digest(of: good)
+        let path = try store.ingest(data: good, digest: digest)
+        #expect(path == "\(store.root)/blobs/sha256/\(digest.encoded)")
+        #expect(store.contains(digest, size: Int64(good.count)))
+        #expect(!store.contains(digest, size: Int64(good.count) + 1))
+        #expect(try store.read(digest) == good)
+
+        let tampered = Data(#"{"architecture":"arm64"}"#.utf8)
+        let otherDigest = try Self.digest(of: Data("something else".utf8))
+        let error = #expect(throws: ArtifactsError.self) { try store.ingest(data: tampered, digest: otherDigest) }
+        #expect(error?.code == .digestMismatch)
+        #expect(!store.contains(otherDigest, size: nil))
+        #expect(blobFiles(store) == ["sha256/\(digest.encoded)"])
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: "\(store.root)/ingest")) ?? [] == [])
+    }
+
+    @Test func sha512DigestsLiveInTheirOwnDirectory() throws {
+        let directory = try TemporaryDirectory(prefix: "store")
+        let store = ContentStore(root: directory.file("store"))
+        let data = Data("sha512 blob\n".utf8)
+        let hex = try Shell.check(["sha512sum"], stdin: data).split(separator: " ").first.map(String.init) ?? ""
+        let digest = try Digest(parsing: "sha512:\(hex)")
+        try data.write(to: URL(fileURLWithPath: store.partialPath(for: digest)))
+        // A SHA-256 from the downloader cannot vouch for a sha512 digest: the store hashes it itself.
+        let path = try store.commit(partialFor: digest, verifiedSHA256: String(repeating: "0", count: 64), size: Int64(data.count))
+        #expect(path.hasSuffix("/blobs/sha512/\(hex)"))
+        #expect(try store.read(digest) == data)
+    }
+
+    @Test func commitTrustsTheDownloadersHashOnlyWhenItMatches() throws {
+        let directory = try TemporaryDirectory(prefix: "store")
+        let store = ContentStore(root: directory.file("store"))
+        let data = Data(repeating: 7, count: 5000)
+        let digest = try Self.digest(of: data)
+        let partial = store.partialPath(for: digest)
+        #expect(partial == "\(store.root)/ingest/\(digest.encoded).partial")
+
+        try data.write(to: URL(fileURLWithPath: partial))
+        let wrongHash = #expect(throws: ArtifactsError.self) {
+            try store.commit(partialFor: digest, verifiedSHA256: String(repeating: "a", count: 64), size: 5000)
+        }
+        #expect(wrongHash?.code == .digestMismatch)
+        #expect(wrongHash?.message.contains(digest.encoded) == true)
+        #expect(!FileManager.default.fileExists(atPath: partial))
+        #expect(blobFiles(store).isEmpty)
+
+        try data.write(to: URL(fileURLWithPath: partial))
+        let wrongSize = #expect(throws: ArtifactsError.self) {
+            try store.commit(partialFor: digest, verifiedSHA256: digest.encoded, size: 4999)
+        }
+        #expect(wrongSize?.code == .sizeMismatch)
+        #expect(blobFiles(store).isEmpty)
+
+        try data.write(to: URL(fileURLWithPath: partial))
+        #expect(store.partialLength(for: digest) == 5000)
+        try store.commit(partialFor: digest, verifiedSHA256: digest.encoded, size: 5000)
+        #expect(store.contains(digest, size: 5000))
+        #expect(store.partialLength(for: digest) == 0)
+    }
+
+    @Test func resumedPartialIsHashedBeforeCommit() throws {
+        let directory = try TemporaryDirectory(prefix: "store")
+        let store = ContentStore(root: directory.file("store"))
+        // Bigger than the 1 MiB hashing chunk, so several reads are needed.
+        let data = Data((0..<(3 << 20) + 123).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) })
+        let digest = try Self.digest(of: data)
+        let partial = store.partialPath(for: digest)
+
+        // A previous run left the first part; this run appends the rest.
+        try data.prefix(1_000_000).write(to: URL(fileURLWithPath: partial))
+        #expect(store.partialLength(for: digest) == 1_000_000)
+        let handle = try #require(FileHandle(forWritingAtPath: partial))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: data.dropFirst(1_000_000))
+        try handle.close()
+        try store.verifyAndCommitPartial(for: digest, expectedSize: Int64(data.count))
+        #expect(store.contains(digest, size: Int64(data.count)))
+
+        // A prefix from a tampered earlier run does not get in.
+        let other = Data(data.reversed())
+        let otherDigest = try Self.digest(of: other)
+        var corrupted = other
+        corrupted[10] ^= 0xff
+        try corrupted.write(to: URL(fileURLWithPath: store.partialPath(for: otherDigest)))
+        let error = #expect(throws: ArtifactsError.self) {
+            try store.verifyAndCommitPartial(for: otherDigest, expectedSize: Int64(other.count))
+        }
+        #expect(error?.code == .digestMismatch)
+        #expect(!store.contains(otherDigest, size: nil))
+        #expect(store.partialLength(for: otherDigest) == 0)
+    }
+
+    @Test func readRefusesBigBlobsAndDeletesDamagedOnes() throws {
+        let directory = try TemporaryDirectory(prefix: "store")
+        let store = ContentStore(root: directory.file("store"))
+        let data = Data(repeating: 1, count: 2048)
+        let digest = try Self.digest(of: data)
+        try store.ingest(data: data, digest: digest)
+        let tooBig = #expect(throws: ArtifactsError.self) { try store.read(digest, limit: 1024) }
+        #expect(tooBig?.code == .blobTooLarge)
+
+        let path = store.path(of: digest)
+        chmod(path, 0o644)
+        try Data(repeating: 2, count: 2048).write(to: URL(fileURLWithPath: path))
+        let damaged = #expect(throws: ArtifactsError.self) { try store.read(digest) }
+        #expect(damaged?.code == .digestMismatch)
+        #expect(!store.contains(digest, size: nil))
+
+        let missing = #expect(throws: ArtifactsError.self) { try store.read(digest) }
+        #expect(missing?.code == .missingBlob)
+    }
+}

@@ -1,0 +1,92 @@
+import Registry
+import Testing
+
+@Suite struct RedirectPolicyTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var from: String
+        var location: String
+        var insecure: Set<String> = []
+        var expected: RedirectPolicy.Decision
+        var testDescription: String { "\(from) → \(location)" }
+    }
+
+    @Test(arguments: [
+        Case(from: "https://r.io/v2/a/blobs/sha256:1", location: "/v2/a/blobs/x", expected: .follow(url: "https://r.io/v2/a/blobs/x", keepAuthorization: true)),
+        Case(from: "https://r.io/v2/a/blobs/sha256:1", location: "https://cdn.r.io/x?sig=1", expected: .follow(url: "https://cdn.r.io/x?sig=1", keepAuthorization: false)),
+        Case(from: "https://r.io/v2/", location: "https://r.io:8443/v2/", expected: .follow(url: "https://r.io:8443/v2/", keepAuthorization: false)),
+        Case(from: "https://r.io/v2/", location: "https://R.IO:443/v2/x", expected: .follow(url: "https://R.IO:443/v2/x", keepAuthorization: true)),
+        Case(from: "http://127.0.0.1:5000/v2/", location: "http://127.0.0.1:5001/b", expected: .follow(url: "http://127.0.0.1:5001/b", keepAuthorization: false)),
+        Case(from: "https://r.io/v2/", location: "http://r.io/v2/", expected: .refuse(reason: "")),
+        Case(from: "https://r.io/v2/", location: "http://r.io:80/v2/", insecure: ["r.io"], expected: .follow(url: "http://r.io:80/v2/", keepAuthorization: false)),
+        Case(from: "https://r.io/v2/", location: "ftp://r.io/x", expected: .refuse(reason: "")),
+        Case(from: "https://r.io/v2/", location: "file:///etc/passwd", expected: .refuse(reason: "")),
+        Case(from: "https://r.io/v2/", location: "gopher://r.io/", expected: .refuse(reason: "")),
+    ])
+    func decides(_ c: Case) {
+        let decision = RedirectPolicy.decide(from: c.from, location: c.location, insecureHosts: c.insecure)
+        switch (decision, c.expected) {
+        case (.refuse(let reason), .refuse):
+            #expect(!reason.isEmpty)
+        default:
+            #expect(decision == c.expected)
+        }
+    }
+}
+
+@Suite struct RetryPolicyTests {
+    @Test(arguments: [408, 429, 500, 502, 503, 504])
+    func retryableStatuses(_ status: Int) {
+        #expect(RetryPolicy.isRetryable(status: status))
+    }
+
+    @Test(arguments: [200, 206, 301, 400, 401, 403, 404, 416, 501])
+    func finalStatuses(_ status: Int) {
+        #expect(!RetryPolicy.isRetryable(status: status))
+    }
+
+    @Test func backoffGrowsAndStops() {
+        let policy = RetryPolicy(maximumAttempts: 4, baseDelay: 0.5, maximumDelay: 1.5)
+        #expect(policy.delay(afterAttempt: 1, retryAfter: nil) == 0.5)
+        #expect(policy.delay(afterAttempt: 2, retryAfter: nil) == 1.0)
+        #expect(policy.delay(afterAttempt: 3, retryAfter: nil) == 1.5)
+        #expect(policy.delay(afterAttempt: 4, retryAfter: nil) == nil)
+    }
+
+    @Test func retryAfterSecondsAndDates() {
+        let policy = RetryPolicy(maximumAttempts: 5, maximumRetryAfter: 30)
+        #expect(policy.delay(afterAttempt: 1, retryAfter: "7") == 7)
+        #expect(policy.delay(afterAttempt: 1, retryAfter: "3600") == nil)
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        let later = RetryPolicy.parseRetryAfter("Tue, 14 Nov 2023 22:13:30 GMT", now: now)
+        #expect(later == 10)
+        #expect(RetryPolicy.parseRetryAfter("soon", now: now) == nil)
+    }
+}
+
+import Foundation
+
+@Suite struct RegistryCredentialsTests {
+    @Test func readsDockerConfigAuths() throws {
+        let json = """
+            {"auths": {
+              "https://index.docker.io/v1/": {"auth": "\(Data("alice:s3cr:et".utf8).base64EncodedString())"},
+              "ghcr.io": {"username": "bob", "password": "pw"},
+              "127.0.0.1:5000": {}
+            }}
+            """
+        let credentials = try RegistryCredentials.parse(Data(json.utf8), path: "config.json")
+        #expect(credentials.credential(for: "registry-1.docker.io") == RegistryCredential(username: "alice", password: "s3cr:et"))
+        #expect(credentials.credential(for: "ghcr.io")?.username == "bob")
+        #expect(credentials.credential(for: "127.0.0.1:5000") == nil)
+        #expect(!String(describing: credentials.credential(for: "ghcr.io")).contains("pw"))
+    }
+
+    @Test(arguments: ["{\"auths\": {\"r.io\": {\"auth\": \"!!!not base64\"}}}", "{\"auths\": {\"r.io\": {\"auth\": \"\(Data("nocolon".utf8).base64EncodedString())\"}}}", "not json"])
+    func badConfigIsAClearError(_ text: String) {
+        #expect(throws: RegistryError.self) { try RegistryCredentials.parse(Data(text.utf8), path: "/home/u/.docker/config.json") }
+    }
+
+    @Test func basicAuthorizationHeader() {
+        #expect(RegistryCredential(username: "u", password: "p").basicAuthorization == "Basic dTpw")
+    }
+}

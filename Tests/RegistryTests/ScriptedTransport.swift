@@ -1,0 +1,53 @@
+import Crypto
+import Foundation
+import Transport
+
+/// A transport that answers from a script, for faults a real registry cannot produce on demand
+/// (503 then 200, 429 with Retry-After, a Range that is ignored). Records every request.
+final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
+    struct Reply {
+        var status: Int
+        var headers: [String: String] = [:]
+        var body: Data = Data()
+    }
+
+    private let lock = NSLock()
+    private var handler: (HTTPRequest) -> Reply
+    private(set) var requests: [HTTPRequest] = []
+    let route = "scripted"
+
+    init(_ handler: @escaping (HTTPRequest) -> Reply) {
+        self.handler = handler
+    }
+
+    func perform(_ request: HTTPRequest, into destination: BodyDestination) async throws -> HTTPResponse {
+        let reply = lock.withLock {
+            requests.append(request)
+            return handler(request)
+        }
+        var headers = HTTPHeaders()
+        for (name, value) in reply.headers.sorted(by: { $0.key < $1.key }) { headers.append(name: name, value: value) }
+        var kept = reply.body
+        if case .memory(let limit) = destination, reply.body.count > limit {
+            throw TransportError(kind: .bodyTooLarge, url: request.url, detail: "over \(limit)")
+        }
+        if case .file(let path) = destination, (200..<300).contains(reply.status) {
+            if reply.status != 206 { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: reply.body)
+            try handle.close()
+            kept = Data()
+        }
+        let hex = SHA256.hash(data: reply.body).map { String(format: "%02x", $0) }.joined()
+        return HTTPResponse(status: reply.status, headers: headers, body: kept, bodySHA256: hex, bodyLength: Int64(reply.body.count), evidence: TransportEvidence(effectiveURL: request.url))
+    }
+
+    func header(_ name: String, of request: HTTPRequest) -> String? {
+        request.headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+}
+
+func sha256Hex(_ data: Data) -> String {
+    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+}

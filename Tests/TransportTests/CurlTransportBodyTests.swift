@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+import Transport
+
+@Suite("CurlTransport bodies and destinations")
+struct CurlTransportBodyTests {
+    let transport: CurlTransport
+
+    init() throws {
+        transport = try CurlTransport(configuration: TransportConfiguration())
+    }
+
+    @Test("memory body arrives intact with its SHA-256 and length", arguments: ["/bytes/", "/nolength/"])
+    func memoryBody(route: String) async throws {
+        try await FixtureHTTPServer.with { server in
+            let folder = try TemporaryFolder()
+            defer { folder.remove() }
+            let response = try await transport.perform(HTTPRequest(url: server.url("\(route)70000")), into: .memory(limit: 1 << 20))
+            let expected = FixtureHTTPServer.pattern(70000)
+            #expect(response.status == 200)
+            #expect(response.body == expected)
+            #expect(response.bodyLength == 70000)
+            #expect(response.bodySHA256 == (try Subprocess.sha256(of: expected, in: folder)))
+        }
+    }
+
+    @Test("a body over the memory limit is bodyTooLarge, with or without Content-Length", arguments: ["/bytes/", "/nolength/"])
+    func memoryCap(route: String) async throws {
+        try await FixtureHTTPServer.with { server in
+            let error = await #expect(throws: TransportError.self) {
+                try await transport.perform(HTTPRequest(url: server.url("\(route)50000")), into: .memory(limit: 1000))
+            }
+            #expect(error?.kind == .bodyTooLarge)
+            #expect(error?.detail.contains("1000 bytes") == true)
+            #expect(error?.url == server.url("\(route)50000"))
+        }
+    }
+
+    @Test("file destination holds the served bytes; its hash matches sha256sum of the source")
+    func fileDestination() async throws {
+        try await FixtureHTTPServer.with { server in
+            let folder = try TemporaryFolder()
+            defer { folder.remove() }
+            let source = try server.addFile("blob.bin", Data((0..<300_000).map { _ in UInt8.random(in: 0...255) }))
+            let response = try await transport.perform(HTTPRequest(url: server.url("/files/blob.bin")), into: .file(path: folder.path("blob.bin")))
+            let sourceHash = try Subprocess.sha256(ofFile: source)
+            #expect(response.status == 200)
+            #expect(response.body.isEmpty)
+            #expect(response.bodyLength == 300_000)
+            #expect(response.bodySHA256 == sourceHash)
+            #expect(try Subprocess.sha256(ofFile: folder.path("blob.bin")) == sourceHash)
+        }
+    }
+
+    @Test("a range request appends the rest of a partial file")
+    func rangeResume() async throws {
+        try await FixtureHTTPServer.with { server in
+            let folder = try TemporaryFolder()
+            defer { folder.remove() }
+            let content = Data((0..<250_000).map { _ in UInt8.random(in: 0...255) })
+            let source = try server.addFile("layer.bin", content)
+            let partial = folder.path("layer.bin")
+            try content.prefix(100_000).write(to: URL(fileURLWithPath: partial))
+
+            let request = HTTPRequest(url: server.url("/files/layer.bin"), rangeStart: 100_000)
+            let response = try await transport.perform(request, into: .file(path: partial))
+            #expect(response.status == 206)
+            #expect(response.headers["content-range"] == "bytes 100000-249999/250000")
+            #expect(response.bodyLength == 150_000)
+            #expect(response.bodySHA256 == (try Subprocess.sha256(of: content.suffix(150_000), in: folder)))
+            #expect(try Subprocess.sha256(ofFile: partial) == (try Subprocess.sha256(ofFile: source)))
+        }
+    }
+
+    @Test("a 200 answer replaces what the file held (a server that ignores Range)")
+    func fullBodyReplacesPartial() async throws {
+        try await FixtureHTTPServer.with { server in
+            let folder = try TemporaryFolder()
+            defer { folder.remove() }
+            let content = Data((0..<120_000).map { _ in UInt8.random(in: 0...255) })
+            let source = try server.addFile("whole.bin", content)
+            let partial = folder.path("whole.bin")
+            try Data(repeating: 0x41, count: 50_000).write(to: URL(fileURLWithPath: partial))
+            // No rangeStart: the server answers 200 with the whole body.
+            let response = try await transport.perform(HTTPRequest(url: server.url("/files/whole.bin")), into: .file(path: partial))
+            #expect(response.status == 200)
+            #expect(try Subprocess.sha256(ofFile: partial) == (try Subprocess.sha256(ofFile: source)))
+        }
+    }
+
+    @Test("a non-2xx body is kept in memory (64 KiB at most) and never written to the file")
+    func errorBodyNotWritten() async throws {
+        try await FixtureHTTPServer.with { server in
+            let folder = try TemporaryFolder()
+            defer { folder.remove() }
+            let path = folder.path("never.bin")
+            // "status 404 body\n" is 16 bytes; 8000 repeats = 128000 bytes.
+            let response = try await transport.perform(HTTPRequest(url: server.url("/status/404?8000")), into: .file(path: path))
+            #expect(response.status == 404)
+            #expect(response.bodyLength == 128_000)
+            #expect(response.body.count == 64 * 1024)
+            #expect(response.body.prefix(16) == Data("status 404 body\n".utf8))
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+    }
+
+    @Test("a 2xx response with an empty body still creates the file")
+    func emptyBodyCreatesFile() async throws {
+        try await FixtureHTTPServer.with { server in
+            let folder = try TemporaryFolder()
+            defer { folder.remove() }
+            let path = folder.path("empty.bin")
+            let response = try await transport.perform(HTTPRequest(url: server.url("/bytes/0")), into: .file(path: path))
+            #expect(response.status == 200)
+            #expect(response.bodyLength == 0)
+            #expect(response.bodySHA256 == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+            #expect(FileManager.default.fileExists(atPath: path))
+        }
+    }
+
+    @Test("an unwritable file destination is an io error naming the path")
+    func unwritableFile() async throws {
+        try await FixtureHTTPServer.with { server in
+            let path = "/nonexistent-dir-\(UUID().uuidString)/out.bin"
+            let error = await #expect(throws: TransportError.self) {
+                try await transport.perform(HTTPRequest(url: server.url("/bytes/100")), into: .file(path: path))
+            }
+            #expect(error?.kind == .io)
+            #expect(error?.detail.contains(path) == true)
+        }
+    }
+
+    @Test("discard hashes and counts, keeps nothing for 2xx")
+    func discard() async throws {
+        try await FixtureHTTPServer.with { server in
+            let folder = try TemporaryFolder()
+            defer { folder.remove() }
+            let response = try await transport.perform(HTTPRequest(url: server.url("/bytes/5000")), into: .discard)
+            #expect(response.status == 200)
+            #expect(response.body.isEmpty)
+            #expect(response.bodyLength == 5000)
+            #expect(response.bodySHA256 == (try Subprocess.sha256(of: FixtureHTTPServer.pattern(5000), in: folder)))
+        }
+    }
+
+    @Test("parallel transfers beyond the lane count all complete correctly")
+    func parallelTransfers() async throws {
+        let narrow = try CurlTransport(configuration: TransportConfiguration(maxParallelTransfers: 2))
+        try await FixtureHTTPServer.with { server in
+            let sizes = (1...10).map { $0 * 7919 }
+            let lengths = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+                for size in sizes {
+                    group.addTask {
+                        let response = try await narrow.perform(HTTPRequest(url: server.url("/bytes/\(size)")), into: .memory(limit: 1 << 20))
+                        return (size, response.body == FixtureHTTPServer.pattern(size))
+                    }
+                }
+                var results: [Int: Bool] = [:]
+                for try await (size, intact) in group { results[size] = intact }
+                return results
+            }
+            #expect(lengths.count == sizes.count)
+            #expect(lengths.values.allSatisfy { $0 })
+        }
+    }
+}

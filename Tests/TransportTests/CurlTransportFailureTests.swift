@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+import Transport
+
+@Suite("CurlTransport failures below HTTP")
+struct CurlTransportFailureTests {
+    @Test("a closed port is a connect error naming the URL")
+    func connectRefused() async throws {
+        let transport = try CurlTransport(configuration: TransportConfiguration())
+        let url = "http://127.0.0.1:\(try LoopbackPort.free())/v2/"
+        let error = await #expect(throws: TransportError.self) {
+            try await transport.perform(HTTPRequest(url: url), into: .discard)
+        }
+        #expect(error?.kind == .connect)
+        #expect(error?.url == url)
+        #expect(error?.description.contains(url) == true)
+    }
+
+    @Test("an unresolvable name is a dns error")
+    func unresolvable() async throws {
+        let transport = try CurlTransport(configuration: TransportConfiguration(connectTimeout: 5))
+        let error = await #expect(throws: TransportError.self) {
+            try await transport.perform(HTTPRequest(url: "http://no-such-host.invalid/"), into: .discard)
+        }
+        #expect(error?.kind == .dns)
+    }
+
+    @Test("a transfer slower than the low-speed limit times out")
+    func lowSpeedTimeout() async throws {
+        let transport = try CurlTransport(configuration: TransportConfiguration(lowSpeedLimit: 100_000, lowSpeedTime: 1))
+        try await FixtureHTTPServer.with { server in
+            let started = Date()
+            let error = await #expect(throws: TransportError.self) {
+                try await transport.perform(HTTPRequest(url: server.url("/slow")), into: .discard)
+            }
+            #expect(error?.kind == .timeout)
+            #expect(Date().timeIntervalSince(started) < 10)
+        }
+    }
+
+    @Test("cancelling the task stops a running transfer promptly")
+    func cancellation() async throws {
+        let transport = try CurlTransport(configuration: TransportConfiguration())
+        try await FixtureHTTPServer.with { server in
+            let url = server.url("/slow")
+            let task = Task { try await transport.perform(HTTPRequest(url: url), into: .discard) }
+            try await Task.sleep(for: .milliseconds(400))
+            let started = Date()
+            task.cancel()
+            let result = await task.result
+            #expect(Date().timeIntervalSince(started) < 3)
+            #expect(throws: CancellationError.self) { try result.get() }
+        }
+    }
+
+    @Test("only http and https URLs are fetched", arguments: ["ftp://127.0.0.1/x", "file:///etc/passwd", "gopher://127.0.0.1/"])
+    func unsupportedScheme(url: String) async throws {
+        let transport = try CurlTransport(configuration: TransportConfiguration())
+        let error = await #expect(throws: TransportError.self) {
+            try await transport.perform(HTTPRequest(url: url), into: .discard)
+        }
+        #expect(error?.kind == .unsupportedScheme)
+    }
+
+    @Test("a header value with a line break is refused and its value is not repeated")
+    func headerInjection() async throws {
+        let transport = try CurlTransport(configuration: TransportConfiguration())
+        let request = HTTPRequest(url: "http://127.0.0.1:1/", headers: [(name: "Authorization", value: "Bearer s3cret\r\nX-Evil: 1")])
+        let error = await #expect(throws: TransportError.self) {
+            try await transport.perform(request, into: .discard)
+        }
+        #expect(error?.detail.contains("Authorization") == true)
+        #expect(error?.description.contains("s3cret") == false)
+    }
+
+    @Test("credentials in the URL do not appear in errors")
+    func urlCredentialsRedacted() async throws {
+        let transport = try CurlTransport(configuration: TransportConfiguration())
+        let port = try LoopbackPort.free()
+        let error = await #expect(throws: TransportError.self) {
+            try await transport.perform(HTTPRequest(url: "http://user:hunter2@127.0.0.1:\(port)/"), into: .discard)
+        }
+        #expect(error?.url == "http://127.0.0.1:\(port)/")
+        #expect(error?.description.contains("hunter2") == false)
+    }
+}

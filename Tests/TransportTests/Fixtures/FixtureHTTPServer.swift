@@ -1,0 +1,69 @@
+import Foundation
+
+/// The fixture HTTP(S) server (Python standard library) on 127.0.0.1 with an ephemeral port.
+/// Routes: /bytes/N, /nolength/N, /files/NAME (from `root`), /status/CODE?REPEAT, /echo,
+/// /ratelimit, /early-hints, /redirect, /slow. /bytes and /files honour `Range: bytes=N-`.
+final class FixtureHTTPServer: @unchecked Sendable {
+    let port: Int
+    let root: TemporaryFolder
+    let scheme: String
+    private let process: BackgroundProcess
+
+    struct StartFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Starts the server; with `certificate` and `key` (PEM paths) it speaks TLS.
+    init(certificate: String? = nil, key: String? = nil) throws {
+        root = try TemporaryFolder()
+        let script = root.path("fixture_server.py")
+        try FixtureServerScript.source.write(toFile: script, atomically: true, encoding: .utf8)
+        var environment = ["FIXTURE_ROOT": root.root, "PATH": "/usr/bin:/bin"]
+        if let certificate, let key {
+            environment["FIXTURE_CERT"] = certificate
+            environment["FIXTURE_KEY"] = key
+        }
+        scheme = certificate == nil ? "http" : "https"
+        process = try BackgroundProcess("/usr/bin/python3", [script], environment: environment)
+        guard let line = process.readLine(), line.hasPrefix("PORT "), let port = Int(line.dropFirst(5)) else {
+            process.stop()
+            root.remove()
+            throw StartFailure(description: "the fixture server did not report its port")
+        }
+        self.port = port
+    }
+
+    func url(_ path: String, host: String = "127.0.0.1") -> String {
+        "\(scheme)://\(host):\(port)\(path)"
+    }
+
+    /// Places `data` where /files/NAME serves it and returns its path.
+    @discardableResult
+    func addFile(_ name: String, _ data: Data) throws -> String {
+        let path = root.path(name)
+        try data.write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func stop() {
+        process.stop()
+        root.remove()
+    }
+
+    /// The bytes /bytes/N and /nolength/N serve.
+    static func pattern(_ count: Int) -> Data {
+        Data((0..<count).map { UInt8($0 % 251) })
+    }
+}
+
+extension FixtureHTTPServer {
+    /// Runs `body` with a started server and always stops it.
+    static func with<T>(
+        certificate: String? = nil, key: String? = nil,
+        _ body: (FixtureHTTPServer) async throws -> T
+    ) async throws -> T {
+        let server = try FixtureHTTPServer(certificate: certificate, key: key)
+        defer { server.stop() }
+        return try await body(server)
+    }
+}

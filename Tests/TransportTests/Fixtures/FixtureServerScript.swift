@@ -1,0 +1,101 @@
+import Foundation
+
+/// The Python source of `FixtureHTTPServer`, written to a temporary file when a test starts it.
+enum FixtureServerScript {
+    static let source = #"""
+import hashlib, json, os, socket, ssl, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ROOT = os.environ.get("FIXTURE_ROOT", ".")
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send_body(self, status, body, headers=()):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def serve_bytes(self, data):
+        rng = self.headers.get("Range")
+        if rng and rng.startswith("bytes=") and rng.endswith("-"):
+            start = int(rng[6:-1])
+            part = data[start:]
+            self.send_body(206, part, [("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))])
+        else:
+            self.send_body(200, data)
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        path, _, query = self.path.partition("?")
+        parts = path.strip("/").split("/")
+        if parts[0] == "bytes":
+            n = int(parts[1])
+            self.serve_bytes(bytes(i % 251 for i in range(n)))
+        elif parts[0] == "nolength":
+            n = int(parts[1])
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(bytes(i % 251 for i in range(n)))
+            self.close_connection = True
+        elif parts[0] == "files":
+            with open(os.path.join(ROOT, os.path.basename(parts[1])), "rb") as f:
+                self.serve_bytes(f.read())
+        elif parts[0] == "status":
+            code = int(parts[1])
+            self.send_body(code, ("status %d body\n" % code).encode() * int(query or "1"))
+        elif parts[0] == "echo":
+            seen = {k.lower(): v for k, v in self.headers.items()}
+            self.send_body(200, json.dumps(seen, sort_keys=True).encode(), [("Content-Type", "application/json")])
+        elif parts[0] == "ratelimit":
+            self.send_body(200, b"ok", [("RateLimit-Limit", "100;w=21600"), ("RateLimit-Remaining", "99;w=21600"),
+                                        ("Docker-RateLimit-Source", "203.0.113.9"), ("X-RateLimit-Reset", "60"),
+                                        ("X-Other", "not a rate limit")])
+        elif parts[0] == "early-hints":
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\nX-Interim: yes\r\n\r\n")
+            self.send_body(200, b"final", [("X-Final", "yes")])
+        elif parts[0] == "redirect":
+            self.send_body(302, b"moved", [("Location", "/bytes/10")])
+        elif parts[0] == "slow":
+            self.send_response(200)
+            self.send_header("Content-Length", "1000000")
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass
+        else:
+            self.send_body(404, b"no such fixture\n")
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    def handle_error(self, request, client_address):
+        pass
+
+def main():
+    cert = os.environ.get("FIXTURE_CERT")
+    key = os.environ.get("FIXTURE_KEY")
+    server = Server(("127.0.0.1", 0), Handler)
+    if cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    print("PORT %d" % server.server_address[1], flush=True)
+    server.serve_forever()
+
+main()
+"""#
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The 3tofu demo, entirely on loopback: a real registry, an HTTP proxy and a SOCKS5 proxy,
+# a sample image pushed with skopeo, and a three-vantage pull that agrees and writes a
+# docker-archive. Everything it starts is stopped and removed on exit.
+# Usage: examples/demo.sh [path/to/3tofu]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+tofu=${1:-$here/../.build/release/3tofu}
+tofu=$(cd "$(dirname "$tofu")" && pwd)/$(basename "$tofu")
+work=$(mktemp -d -t 3tofu-demo.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on port $1" >&2; return 1
+}
+
+step "Starting a registry, tinyproxy and microsocks on 127.0.0.1"
+registry_port=$(free_port); http_port=$(free_port); socks_port=$(free_port)
+cat > "$work/registry.yml" <<YAML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $work/registry}}
+http: {addr: 127.0.0.1:$registry_port}
+YAML
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 & pids+=($!)
+printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nLogLevel Info\nLogFile "%s"\n' "$http_port" "$work/tinyproxy.log" > "$work/tinyproxy.conf"
+tinyproxy -d -c "$work/tinyproxy.conf" >/dev/null 2>&1 & pids+=($!)
+microsocks -i 127.0.0.1 -p "$socks_port" >/dev/null 2>&1 & pids+=($!)
+wait_port "$registry_port"; wait_port "$http_port"; wait_port "$socks_port"
+echo "registry 127.0.0.1:$registry_port, http proxy :$http_port, socks5 proxy :$socks_port"
+
+step "Pushing a sample image (3 layers, linux/amd64 and linux/arm64) with skopeo"
+echo '{"dir": "'"$work/layout"'", "layers": [2000000, 300000, 40000], "content": "random", "mediaTypes": "oci",
+  "platforms": [{"os": "linux", "architecture": "amd64"}, {"os": "linux", "architecture": "arm64", "variant": "v8"}],
+  "index": true, "attestations": true, "seed": 7, "gzipLevel": 6, "refName": "latest"}' \
+  | python3 "$here/make-image.py" >/dev/null
+image="127.0.0.1:$registry_port/demo/hello:1.0"
+skopeo copy --quiet --insecure-policy --all --preserve-digests --dest-tls-verify=false "oci:$work/layout" "docker://$image"
+echo "pushed $image"
+
+cat > "$work/vantages.toml" <<TOML
+[[vantage]]
+name = "direct"
+kind = "local"
+
+[[vantage]]
+name = "http-proxy"
+kind = "proxy"
+proxy = "http://127.0.0.1:$http_port"
+
+[[vantage]]
+name = "socks"
+kind = "proxy"
+proxy = "socks5h://127.0.0.1:$socks_port"
+TOML
+echo "vantages file:"; sed 's/^/    /' "$work/vantages.toml"
+
+export THREETOFU_CACHE="$work/cache"
+step "3tofu pull through three vantages (policy: strict)"
+echo "\$ 3tofu pull $image --vantages vantages.toml --insecure-registry 127.0.0.1:$registry_port --output hello.tar"
+"$tofu" pull "$image" --vantages "$work/vantages.toml" --insecure-registry "127.0.0.1:$registry_port" --output "$work/hello.tar"
+echo "exit status: $?"
+
+step "Checking the output with skopeo (a tool nobody here wrote)"
+skopeo inspect "docker-archive:$work/hello.tar" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("architecture:", d["Architecture"], "| layers:", len(d["Layers"]))'
+echo "requests the HTTP proxy carried: $(grep -c 'GET\|CONNECT' "$work/tinyproxy.log" || true)"
+
+step "Pulling again: every blob is already verified in the cache"
+"$tofu" pull "$image" --vantages "$work/vantages.toml" --insecure-registry "127.0.0.1:$registry_port" --output "$work/again.tar" --json \
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); print("blobs downloaded:", d["blobsDownloaded"], "| from cache:", d["blobsCached"])'
+
+step "Done; stopping the servers and removing $work"
