@@ -46,16 +46,18 @@ let package = Package(
             dependencies: ["OCI", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Vantages file (TOML) into validated values.
-        .target(name: "Configuration", dependencies: ["TOMLKit"]),
-        // Runs the vantages, asks Agreement, lets Artifacts write.
+        .target(name: "Configuration", dependencies: ["TOMLKit", "Agreement", .product(name: "Crypto", package: "swift-crypto")]),
+        // The agreement report: model, JSON, rendering.
+        .target(name: "Report", dependencies: ["Agreement"]),
+        // Runs the vantages, asks Agreement, lets Artifacts write, builds the report.
         .target(
             name: "Coordinator",
-            dependencies: ["OCI", "Transport", "Registry", "Agreement", "Artifacts", "Configuration"]
+            dependencies: ["OCI", "Transport", "Registry", "Agreement", "Artifacts", "Configuration", "Report"]
         ),
         .target(
             name: "Commands",
             dependencies: [
-                "Coordinator", "Configuration", "OCI", "Artifacts",
+                "Coordinator", "Configuration", "OCI", "Artifacts", "Report", "Agreement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,10 +69,11 @@ let package = Package(
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Transport", "OCI", "TestSupport"]),
         .testTarget(name: "AgreementTests", dependencies: ["Agreement", "OCI"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "OCI", "TestSupport"]),
-        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Agreement"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Agreement"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Commands", "Coordinator", "Configuration", "OCI", "TestSupport"]
+            dependencies: ["Commands", "Coordinator", "Configuration", "OCI", "Report", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -78,6 +78,6 @@ echo "requests the HTTP proxy carried: $(grep -c 'GET\|CONNECT' "$work/tinyproxy
 
 step "Pulling again: every blob is already verified in the cache"
 "$tofu" pull "$image" --vantages "$work/vantages.toml" --insecure-registry "127.0.0.1:$registry_port" --output "$work/again.tar" --json \
-  | python3 -c 'import json,sys; d=json.load(sys.stdin); print("blobs downloaded:", d["blobsDownloaded"], "| from cache:", d["blobsCached"])'
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); print("layers downloaded:", d["layersDownloaded"], "| from cache:", d["layersCached"])'
 
 step "Done; stopping the servers and removing $work"

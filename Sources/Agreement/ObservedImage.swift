@@ -16,13 +16,22 @@ public struct ObservedImage: Sendable, Equatable, Codable {
     public var platformManifestDigest: String?
     public var configDigest: String
     public var layers: [Layer]
+    /// SHA-256 of the config bytes as this vantage received them (every vantage fetches the config).
+    public var configReceived: String?
+    /// With `blob_verification = "every-vantage"`: SHA-256 of each layer as this vantage received it, in order.
+    public var layersReceived: [String]?
 
-    public init(topDigest: String, topMediaType: String, platformManifestDigest: String?, configDigest: String, layers: [Layer]) {
+    public init(
+        topDigest: String, topMediaType: String, platformManifestDigest: String?, configDigest: String, layers: [Layer],
+        configReceived: String? = nil, layersReceived: [String]? = nil
+    ) {
         self.topDigest = topDigest
         self.topMediaType = topMediaType
         self.platformManifestDigest = platformManifestDigest
         self.configDigest = configDigest
         self.layers = layers
+        self.configReceived = configReceived
+        self.layersReceived = layersReceived
     }
 
     /// The compared items, in a stable order, as (item name, value) pairs.
@@ -36,6 +45,12 @@ public struct ObservedImage: Sendable, Equatable, Codable {
         ]
         for (index, layer) in layers.enumerated() {
             items.append(("layer \(index + 1)", "\(layer.digest) (\(layer.size) bytes)"))
+        }
+        if let configReceived {
+            items.append(("config bytes", configReceived))
+        }
+        for (index, received) in (layersReceived ?? []).enumerated() {
+            items.append(("layer \(index + 1) bytes", received))
         }
         return items
     }

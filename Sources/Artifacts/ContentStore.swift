@@ -147,6 +147,13 @@ public final class ContentStore: Sendable {
         }
     }
 
+    /// SHA-256 (as "sha256:<hex>") of a stored blob: its own digest when that is sha256 (the store
+    /// verified it on the way in), else computed from the file.
+    public func sha256(of digest: Digest) throws -> String {
+        if digest.algorithm == .sha256 { return digest.string }
+        return "sha256:" + (try BlobHasher.hexOfFile(path(of: digest), algorithm: .sha256).hex)
+    }
+
     /// Loads a small verified blob, checking its digest again on the way out (a damaged cache
     /// entry is deleted so the next run fetches it afresh). Refuses blobs over `limit` bytes.
     public func read(_ digest: Digest, limit: Int = ContentStore.smallBlobLimit) throws -> Data {

@@ -5,6 +5,15 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Vantages file (TOML).", valueName: "file"))
     var vantages: String?
 
+    @Option(name: .long, help: ArgumentHelp("Policy: strict (default), tolerant, paranoid, or a policy file.", valueName: "name|file"))
+    var policy: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write the JSON agreement report here (also when the vantages disagree).", valueName: "file"))
+    var report: String?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds one vantage may take to resolve before it counts as not answering.", valueName: "seconds"))
+    var vantageTimeout: Double = 60
+
     @Option(name: .long, help: ArgumentHelp("Plain HTTP is allowed to this registry (repeatable).", valueName: "host[:port]"))
     var insecureRegistry: [String] = []
 
@@ -13,4 +22,10 @@ struct CommonOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print a machine-readable JSON result on stdout.")
     var json = false
+
+    mutating func validate() throws {
+        guard vantageTimeout > 0, vantageTimeout.isFinite else {
+            throw ValidationError("--vantage-timeout must be a positive number of seconds")
+        }
+    }
 }

@@ -30,7 +30,7 @@ final class ProgressPrinter: @unchecked Sendable {
             totalBytes = bytes
             finishedCount = cached
             started = Date()
-            emit("downloading \(count - cached) of \(count) blobs (\(Self.format(bytes)) in all, \(cached) already verified in the cache)")
+            emit("downloading \(count - cached) of \(count) layers (\(Self.format(bytes)) in all, \(cached) already verified in the cache)")
             startTimer()
         case .blobStarted(let digest, let size, let path):
             active[digest] = (size, path)
@@ -75,7 +75,7 @@ final class ProgressPrinter: @unchecked Sendable {
         }
         let done = finishedBytes + inFlight
         let rate = Double(done) / max(0.001, Date().timeIntervalSince(started))
-        let text = "  \(finishedCount)/\(totalCount) blobs  \(Self.format(done)) / \(Self.format(totalBytes))  \(Self.format(Int64(rate)))/s"
+        let text = "  \(finishedCount)/\(totalCount) layers  \(Self.format(done)) / \(Self.format(totalBytes))  \(Self.format(Int64(rate)))/s"
         Terminal.write("\r\u{1B}[2K" + text)
         lineShown = true
     }

@@ -51,7 +51,7 @@ struct PullCommand: AsyncParsableCommand {
         let request = PullRequest(
             reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
             insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
-            storeRoot: setup.storeRoot, output: PullRequest.Output(path: output, format: outputFormat))
+            storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: PullRequest.Output(path: output, format: outputFormat))
         let result = try await setup.execute(request)
         guard let written = result.written else {
             throw ToolFailure(.notMet, "nothing was written")
@@ -61,7 +61,7 @@ struct PullCommand: AsyncParsableCommand {
                 PullSummary(
                     reference: setup.reference.description, digest: result.decision.agreed?.topDigest, verdict: result.decision.verdict.rawValue,
                     output: written.path, format: written.format.rawValue, sha256: written.sha256,
-                    blobsDownloaded: result.blobsDownloaded, blobsCached: result.blobsCached, blobsResumed: result.blobsResumed,
+                    layersDownloaded: result.layersDownloaded, layersCached: result.layersCached, layersResumed: result.layersResumed,
                     bytesReceived: result.bytesReceived))
         } else {
             Terminal.note("Wrote \(written.path) (\(written.format.rawValue)), verified by \(result.answeringCount) vantages.")
@@ -77,9 +77,9 @@ struct PullSummary: Encodable {
     var output: String
     var format: String
     var sha256: String?
-    var blobsDownloaded: Int
-    var blobsCached: Int
-    var blobsResumed: Int
+    var layersDownloaded: Int
+    var layersCached: Int
+    var layersResumed: Int
     var bytesReceived: Int64
 }
 

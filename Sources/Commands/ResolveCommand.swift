@@ -31,7 +31,7 @@ struct ResolveCommand: AsyncParsableCommand {
         let request = PullRequest(
             reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
             insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
-            storeRoot: setup.storeRoot, output: nil)
+            storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: nil)
         let result = try await setup.execute(request)
         guard let agreed = result.decision.agreed else { throw ToolFailure(.notMet, result.decision.reason) }
         let pinned = setup.reference.pinned(to: try Digest(parsing: agreed.topDigest))

@@ -5,6 +5,7 @@ import Coordinator
 import Foundation
 import OCI
 import Registry
+import Report
 
 /// Turns command-line options into a validated request, runs it, and maps the outcome to an exit code.
 struct RunSetup {
@@ -16,6 +17,8 @@ struct RunSetup {
     var credentials: RegistryCredentials
     var storeRoot: String
     var json: Bool
+    var reportPath: String?
+    var vantageTimeout: Double
 
     init(reference text: String, platform platformText: String?, common: CommonOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         reference = try ImageReference(parsing: text)
@@ -25,7 +28,9 @@ struct RunSetup {
         } else {
             vantages = [VantageSpec.thisMachine]
         }
-        policy = BuiltInPolicy.strict
+        policy = try PolicyFile.load(common.policy)
+        reportPath = common.report
+        vantageTimeout = common.vantageTimeout
         insecureRegistries = Set(common.insecureRegistry.map { $0.lowercased() })
         do {
             credentials = try RegistryCredentials.load(environment: environment)
@@ -55,6 +60,13 @@ struct RunSetup {
             throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
         }
         progress?.finish()
+        if let reportPath {
+            do {
+                try ReportFile.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version), to: reportPath)
+            } catch {
+                throw ToolFailure(.notMet, "\(error)")
+            }
+        }
         if !json || result.decision.verdict != .agree {
             Terminal.write(SummaryTable.render(result, color: Terminal.stderrIsTerminal))
         }
@@ -71,11 +83,4 @@ struct RunSetup {
             throw ToolFailure(.notMet, "policy '\(request.policy.name)' not met: \(result.decision.reason) Nothing was written.")
         }
     }
-}
-
-/// The default policy until policy files are read (matches policies/strict.toml).
-enum BuiltInPolicy {
-    static let strict = Policy(
-        name: "strict", description: "Every configured vantage answers, at least three, and all agree.",
-        minAgreeing: 3, maxUnavailable: 0, blobVerification: .source, requireRouteKinds: [], allowInsecureRegistries: true)
 }

@@ -68,10 +68,12 @@ struct BlobFetcher: Sendable {
                     try? FileManager.default.removeItem(atPath: partial)
                     throw CoordinatorError(.notMet, "blob \(descriptor.digest): expected \(descriptor.size) bytes, received \(download.length)")
                 }
+                let store = self.store
                 if let sha256 = download.sha256OfWholeFile, descriptor.digest.algorithm == .sha256 {
                     _ = try store.commit(partialFor: descriptor.digest, verifiedSHA256: sha256, size: download.length)
                 } else {
-                    _ = try store.verifyAndCommitPartial(for: descriptor.digest, expectedSize: descriptor.size)
+                    // The file's prefix came from an earlier run: hash all of it, off the cooperative pool.
+                    _ = try await BlockingIO.run { try store.verifyAndCommitPartial(for: descriptor.digest, expectedSize: descriptor.size) }
                 }
                 events?(.blobFinished(digest: descriptor.digest.string, size: descriptor.size))
                 return (download.resumed && startedAt > 0 ? startedAt : nil, descriptor.size)

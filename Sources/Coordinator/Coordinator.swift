@@ -12,37 +12,45 @@ public enum Coordinator {
     public static func run(_ request: PullRequest, events: PullEventSink? = nil) async throws -> PullResult {
         let clients = try makeClients(request)
         events?(.resolving(vantages: request.vantages.map(\.name)))
-        let runs = await resolveEverywhere(request, clients: clients, events: events)
-        let observations = runs.map(Self.observation)
-        let decision = Agreement.decide(observations, policy: request.policy, usedInsecureRegistry: request.usesInsecureRegistry)
+        var runs = await resolveEverywhere(request, clients: clients, events: events)
+        let store = ContentStore(root: request.storeRoot)
+
+        var decision = decide(runs, request)
+        var statistics = BlobFetcher.Statistics()
+        if decision.verdict == .agree, request.policy.blobVerification == .everyVantage {
+            // Every vantage downloads and hashes every layer; the preferred one keeps them in the store.
+            statistics = try await hashEverywhere(request, clients: clients, runs: &runs, store: store, events: events)
+            decision = decide(runs, request)
+        }
         var result = PullResult(request: request, vantages: runs, decision: decision, written: nil)
         guard decision.verdict == .agree, let output = request.output else { return result }
 
-        // The agreed resolution; every answering vantage saw the same bytes, so any one will do.
-        let sources = runs.filter { $0.resolution != nil }.sorted { lhs, rhs in
-            (lhs.spec.kind == .local ? 0 : 1) < (rhs.spec.kind == .local ? 0 : 1)
-        }
+        let sources = preferredSources(runs, clients: clients)
         guard let resolution = sources.first?.resolution else { return result }
-        let store = ContentStore(root: request.storeRoot)
-        let sourceClients = sources.compactMap { run in
-            clients.first { $0.spec.name == run.spec.name }.map { (name: run.spec.name, client: $0.client) }
+        try ingestConfig(resolution, store: store)
+        if request.policy.blobVerification == .source {
+            statistics = try await BlobFetcher(
+                store: store, sources: sources.map { ($0.name, $0.client) }, reference: request.reference,
+                concurrency: request.blobConcurrency, events: events
+            ).fetch(resolution.manifest.layers)
         }
-        let statistics = try await BlobFetcher(
-            store: store, sources: sourceClients, reference: request.reference, concurrency: request.blobConcurrency, events: events
-        ).fetch([resolution.manifest.config] + resolution.manifest.layers)
-        result.blobsDownloaded = statistics.downloaded
-        result.blobsCached = statistics.cached
-        result.blobsResumed = statistics.resumed
+        result.layersDownloaded = statistics.downloaded
+        result.layersCached = statistics.cached
+        result.layersResumed = statistics.resumed
         result.bytesReceived = statistics.bytesReceived
 
         events?(.writing(path: output.path, format: output.format.rawValue))
         let image = try imageToWrite(resolution, store: store)
         do {
-            result.written = try ArtifactWriter.write(image, format: output.format, to: output.path, store: store)
+            result.written = try await BlockingIO.run { try ArtifactWriter.write(image, format: output.format, to: output.path, store: store) }
         } catch {
             throw CoordinatorError(.notMet, "could not write \(output.path): \(error)")
         }
         return result
+    }
+
+    static func decide(_ runs: [VantageRun], _ request: PullRequest) -> Decision {
+        Agreement.decide(runs.map(observation), policy: request.policy, usedInsecureRegistry: request.usesInsecureRegistry)
     }
 
     struct VantageClient: Sendable {
@@ -51,41 +59,71 @@ public enum Coordinator {
         var client: RegistryClient
     }
 
+    struct Source: Sendable {
+        var name: String
+        var client: RegistryClient
+        var resolution: ImageResolution
+    }
+
+    /// Answering vantages, this machine's first (it is usually the fastest route).
+    static func preferredSources(_ runs: [VantageRun], clients: [VantageClient]) -> [Source] {
+        runs.compactMap { run -> Source? in
+            guard let resolution = run.resolution, let client = clients.first(where: { $0.spec.name == run.spec.name }) else { return nil }
+            return Source(name: run.spec.name, client: client.client, resolution: resolution)
+        }.sorted { lhs, rhs in
+            let left = clients.first { $0.spec.name == lhs.name }?.spec.kind == .local ? 0 : 1
+            let right = clients.first { $0.spec.name == rhs.name }?.spec.kind == .local ? 0 : 1
+            return left < right
+        }
+    }
+
     static func makeClients(_ request: PullRequest) throws -> [VantageClient] {
         guard !request.vantages.isEmpty else {
             throw CoordinatorError(.badInput, "no vantages configured")
         }
         return try request.vantages.map { spec in
-            let configuration: TransportConfiguration
-            switch spec.kind {
-            case .local:
-                configuration = TransportConfiguration(proxy: nil)
-            case .proxy:
-                configuration = TransportConfiguration(proxy: spec.proxy)
-            case .ssh:
-                throw CoordinatorError(.badInput, "vantage '\(spec.name)' is of kind ssh, which this version of 3tofu cannot use yet; remove it from the vantages file or use kinds local and proxy")
-            }
-            var withCA = configuration
-            withCA.extraCACertificatesPath = try CABundles.combined([request.caCertificatePath, spec.caCert].compactMap { $0 })
-            let transport: CurlTransport
-            do {
-                transport = try CurlTransport(configuration: withCA)
-            } catch {
-                throw CoordinatorError(.badInput, "vantage '\(spec.name)': \(error)")
-            }
-            let client = RegistryClient(transport: transport, credentials: request.credentials, insecureRegistries: request.insecureRegistries)
-            return VantageClient(spec: spec, route: transport.route, client: client)
+            try makeClient(
+                spec, caCertificatePath: request.caCertificatePath, insecureRegistries: request.insecureRegistries,
+                credentials: request.credentials, timeout: request.vantageTimeout)
         }
     }
 
-    /// Every vantage resolves on its own, concurrently; one failing does not cancel the others.
+    /// One vantage's transport (direct or through its proxy, its CAs) and registry client.
+    static func makeClient(
+        _ spec: VantageSpec, caCertificatePath: String?, insecureRegistries: Set<String>, credentials: RegistryCredentials, timeout: Double
+    ) throws -> VantageClient {
+        var configuration: TransportConfiguration
+        switch spec.kind {
+        case .local:
+            configuration = TransportConfiguration(proxy: nil)
+        case .proxy:
+            configuration = TransportConfiguration(proxy: spec.proxy)
+        case .ssh:
+            throw CoordinatorError(.badInput, "vantage '\(spec.name)' is of kind ssh, which this version of 3tofu cannot use yet; remove it from the vantages file or use kinds local and proxy")
+        }
+        configuration.extraCACertificatesPath = try CABundles.combined([caCertificatePath, spec.caCert].compactMap { $0 })
+        configuration.connectTimeout = min(configuration.connectTimeout, timeout)
+        let transport: CurlTransport
+        do {
+            transport = try CurlTransport(configuration: configuration)
+        } catch {
+            throw CoordinatorError(.badInput, "vantage '\(spec.name)': \(error)")
+        }
+        let client = RegistryClient(transport: transport, credentials: credentials, insecureRegistries: insecureRegistries)
+        return VantageClient(spec: spec, route: transport.route, client: client)
+    }
+
+    /// Every vantage resolves on its own, concurrently; one failing or slow vantage neither
+    /// cancels nor delays the others beyond its own timeout.
     static func resolveEverywhere(_ request: PullRequest, clients: [VantageClient], events: PullEventSink?) async -> [VantageRun] {
         await withTaskGroup(of: (Int, VantageRun).self) { group in
             for (index, vantage) in clients.enumerated() {
                 group.addTask {
                     let start = Date()
                     do {
-                        let resolution = try await vantage.client.resolve(request.reference, platform: request.platform)
+                        let resolution = try await withTimeout(request.vantageTimeout, vantage: vantage.spec.name) {
+                            try await vantage.client.resolve(request.reference, platform: request.platform)
+                        }
                         events?(.vantageAnswered(name: vantage.spec.name, digest: resolution.top.digest.string))
                         return (index, VantageRun(spec: vantage.spec, route: vantage.route, resolution: resolution, failure: nil, seconds: Date().timeIntervalSince(start)))
                     } catch {
@@ -101,11 +139,87 @@ public enum Coordinator {
         }
     }
 
+    /// `blob_verification = "every-vantage"`: each answering vantage downloads every layer and
+    /// records the SHA-256 of what it received. The preferred vantage stores verified layers as it
+    /// goes; the others hash and discard. A vantage that fails here becomes a failed observation.
+    static func hashEverywhere(_ request: PullRequest, clients: [VantageClient], runs: inout [VantageRun], store: ContentStore, events: PullEventSink?) async throws -> BlobFetcher.Statistics {
+        let sources = preferredSources(runs, clients: clients)
+        guard let primary = sources.first else { return BlobFetcher.Statistics() }
+        let layers = primary.resolution.manifest.layers
+        let hashed = await withTaskGroup(of: (String, Result<[String], VantageFailure>).self) { group in
+            for source in sources.dropFirst() {
+                group.addTask {
+                    do {
+                        var received: [String] = []
+                        for layer in source.resolution.manifest.layers {
+                            let (sha256, _) = try await source.client.hashBlob(registry: request.reference.registry, repository: request.reference.repository, descriptor: layer)
+                            received.append("sha256:" + sha256)
+                        }
+                        return (source.name, .success(received))
+                    } catch {
+                        return (source.name, .failure(Self.failure(from: error)))
+                    }
+                }
+            }
+            var results: [(String, Result<[String], VantageFailure>)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        // The primary downloads into the store; what it received is what the store verified.
+        let statistics: BlobFetcher.Statistics
+        do {
+            statistics = try await BlobFetcher(
+                store: store, sources: [(primary.name, primary.client)], reference: request.reference,
+                concurrency: request.blobConcurrency, events: events
+            ).fetch(layers)
+            try ingestConfig(primary.resolution, store: store)
+        } catch {
+            let failure = Self.failure(from: error)
+            runs = runs.map { run in
+                guard run.spec.name == primary.name else { return run }
+                var failed = run
+                failed.resolution = nil
+                failed.failure = failure
+                return failed
+            }
+            return BlobFetcher.Statistics()
+        }
+        for index in runs.indices {
+            if runs[index].spec.name == primary.name {
+                runs[index].layersReceived = try layers.map { layer in try store.sha256(of: layer.digest) }
+                continue
+            }
+            switch hashed.first(where: { $0.0 == runs[index].spec.name })?.1 {
+            case .success(let received): runs[index].layersReceived = received
+            case .failure(let failure):
+                runs[index].resolution = nil
+                runs[index].failure = failure
+            case nil: break
+            }
+        }
+        return statistics
+    }
+
+    static func ingestConfig(_ resolution: ImageResolution, store: ContentStore) throws {
+        let config = resolution.manifest.config
+        guard !store.contains(config.digest, size: config.size) else { return }
+        guard let bytes = resolution.config?.bytes else {
+            throw CoordinatorError(.notMet, "the config blob \(config.digest) was not received")
+        }
+        do {
+            _ = try store.ingest(data: bytes, digest: config.digest)
+        } catch {
+            throw CoordinatorError(.notMet, "the agreed config blob does not match its digest \(config.digest): \(error)")
+        }
+    }
+
     static func failure(from error: any Error) -> VantageFailure {
         switch error {
         case let error as RegistryError: VantageFailure(message: error.message, isBadInput: error.isBadInput)
         case let error as OCIError: VantageFailure(message: error.message, isBadInput: true)
         case let error as TransportError: VantageFailure(message: error.description, isBadInput: false)
+        case let error as CoordinatorError: VantageFailure(message: error.message, isBadInput: error.kind == .badInput)
+        case let error as ArtifactsError: VantageFailure(message: error.message, isBadInput: false)
         default: VantageFailure(message: String(describing: error), isBadInput: false)
         }
     }
@@ -119,7 +233,9 @@ public enum Coordinator {
             topMediaType: resolution.top.mediaType,
             platformManifestDigest: resolution.platformManifest?.digest.string,
             configDigest: resolution.manifest.config.digest.string,
-            layers: resolution.manifest.layers.map { ObservedImage.Layer(digest: $0.digest.string, size: $0.size) })
+            layers: resolution.manifest.layers.map { ObservedImage.Layer(digest: $0.digest.string, size: $0.size) },
+            configReceived: resolution.config.map { "sha256:" + $0.sha256 },
+            layersReceived: run.layersReceived)
         return Observation(vantage: run.spec.name, kind: run.spec.kind.rawValue, route: run.route, outcome: .observed(image))
     }
 
@@ -145,10 +261,10 @@ public struct PullResult: Sendable {
     public var vantages: [VantageRun]
     public var decision: Decision
     public var written: WriteResult?
-    public var blobsDownloaded = 0
-    public var blobsCached = 0
+    public var layersDownloaded = 0
+    public var layersCached = 0
     /// Downloads that continued a partial file left by an earlier, interrupted run.
-    public var blobsResumed = 0
+    public var layersResumed = 0
     public var bytesReceived: Int64 = 0
 
     public var answeringCount: Int { vantages.filter { $0.resolution != nil }.count }

@@ -29,10 +29,12 @@ public struct PullRequest: Sendable {
     public var output: Output?
     /// Blob downloads in flight at once from the source vantage.
     public var blobConcurrency: Int
+    /// Seconds one vantage may take to resolve before it counts as not answering.
+    public var vantageTimeout: Double
 
     public init(
         reference: ImageReference, platform: Platform, vantages: [VantageSpec], policy: Policy, insecureRegistries: Set<String>,
-        caCertificatePath: String?, credentials: RegistryCredentials, storeRoot: String, output: Output?, blobConcurrency: Int = 4
+        caCertificatePath: String?, credentials: RegistryCredentials, storeRoot: String, vantageTimeout: Double = 60, output: Output?, blobConcurrency: Int = 4
     ) {
         self.reference = reference
         self.platform = platform
@@ -44,6 +46,7 @@ public struct PullRequest: Sendable {
         self.storeRoot = storeRoot
         self.output = output
         self.blobConcurrency = blobConcurrency
+        self.vantageTimeout = vantageTimeout
     }
 
     var usesInsecureRegistry: Bool { insecureRegistries.contains(reference.registry) }

@@ -10,6 +10,8 @@ public struct VantageRun: Sendable {
     public var resolution: ImageResolution?
     public var failure: VantageFailure?
     public var seconds: Double
+    /// With every-vantage blob verification: SHA-256 of each layer as this vantage received it.
+    public var layersReceived: [String]?
 
     public init(spec: VantageSpec, route: String, resolution: ImageResolution?, failure: VantageFailure?, seconds: Double) {
         self.spec = spec

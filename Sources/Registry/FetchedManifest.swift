@@ -41,13 +41,16 @@ public struct ImageResolution: Sendable {
     /// The platform asked for, when the top was an index.
     public var platform: Platform?
     public var manifest: ImageManifest
+    /// The config blob as this vantage received it (not yet checked against its digest).
+    public var config: RegistryClient.SmallBlob?
 
-    public init(reference: ImageReference, top: FetchedManifest, platformManifest: FetchedManifest?, platform: Platform?, manifest: ImageManifest) {
+    public init(reference: ImageReference, top: FetchedManifest, platformManifest: FetchedManifest?, platform: Platform?, manifest: ImageManifest, config: RegistryClient.SmallBlob? = nil) {
         self.reference = reference
         self.top = top
         self.platformManifest = platformManifest
         self.platform = platform
         self.manifest = manifest
+        self.config = config
     }
 
     /// The image manifest that describes the layers (the platform's, or the top one).

@@ -54,6 +54,12 @@ public final class RegistryClient: Sendable {
     /// Resolves `reference` to its top manifest or index and, for an index, the manifest for `platform`.
     public func resolve(_ reference: ImageReference, platform: Platform) async throws -> ImageResolution {
         let top = try await fetchManifest(registry: reference.registry, repository: reference.repository, reference: reference.manifestReference, expected: reference.digest)
+        var resolution = try await resolveManifests(reference, top: top, platform: platform)
+        resolution.config = try await fetchSmallBlob(registry: reference.registry, repository: reference.repository, descriptor: resolution.manifest.config)
+        return resolution
+    }
+
+    func resolveManifests(_ reference: ImageReference, top: FetchedManifest, platform: Platform) async throws -> ImageResolution {
         switch top.document {
         case .manifest(let manifest):
             return ImageResolution(reference: reference, top: top, platformManifest: nil, platform: nil, manifest: manifest)
@@ -121,6 +127,42 @@ public final class RegistryClient: Sendable {
     }
 
     // MARK: - Blobs
+
+    public static let configSizeLimit = 4 * 1024 * 1024
+
+    /// A small blob (an image config) fetched into memory. The bytes are returned whatever they
+    /// hash to: the caller compares `sha256` across vantages and against the digest.
+    public struct SmallBlob: Sendable {
+        public var bytes: Data
+        public var sha256: String
+    }
+
+    public func fetchSmallBlob(registry: String, repository: String, descriptor: Descriptor) async throws -> SmallBlob {
+        let url = baseURL(registry) + "/v2/\(repository)/blobs/\(descriptor.digest)"
+        guard descriptor.size <= Self.configSizeLimit else {
+            throw RegistryError(.tooLarge, "the config blob \(descriptor.digest) is declared as \(descriptor.size) bytes, over the \(Self.configSizeLimit / 1024 / 1024) MiB cap")
+        }
+        let response: HTTPResponse
+        do {
+            (response, _) = try await exchange(HTTPRequest(url: url), registry: registry, scope: Self.pullScope(repository), into: .memory(limit: Self.configSizeLimit))
+        } catch let error as TransportError where error.kind == .bodyTooLarge {
+            throw RegistryError(.tooLarge, "the config blob at \(url) is larger than the \(Self.configSizeLimit / 1024 / 1024) MiB cap; refusing it")
+        }
+        guard response.status == 200 else {
+            throw Self.statusError(response, what: "config blob \(descriptor.digest)", url: url)
+        }
+        return SmallBlob(bytes: response.body, sha256: response.bodySHA256)
+    }
+
+    /// Downloads a blob only to hash it (nothing kept): SHA-256 and length of the bytes received.
+    public func hashBlob(registry: String, repository: String, descriptor: Descriptor) async throws -> (sha256: String, length: Int64) {
+        let url = baseURL(registry) + "/v2/\(repository)/blobs/\(descriptor.digest)"
+        let (response, _) = try await exchange(HTTPRequest(url: url), registry: registry, scope: Self.pullScope(repository), into: .discard)
+        guard response.status == 200 else {
+            throw Self.statusError(response, what: "blob \(descriptor.digest)", url: url)
+        }
+        return (response.bodySHA256, response.bodyLength)
+    }
 
     /// The result of bringing a blob's bytes into a partial file.
     public struct BlobDownload: Sendable {

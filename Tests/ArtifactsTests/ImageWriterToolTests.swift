@@ -93,18 +93,25 @@ import Testing
         let sample = try SampleImage()
         let output = sample.directory.file("image.tar")
         try DockerArchiveWriter(store: sample.store).write(try sample.image(docker: docker), to: output)
-        let podman = Self.podman(in: sample.directory.file("podman"))
+        let podman = Self.podman(in: sample.directory.file("pm1"))
         let load = try Shell.run(podman + ["load", "-i", output], timeout: .seconds(60))
         #expect(load.status == 0, "podman load failed: \(load.stderr)")
         let images = try Shell.check(podman + ["images", "--format", "{{.Repository}}:{{.Tag}}"])
         #expect(images.split(separator: "\n").map(String.init) == [SampleImage.name])
+
+        // podman load prefers the tar's OCI side; the docker-archive transport reads manifest.json.
+        let viaDockerArchive = Self.podman(in: sample.directory.file("pm2"))
+        let pull = try Shell.run(viaDockerArchive + ["pull", "docker-archive:\(output)"], timeout: .seconds(60))
+        #expect(pull.status == 0, "podman pull docker-archive: failed: \(pull.stderr)")
+        let pulled = try Shell.check(viaDockerArchive + ["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        #expect(pulled.split(separator: "\n").map(String.init) == [SampleImage.name])
     }
 
     /// podman with private storage: nothing global changes. As root in this sandbox it needs the
-    /// cgroupfs manager and file events (no systemd).
+    /// cgroupfs manager and file events (no systemd); podman refuses a runroot over 50 characters.
     static func podman(in root: String) -> [String] {
         [
-            "podman", "--storage-driver", "vfs", "--root", "\(root)/root", "--runroot", "\(root)/runroot",
+            "podman", "--storage-driver", "vfs", "--root", "\(root)/root", "--runroot", "\(root)/run",
             "--cgroup-manager", "cgroupfs", "--events-backend", "file",
         ]
     }

@@ -99,7 +99,7 @@ import Testing
         #expect(record.utf8.count == Int(record.split(separator: " ").first ?? "") ?? -1)
     }
 
-    @Test func hugeSizesUsePAXAndAZeroUSTARSizeField() throws {
+    @Test func ustarSizeFieldHoldsElevenOctalDigits() throws {
         let header = TarWriter.header(name: Array("x".utf8), size: 0o77777777777, type: UInt8(ascii: "0"), mode: 0o644)
         #expect(String(decoding: header[124..<135], as: UTF8.self) == "77777777777")
     }

@@ -41,7 +41,7 @@ struct InterruptionTests {
         let rerun = try lab.run(arguments)
         #expect(rerun.status == 0, "\(rerun.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(rerun.stdout.utf8)) as? [String: Any]
-        #expect(summary?["blobsResumed"] as? Int == 1, "\(rerun.stdout)")
+        #expect(summary?["layersResumed"] as? Int == 1, "\(rerun.stdout)")
         let received = (summary?["bytesReceived"] as? Int).map(Int64.init) ?? -1
         #expect(received < layerSize, "the rerun downloaded \(received) bytes of a \(layerSize)-byte layer")
         #expect(try Shell.run(["skopeo", "inspect", "docker-archive:\(output)"]).status == 0)

@@ -74,14 +74,14 @@ struct PullTests {
         #expect(inspect.status == 0, "\(inspect.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
         #expect(summary?["digest"] as? String == layout.topDigest)
-        #expect(summary?["blobsDownloaded"] as? Int == 3)
+        #expect(summary?["layersDownloaded"] as? Int == 2)
 
         let again = lab.home.file("again.tar")
         let second = try lab.run(["pull", "\(lab.registry.host)/docker/types:latest", "--output", again, "--vantages", vantages, "--json"] + lab.registryOptions())
         #expect(second.status == 0, "\(second.stderr)")
         let secondSummary = try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any]
-        #expect(secondSummary?["blobsDownloaded"] as? Int == 0)
-        #expect(secondSummary?["blobsCached"] as? Int == 3)
+        #expect(secondSummary?["layersDownloaded"] as? Int == 0)
+        #expect(secondSummary?["layersCached"] as? Int == 2)
         #expect(try Shell.run(["skopeo", "inspect", "docker-archive:\(again)"]).status == 0)
     }
 

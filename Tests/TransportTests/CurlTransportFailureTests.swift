@@ -48,7 +48,9 @@ struct CurlTransportFailureTests {
             let started = Date()
             task.cancel()
             let result = await task.result
-            #expect(Date().timeIntervalSince(started) < 3)
+            // The server would take 20 s to finish; a cancelled transfer ends long before that,
+            // even with the rest of the suite loading both cores.
+            #expect(Date().timeIntervalSince(started) < 10)
             #expect(throws: CancellationError.self) { try result.get() }
         }
     }

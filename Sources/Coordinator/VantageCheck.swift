@@ -1,0 +1,53 @@
+import Configuration
+import Foundation
+import Registry
+import Transport
+
+/// `vantages check`: reach a registry through every vantage and say, per vantage, whether it works.
+public enum VantageCheck {
+    public struct Outcome: Sendable {
+        public var name: String
+        public var kind: String
+        public var route: String
+        public var ok: Bool
+        /// What worked ("HTTP 401 from 203.0.113.9, HTTP/2, TLS leaf sha256:…") or why not.
+        public var detail: String
+        public var seconds: Double
+    }
+
+    public static func run(
+        vantages: [VantageSpec], registry: String, insecureRegistries: Set<String>, caCertificatePath: String?, timeout: Double
+    ) async -> [Outcome] {
+        await withTaskGroup(of: (Int, Outcome).self) { group in
+            for (index, spec) in vantages.enumerated() {
+                group.addTask {
+                    let start = Date()
+                    func outcome(_ ok: Bool, _ route: String, _ detail: String) -> (Int, Outcome) {
+                        (index, Outcome(name: spec.name, kind: spec.kind.rawValue, route: route, ok: ok, detail: detail, seconds: Date().timeIntervalSince(start)))
+                    }
+                    let client: Coordinator.VantageClient
+                    do {
+                        client = try Coordinator.makeClient(
+                            spec, caCertificatePath: caCertificatePath, insecureRegistries: insecureRegistries, credentials: .none, timeout: timeout)
+                    } catch {
+                        return outcome(false, "-", String(describing: error))
+                    }
+                    do {
+                        let ping = try await withTimeout(timeout, vantage: spec.name) {
+                            try await client.client.ping(registry: registry)
+                        }
+                        var parts = ["HTTP \(ping.status) from \(ping.evidence.remoteIP ?? "?")"]
+                        if let version = ping.evidence.httpVersion { parts.append("HTTP/\(version)") }
+                        if let leaf = ping.evidence.certificateSHA256.first { parts.append("TLS leaf sha256:\(leaf.prefix(16))…") }
+                        return outcome(true, client.route, parts.joined(separator: ", "))
+                    } catch {
+                        return outcome(false, client.route, Coordinator.failure(from: error).message)
+                    }
+                }
+            }
+            var outcomes: [(Int, Outcome)] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Agreement
+import Foundation
+
+/// The agreement report (`--report FILE`): what was verified, by which routes, under which policy,
+/// and what was written. Field names are the stable contract in DESIGN.md ("3tofu.report/v1").
+/// Reports never contain credentials or tokens.
+public struct AgreementReport: Codable, Sendable, Equatable {
+    public static let schemaIdentifier = "3tofu.report/v1"
+
+    public var schema: String
+    public var tool: Tool
+    /// UTC, ISO 8601 with seconds (e.g. "2026-11-23T10:00:00Z").
+    public var createdAt: String
+    public var subject: Subject
+    public var policy: PolicyReference
+    public var verdict: Decision.Verdict
+    /// The verdict's reason in one sentence.
+    public var reason: String
+    /// What every answering vantage saw, when they agree; null otherwise.
+    public var agreed: ObservedImage?
+    public var vantages: [VantageEntry]
+    public var comparisons: [Comparison]
+    public var artifact: Artifact?
+    public var signature: Signature?
+
+    public init(
+        tool: Tool, createdAt: String, subject: Subject, policy: PolicyReference, verdict: Decision.Verdict, reason: String,
+        agreed: ObservedImage?, vantages: [VantageEntry], comparisons: [Comparison], artifact: Artifact?, signature: Signature? = nil
+    ) {
+        self.schema = Self.schemaIdentifier
+        self.tool = tool
+        self.createdAt = createdAt
+        self.subject = subject
+        self.policy = policy
+        self.verdict = verdict
+        self.reason = reason
+        self.agreed = agreed
+        self.vantages = vantages
+        self.comparisons = comparisons
+        self.artifact = artifact
+        self.signature = signature
+    }
+
+    public struct Tool: Codable, Sendable, Equatable {
+        public var name: String
+        public var version: String
+        public init(name: String = "3tofu", version: String) {
+            self.name = name
+            self.version = version
+        }
+    }
+
+    public struct Subject: Codable, Sendable, Equatable {
+        public enum Kind: String, Codable, Sendable { case image, bottle, file }
+        public var kind: Kind
+        public var reference: String
+        public var platform: String?
+        public init(kind: Kind, reference: String, platform: String?) {
+            self.kind = kind
+            self.reference = reference
+            self.platform = platform
+        }
+    }
+
+    public struct PolicyReference: Codable, Sendable, Equatable {
+        public var name: String
+        /// SHA-256 of the policy file's text.
+        public var sha256: String
+        public init(name: String, sha256: String) {
+            self.name = name
+            self.sha256 = sha256
+        }
+    }
+
+    public struct VantageEntry: Codable, Sendable, Equatable {
+        public enum Status: String, Codable, Sendable { case ok, error }
+        public var name: String
+        /// "local", "proxy", "ssh".
+        public var kind: String
+        /// "direct" or the proxy URL without credentials.
+        public var route: String
+        public var status: Status
+        public var error: String?
+        /// What this vantage saw; null when it failed.
+        public var observed: ObservedImage?
+        public var evidence: Evidence?
+        public var seconds: Double
+
+        public init(name: String, kind: String, route: String, status: Status, error: String?, observed: ObservedImage?, evidence: Evidence?, seconds: Double) {
+            self.name = name
+            self.kind = kind
+            self.route = route
+            self.status = status
+            self.error = error
+            self.observed = observed
+            self.evidence = evidence
+            self.seconds = seconds
+        }
+    }
+
+    /// How a vantage's answer for the top manifest reached it.
+    public struct Evidence: Codable, Sendable, Equatable {
+        public var remoteIP: String?
+        /// The URL that finally answered, after redirects (query strings removed).
+        public var effectiveURL: String?
+        /// Every URL the request went through (query strings removed).
+        public var urlChain: [String]
+        /// SHA-256 fingerprints of the DER certificates presented, leaf first.
+        public var tlsCertificateSHA256: [String]
+        public var httpVersion: String?
+        public var dockerContentDigest: String?
+        public var timings: Timings
+        public var rateLimit: [String: String]
+
+        public struct Timings: Codable, Sendable, Equatable {
+            public var nameLookup: Double
+            public var connect: Double
+            public var tlsHandshake: Double
+            public var firstByte: Double
+            public var total: Double
+            public init(nameLookup: Double, connect: Double, tlsHandshake: Double, firstByte: Double, total: Double) {
+                self.nameLookup = nameLookup
+                self.connect = connect
+                self.tlsHandshake = tlsHandshake
+                self.firstByte = firstByte
+                self.total = total
+            }
+        }
+
+        public init(remoteIP: String?, effectiveURL: String?, urlChain: [String], tlsCertificateSHA256: [String], httpVersion: String?, dockerContentDigest: String?, timings: Timings, rateLimit: [String: String]) {
+            self.remoteIP = remoteIP
+            self.effectiveURL = effectiveURL
+            self.urlChain = urlChain
+            self.tlsCertificateSHA256 = tlsCertificateSHA256
+            self.httpVersion = httpVersion
+            self.dockerContentDigest = dockerContentDigest
+            self.timings = timings
+            self.rateLimit = rateLimit
+        }
+    }
+
+    public struct Artifact: Codable, Sendable, Equatable {
+        public var path: String
+        public var format: String
+        /// SHA-256 of the written file (for a layout directory: of its index.json).
+        public var sha256: String
+        public init(path: String, format: String, sha256: String) {
+            self.path = path
+            self.format = format
+            self.sha256 = sha256
+        }
+    }
+
+    public struct Signature: Codable, Sendable, Equatable {
+        public var algorithm: String
+        public var publicKey: String
+        public var value: String
+        public init(algorithm: String, publicKey: String, value: String) {
+            self.algorithm = algorithm
+            self.publicKey = publicKey
+            self.value = value
+        }
+    }
+}
