@@ -4,9 +4,8 @@ public enum ArtifactWriter {
     @discardableResult
     public static func write(_ image: ImageToWrite, format: OutputFormat, to path: String, store: ContentStore) throws -> WriteResult {
         switch format {
-        case .dockerArchive: try DockerArchiveWriter(store: store).write(image, to: path)
+        case .dockerArchive, .ociArchive: try ArchiveWriter(store: store, format: format).write(image, to: path)
         case .oci: try OCILayoutWriter(store: store).write(image, to: path)
-        case .ociArchive: try OCIArchiveWriter(store: store).write(image, to: path)
         }
     }
 }

@@ -9,7 +9,7 @@ import Testing
     @Test func dockerArchiveIsReadBySkopeo() throws {
         let sample = try SampleImage()
         let output = sample.directory.file("image.tar")
-        let result = try DockerArchiveWriter(store: sample.store).write(try sample.image(), to: output)
+        let result = try ArchiveWriter(store: sample.store, format: .dockerArchive).write(try sample.image(), to: output)
         #expect(result.format == .dockerArchive)
         #expect(result.convertedFrom == nil)
         #expect(try Shell.sha256Hex(try Data(contentsOf: URL(fileURLWithPath: output))) == result.sha256)
@@ -78,7 +78,7 @@ import Testing
     @Test func ociArchiveIsReadBySkopeo() throws {
         let sample = try SampleImage()
         let output = sample.directory.file("image.oci.tar")
-        let result = try OCIArchiveWriter(store: sample.store).write(try sample.image(docker: true), to: output)
+        let result = try ArchiveWriter(store: sample.store, format: .ociArchive).write(try sample.image(docker: true), to: output)
         #expect(result.format == .ociArchive)
         #expect(try Shell.sha256Hex(try Data(contentsOf: URL(fileURLWithPath: output))) == result.sha256)
         let inspect = try decodeJSON(SkopeoInspect.self, try Shell.check(["skopeo", "inspect", "oci-archive:\(output):tag"]))
@@ -92,7 +92,7 @@ import Testing
     func podmanLoadsTheDockerArchive(docker: Bool) throws {
         let sample = try SampleImage()
         let output = sample.directory.file("image.tar")
-        try DockerArchiveWriter(store: sample.store).write(try sample.image(docker: docker), to: output)
+        try ArchiveWriter(store: sample.store, format: .dockerArchive).write(try sample.image(docker: docker), to: output)
         let podman = Self.podman(in: sample.directory.file("pm1"))
         let load = try Shell.run(podman + ["load", "-i", output], timeout: .seconds(60))
         #expect(load.status == 0, "podman load failed: \(load.stderr)")

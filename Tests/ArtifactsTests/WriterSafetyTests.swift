@@ -53,7 +53,7 @@ import Testing
         var image = try sample.image()
         image.manifestBytes.append(contentsOf: Array(" ".utf8))
         let output = sample.directory.file("image.tar")
-        let error = #expect(throws: ArtifactsError.self) { try DockerArchiveWriter(store: sample.store).write(image, to: output) }
+        let error = #expect(throws: ArtifactsError.self) { try ArchiveWriter(store: sample.store, format: .dockerArchive).write(image, to: output) }
         #expect(error?.code == .digestMismatch)
         #expect(!FileManager.default.fileExists(atPath: output))
     }
