@@ -80,4 +80,45 @@ step "Pulling again: every blob is already verified in the cache"
 "$tofu" pull "$image" --vantages "$work/vantages.toml" --insecure-registry "127.0.0.1:$registry_port" --output "$work/again.tar" --json \
   | python3 -c 'import json,sys; d=json.load(sys.stdin); print("layers downloaded:", d["layersDownloaded"], "| from cache:", d["layersCached"])'
 
+step "The same pull with one route through an attacker"
+echo "mitmproxy with examples/attacker.py takes over the http-proxy route: it answers tag 1.0 with another"
+echo "image's index, and fixes Docker-Content-Digest and Content-Type to match the bytes it serves."
+echo '{"dir": "'"$work/evil-layout"'", "layers": [2000000, 300000, 40000], "content": "random", "mediaTypes": "oci",
+  "platforms": [{"os": "linux", "architecture": "amd64"}, {"os": "linux", "architecture": "arm64", "variant": "v8"}],
+  "index": true, "attestations": true, "seed": 666, "gzipLevel": 6, "refName": "latest"}' \
+  | python3 "$here/make-image.py" >"$work/evil-summary.json"
+skopeo copy --quiet --insecure-policy --all --preserve-digests --dest-tls-verify=false "oci:$work/evil-layout" "docker://127.0.0.1:$registry_port/demo/hello:evil"
+evil_digest=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["top"]["digest"])' "$work/evil-summary.json")
+cp "$work/evil-layout/blobs/sha256/${evil_digest#sha256:}" "$work/evil-index.json"
+echo "pushed the attacker's image as demo/hello:evil ($evil_digest)"
+mitm_port=$(free_port)
+mitmdump --listen-host 127.0.0.1 --listen-port "$mitm_port" --set confdir="$work/mitmproxy" -s "$here/attacker.py" \
+  --set tofu_mode=swap-manifest --set tofu_target_tag=1.0 --set tofu_replacement="$work/evil-index.json" \
+  --set tofu_registry="127.0.0.1:$registry_port" --set tofu_log="$work/attacker.log" \
+  --set termlog_verbosity=error --set flow_detail=0 >"$work/mitmdump.log" 2>&1 & pids+=($!)
+wait_port "$mitm_port"
+sed "s|http://127.0.0.1:$http_port|http://127.0.0.1:$mitm_port|" "$work/vantages.toml" > "$work/attack-vantages.toml"
+echo "vantages file (http-proxy now goes through mitmproxy on :$mitm_port):"; sed 's/^/    /' "$work/attack-vantages.toml"
+echo "\$ 3tofu pull $image --vantages attack-vantages.toml --insecure-registry 127.0.0.1:$registry_port --output attacked.tar --report attack-report.json"
+set +e
+"$tofu" pull "$image" --vantages "$work/attack-vantages.toml" --insecure-registry "127.0.0.1:$registry_port" \
+  --output "$work/attacked.tar" --report "$work/attack-report.json"
+status=$?
+set -e
+echo "exit status: $status (1: the vantages disagree)"
+if [ "$status" -ne 1 ]; then echo "demo failed: expected exit status 1 from the attacked pull, got $status" >&2; exit 1; fi
+if [ -e "$work/attacked.tar" ]; then echo "demo failed: the attacked pull wrote attacked.tar" >&2; exit 1; fi
+if [ ! -s "$work/attacker.log" ]; then echo "demo failed: the attacker rewrote nothing (see $work/mitmdump.log)" >&2; exit 1; fi
+echo "nothing was written at attacked.tar"
+echo "what the attacker rewrote:"; sed 's/^/    /' "$work/attacker.log"
+echo "the dissent, from attack-report.json:"
+tofu_help=$("$tofu" --help)
+case "$tofu_help" in
+*"  report "*) "$tofu" report show "$work/attack-report.json" ;;
+*) python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))
+print(json.dumps({"verdict": r["verdict"], "reason": r["reason"],
+                  "disagreeing": [c for c in r["comparisons"] if not c["agree"]]}, indent=2, sort_keys=True))' "$work/attack-report.json" ;;
+esac
+
 step "Done; stopping the servers and removing $work"

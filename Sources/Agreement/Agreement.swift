@@ -6,6 +6,18 @@ public enum Agreement {
         let failed = observations.filter { $0.image == nil }
         let comparisons = compare(answering)
 
+        // A route that received bytes not matching their digest was tampered with: dissent.
+        let tampered = observations.filter(\.isTampered)
+        if !tampered.isEmpty {
+            let details = tampered.map { observation -> String in
+                guard case .tampered(let message) = observation.outcome else { return observation.vantage }
+                return "\(observation.vantage) (\(message))"
+            }
+            return Decision(
+                verdict: .disagree, agreed: nil, comparisons: comparisons, dissenters: tampered.map(\.vantage).sorted(),
+                reason: "A vantage received bytes that do not match their digest: " + details.joined(separator: "; ") + ".")
+        }
+
         // Dissent first: no policy can turn a disagreement into agreement.
         if let split = comparisons.first(where: { !$0.agree }) {
             let dissenters = minority(in: comparisons)

@@ -2,7 +2,11 @@
 public struct Observation: Sendable, Equatable {
     public enum Outcome: Sendable, Equatable {
         case observed(ObservedImage)
+        /// No answer: the route did not work (network, timeout, refused).
         case failed(String)
+        /// An answer whose bytes do not hash to the digest they were asked for: tampering on
+        /// this route. It counts as dissent, never as a vantage merely unavailable.
+        case tampered(String)
     }
 
     public var vantage: String
@@ -22,5 +26,10 @@ public struct Observation: Sendable, Equatable {
     public var image: ObservedImage? {
         if case .observed(let image) = outcome { return image }
         return nil
+    }
+
+    public var isTampered: Bool {
+        if case .tampered = outcome { return true }
+        return false
     }
 }

@@ -215,7 +215,8 @@ public enum Coordinator {
 
     static func failure(from error: any Error) -> VantageFailure {
         switch error {
-        case let error as RegistryError: VantageFailure(message: error.message, isBadInput: error.isBadInput)
+        case let error as RegistryError:
+            VantageFailure(message: error.message, isBadInput: error.isBadInput, isTampering: error.kind == .digestMismatch)
         case let error as OCIError: VantageFailure(message: error.message, isBadInput: true)
         case let error as TransportError: VantageFailure(message: error.description, isBadInput: false)
         case let error as CoordinatorError: VantageFailure(message: error.message, isBadInput: error.kind == .badInput)
@@ -226,7 +227,9 @@ public enum Coordinator {
 
     static func observation(_ run: VantageRun) -> Observation {
         guard let resolution = run.resolution else {
-            return Observation(vantage: run.spec.name, kind: run.spec.kind.rawValue, route: run.route, outcome: .failed(run.failure?.message ?? "no answer"))
+            let message = run.failure?.message ?? "no answer"
+            let outcome: Observation.Outcome = run.failure?.isTampering == true ? .tampered(message) : .failed(message)
+            return Observation(vantage: run.spec.name, kind: run.spec.kind.rawValue, route: run.route, outcome: outcome)
         }
         let image = ObservedImage(
             topDigest: resolution.top.digest.string,

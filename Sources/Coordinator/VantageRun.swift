@@ -26,9 +26,12 @@ public struct VantageRun: Sendable {
 public struct VantageFailure: Error, Sendable, Equatable {
     public var message: String
     public var isBadInput: Bool
+    /// The route delivered bytes that do not match the digest they were asked for.
+    public var isTampering: Bool
 
-    public init(message: String, isBadInput: Bool) {
+    public init(message: String, isBadInput: Bool, isTampering: Bool = false) {
         self.message = message
         self.isBadInput = isBadInput
+        self.isTampering = isTampering
     }
 }

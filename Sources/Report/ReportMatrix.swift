@@ -52,23 +52,27 @@ struct ReportMatrix {
         let shownItems = Set(shown.map(\.item))
         columns = shown.map { Column(item: $0.item, agree: $0.agree) }
         hiddenItems = comparisons.map(\.item).filter { !shownItems.contains($0) }
-        let majorities = shown.map { Self.majorityValue(of: $0) }
+        let answering = report.vantages.filter { $0.status == .ok }.map(\.name)
+        let dissenters = shown.map { Self.dissenters(of: $0, answering: answering) }
         rows = report.vantages.map { vantage in
-            let cells: [Cell] = zip(shown, majorities).map { comparison, majority in
+            let cells: [Cell] = zip(shown, dissenters).map { comparison, dissenters in
                 guard vantage.status == .ok else { return .failed }
-                guard let value = comparison.values[vantage.name] else { return .absent(dissent: !comparison.agree) }
-                return .value(value, dissent: !comparison.agree && value != majority)
+                let dissent = dissenters.contains(vantage.name)
+                guard let value = comparison.values[vantage.name] else { return .absent(dissent: dissent) }
+                return .value(value, dissent: dissent)
             }
             return Row(vantage: vantage, cells: cells)
         }
     }
 
-    /// The value held by the single largest group of vantages, or nil on a tie (then every value dissents).
-    static func majorityValue(of comparison: Comparison) -> String? {
-        var counts: [String: Int] = [:]
-        for value in comparison.values.values { counts[value, default: 0] += 1 }
-        guard let largest = counts.values.max() else { return nil }
-        let leaders = counts.filter { $0.value == largest }
-        return leaders.count == 1 ? leaders.first?.key : nil
+    /// Answering vantages outside the single largest group of identical answers (having no value
+    /// counts as an answer); on a tie, every answering vantage.
+    static func dissenters(of comparison: Comparison, answering: [String]) -> Set<String> {
+        guard !comparison.agree else { return [] }
+        let groups = Dictionary(grouping: answering) { comparison.values[$0] }
+        let largest = groups.values.map(\.count).max() ?? 0
+        let leaders = groups.values.filter { $0.count == largest }
+        guard leaders.count == 1, let leader = leaders.first else { return Set(answering) }
+        return Set(answering).subtracting(leader)
     }
 }

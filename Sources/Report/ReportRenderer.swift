@@ -18,7 +18,7 @@ public enum ReportRenderer {
         out += "\n" + style.bold("Agreement") + "\n"
         out += textTable(matrix, style: style)
         if !matrix.hiddenItems.isEmpty {
-            out += "  " + hiddenNote(matrix.hiddenItems) + "\n"
+            out += "  " + TextStyle.clean(hiddenNote(matrix.hiddenItems)) + "\n"
         }
         if matrix.hasDissent {
             out += "  " + (color ? style.dissent("red") : "!") + " = differs from what most answering vantages saw (every value, on a tie)\n"

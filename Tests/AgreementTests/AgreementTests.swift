@@ -123,3 +123,22 @@ private let tolerant = Policy(name: "tolerant", description: "", minAgreeing: 3,
         }
     }
 }
+
+@Suite struct TamperingTests {
+    @Test func aTamperedRouteIsDissentUnderEveryPolicy() {
+        let tampered = Observation(vantage: "evil", kind: "proxy", route: "http://p", outcome: .tampered("asked for sha256:a, got sha256:b"))
+        let lenient = Policy(name: "lenient", description: "", minAgreeing: 1, maxUnavailable: 5)
+        for policy in [strict, tolerant, lenient] {
+            let decision = Agreement.decide([seen("a", image()), seen("b", image()), seen("c", image()), tampered], policy: policy)
+            #expect(decision.verdict == .disagree)
+            #expect(decision.agreed == nil)
+            #expect(decision.dissenters == ["evil"])
+            #expect(decision.reason.contains("asked for sha256:a"))
+        }
+    }
+
+    @Test func anUnreachableRouteIsNotDissent() {
+        let decision = Agreement.decide([seen("a", image()), seen("b", image()), seen("c", image()), failed("down")], policy: tolerant)
+        #expect(decision.verdict == .agree)
+    }
+}

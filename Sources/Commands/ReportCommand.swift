@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Report
+
+/// `3tofu report`: work with agreement reports written by `--report FILE`.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Read agreement reports written with --report.",
+        subcommands: [ReportShowCommand.self]
+    )
+}
+
+/// `3tofu report show`: the report for people, as terminal text or Markdown for an issue.
+struct ReportShowCommand: ParsableCommand {
+    enum Format: String, CaseIterable, ExpressibleByArgument {
+        case text, markdown
+    }
+
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show an agreement report as a table: who saw what, by which route, and the verdict.",
+        discussion: """
+            Prints the subject, policy and verdict, one row per vantage with the digests it saw (values \
+            that differ from the majority in bold red on a terminal, marked with ! otherwise), each \
+            vantage's evidence (remote IP, final URL, HTTP version, TLS leaf certificate, rate limit) \
+            and what was written. Nothing is re-verified: a signature is shown, not checked.
+
+            --format markdown prints a table with full digests that pastes into a GitHub or GitLab \
+            issue; disagreeing values are bold and marked ⚠.
+
+            EXAMPLES
+              3tofu report show alpine.report.json
+              3tofu report show alpine.report.json --format markdown > comment.md
+              3tofu resolve nginx --report r.json; 3tofu report show r.json
+            """
+    )
+
+    @Argument(help: ArgumentHelp("A report written by --report FILE.", valueName: "report"))
+    var report: String
+
+    @Option(name: .long, help: ArgumentHelp("text for the terminal, markdown for an issue or pull request.", valueName: "format"))
+    var format: Format = .text
+
+    func run() throws {
+        let agreement: AgreementReport
+        do {
+            agreement = try ReportFile.read(report)
+        } catch let error as ReportError {
+            throw ToolFailure(.badInput, error.message)
+        }
+        switch format {
+        case .text:
+            let color = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            print(ReportRenderer.text(agreement, color: color), terminator: "")
+        case .markdown:
+            print(ReportRenderer.markdown(agreement), terminator: "")
+        }
+    }
+}
