@@ -47,3 +47,9 @@ demo: build
 
 clean:
 	rm -rf .build
+
+# make bench: 3tofu against skopeo, occystrap and the floor on loopback (see bench/run.sh for
+# BENCH_SIZE_MB, BENCH_RUNS, BENCH_SCALING=1 …); prints a table, writes bench/out/results.json.
+.PHONY: bench
+bench: build
+	bash bench/run.sh .build/release/3tofu

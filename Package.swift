@@ -33,6 +33,11 @@ let package = Package(
             name: "Transport",
             dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // SSH vantages: a libssh2 session (strict known_hosts) and HTTP exchanges run by curl on the remote.
+        .target(
+            name: "Remote",
+            dependencies: ["CSSH2", "Transport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Distribution-spec client over any HTTPTransport.
         .target(
             name: "Registry",
@@ -52,7 +57,7 @@ let package = Package(
         // Runs the vantages, asks Agreement, lets Artifacts write, builds the report.
         .target(
             name: "Coordinator",
-            dependencies: ["OCI", "Transport", "Registry", "Agreement", "Artifacts", "Configuration", "Report"]
+            dependencies: ["OCI", "Transport", "Remote", "Registry", "Agreement", "Artifacts", "Configuration", "Report"]
         ),
         .target(
             name: "Commands",
@@ -66,11 +71,12 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["OCI"], path: "Tests/TestSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"]),
+        .testTarget(name: "RemoteTests", dependencies: ["Remote", "Transport", "TestSupport"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Transport", "OCI", "TestSupport"]),
         .testTarget(name: "AgreementTests", dependencies: ["Agreement", "OCI"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "OCI", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Agreement"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Agreement"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Agreement", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Commands", "Coordinator", "Configuration", "OCI", "Report", "TestSupport"]

@@ -1,9 +1,13 @@
 /// Pure decision: from observations and a policy to a verdict. No I/O.
 public enum Agreement {
+    public enum Verdict: String, Sendable, Equatable, Codable {
+        case agree, disagree, insufficient
+    }
+
     /// `usedInsecureRegistry`: plain HTTP was allowed for the registry involved.
-    public static func decide(_ observations: [Observation], policy: Policy, usedInsecureRegistry: Bool = false) -> Decision {
-        let answering = observations.filter { $0.image != nil }
-        let failed = observations.filter { $0.image == nil }
+    public static func decide<Subject>(_ observations: [Observation<Subject>], policy: Policy, usedInsecureRegistry: Bool = false) -> Decision<Subject> {
+        let answering = observations.filter { $0.observed != nil }
+        let failed = observations.filter { $0.observed == nil }
         let comparisons = compare(answering)
 
         // A route that received bytes not matching their digest was tampered with: dissent.
@@ -25,7 +29,7 @@ public enum Agreement {
                 verdict: .disagree, agreed: nil, comparisons: comparisons, dissenters: dissenters,
                 reason: "The vantages disagree on \(split.item): " + describe(split) + ".")
         }
-        func insufficient(_ reason: String) -> Decision {
+        func insufficient(_ reason: String) -> Decision<Subject> {
             Decision(verdict: .insufficient, agreed: nil, comparisons: comparisons, dissenters: [], reason: reason)
         }
         if answering.isEmpty {
@@ -47,22 +51,22 @@ public enum Agreement {
         if usedInsecureRegistry && !policy.allowInsecureRegistries {
             return insufficient("Policy '\(policy.name)' does not allow plain-HTTP (insecure) registries.")
         }
-        guard let agreed = answering.first?.image else {
+        guard let agreed = answering.first?.observed else {
             return insufficient("No vantage answered.")
         }
         return Decision(
             verdict: .agree, agreed: agreed, comparisons: comparisons, dissenters: [],
-            reason: "All \(answering.count) answering vantages agree on \(agreed.topDigest) under policy '\(policy.name)'.")
+            reason: "All \(answering.count) answering vantages agree on \(agreed.comparedItems.first?.value ?? "it") under policy '\(policy.name)'.")
     }
 
     /// Item-by-item comparison across the answering vantages. Items that only some vantages
     /// have (e.g. layer 5 when one saw four layers) count as disagreement.
-    public static func compare(_ answering: [Observation]) -> [Comparison] {
+    public static func compare<Subject>(_ answering: [Observation<Subject>]) -> [Comparison] {
         var order: [String] = []
         var values: [String: [String: String]] = [:]
         for observation in answering {
-            guard let image = observation.image else { continue }
-            for (item, value) in image.comparedItems {
+            guard let subject = observation.observed else { continue }
+            for (item, value) in subject.comparedItems {
                 if values[item] == nil {
                     order.append(item)
                     values[item] = [:]

@@ -1,19 +1,17 @@
 /// The outcome of comparing observations under a policy.
-public struct Decision: Sendable, Equatable {
-    public enum Verdict: String, Sendable, Equatable, Codable {
-        case agree, disagree, insufficient
-    }
+public struct Decision<Subject: Observable>: Sendable, Equatable {
+    public typealias Verdict = Agreement.Verdict
 
     public var verdict: Verdict
-    /// The image every answering vantage saw; set only when the verdict is `agree`.
-    public var agreed: ObservedImage?
+    /// What every answering vantage saw; set only when the verdict is `agree`.
+    public var agreed: Subject?
     public var comparisons: [Comparison]
     /// Vantages whose values differ from the majority on some item (all of them on a tie).
     public var dissenters: [String]
     /// The verdict and its reason in one sentence.
     public var reason: String
 
-    public init(verdict: Verdict, agreed: ObservedImage?, comparisons: [Comparison], dissenters: [String], reason: String) {
+    public init(verdict: Verdict, agreed: Subject?, comparisons: [Comparison], dissenters: [String], reason: String) {
         self.verdict = verdict
         self.agreed = agreed
         self.comparisons = comparisons

@@ -1,7 +1,7 @@
 /// What one vantage reported: the image it saw, or why it could not see one.
-public struct Observation: Sendable, Equatable {
+public struct Observation<Subject: Observable>: Sendable, Equatable {
     public enum Outcome: Sendable, Equatable {
-        case observed(ObservedImage)
+        case observed(Subject)
         /// No answer: the route did not work (network, timeout, refused).
         case failed(String)
         /// An answer whose bytes do not hash to the digest they were asked for: tampering on
@@ -23,8 +23,9 @@ public struct Observation: Sendable, Equatable {
         self.outcome = outcome
     }
 
-    public var image: ObservedImage? {
-        if case .observed(let image) = outcome { return image }
+    /// What this vantage saw, when it answered.
+    public var observed: Subject? {
+        if case .observed(let subject) = outcome { return subject }
         return nil
     }
 

@@ -49,7 +49,7 @@ public enum Coordinator {
         return result
     }
 
-    static func decide(_ runs: [VantageRun], _ request: PullRequest) -> Decision {
+    static func decide(_ runs: [VantageRun], _ request: PullRequest) -> Decision<ObservedImage> {
         Agreement.decide(runs.map(observation), policy: request.policy, usedInsecureRegistry: request.usesInsecureRegistry)
     }
 
@@ -225,10 +225,10 @@ public enum Coordinator {
         }
     }
 
-    static func observation(_ run: VantageRun) -> Observation {
+    static func observation(_ run: VantageRun) -> Observation<ObservedImage> {
         guard let resolution = run.resolution else {
             let message = run.failure?.message ?? "no answer"
-            let outcome: Observation.Outcome = run.failure?.isTampering == true ? .tampered(message) : .failed(message)
+            let outcome: Observation<ObservedImage>.Outcome = run.failure?.isTampering == true ? .tampered(message) : .failed(message)
             return Observation(vantage: run.spec.name, kind: run.spec.kind.rawValue, route: run.route, outcome: outcome)
         }
         let image = ObservedImage(
@@ -262,7 +262,7 @@ public enum Coordinator {
 public struct PullResult: Sendable {
     public var request: PullRequest
     public var vantages: [VantageRun]
-    public var decision: Decision
+    public var decision: Decision<ObservedImage>
     public var written: WriteResult?
     public var layersDownloaded = 0
     public var layersCached = 0

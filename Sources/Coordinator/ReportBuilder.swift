@@ -10,10 +10,11 @@ public enum ReportBuilder {
     public static func make(_ result: PullResult, toolVersion: String, createdAt: Date = Date()) -> AgreementReport {
         let request = result.request
         let vantages = result.vantages.map { run -> AgreementReport.VantageEntry in
-            let observed = Coordinator.observation(run).image
+            let observation = Coordinator.observation(run)
             return AgreementReport.VantageEntry(
                 name: run.spec.name, kind: run.spec.kind.rawValue, route: run.route,
-                status: run.resolution == nil ? .error : .ok, error: run.failure?.message, observed: observed,
+                status: observation.isTampered ? .tampered : (run.resolution == nil ? .error : .ok),
+                error: run.resolution == nil ? (run.failure?.message ?? "no answer") : nil, observed: observation.observed.map(ObservedSubject.image),
                 evidence: run.resolution.map { evidence($0.top) }, seconds: (run.seconds * 1000).rounded() / 1000)
         }
         let artifact = result.written.map { AgreementReport.Artifact(path: $0.path, format: $0.format.rawValue, sha256: $0.sha256) }
@@ -21,7 +22,7 @@ public enum ReportBuilder {
             tool: .init(version: toolVersion), createdAt: ReportFile.timestamp(createdAt),
             subject: .init(kind: .image, reference: request.reference.description, platform: request.platform.description),
             policy: .init(name: request.policy.name, sha256: request.policy.sha256),
-            verdict: result.decision.verdict, reason: result.decision.reason, agreed: result.decision.agreed,
+            verdict: result.decision.verdict, reason: result.decision.reason, agreed: result.decision.agreed.map(ObservedSubject.image),
             vantages: vantages, comparisons: result.decision.comparisons, artifact: artifact)
     }
 

@@ -13,19 +13,19 @@ public struct AgreementReport: Codable, Sendable, Equatable {
     public var createdAt: String
     public var subject: Subject
     public var policy: PolicyReference
-    public var verdict: Decision.Verdict
+    public var verdict: Agreement.Verdict
     /// The verdict's reason in one sentence.
     public var reason: String
     /// What every answering vantage saw, when they agree; null otherwise.
-    public var agreed: ObservedImage?
+    public var agreed: ObservedSubject?
     public var vantages: [VantageEntry]
     public var comparisons: [Comparison]
     public var artifact: Artifact?
     public var signature: Signature?
 
     public init(
-        tool: Tool, createdAt: String, subject: Subject, policy: PolicyReference, verdict: Decision.Verdict, reason: String,
-        agreed: ObservedImage?, vantages: [VantageEntry], comparisons: [Comparison], artifact: Artifact?, signature: Signature? = nil
+        tool: Tool, createdAt: String, subject: Subject, policy: PolicyReference, verdict: Agreement.Verdict, reason: String,
+        agreed: ObservedSubject?, vantages: [VantageEntry], comparisons: [Comparison], artifact: Artifact?, signature: Signature? = nil
     ) {
         self.schema = Self.schemaIdentifier
         self.tool = tool
@@ -73,7 +73,8 @@ public struct AgreementReport: Codable, Sendable, Equatable {
     }
 
     public struct VantageEntry: Codable, Sendable, Equatable {
-        public enum Status: String, Codable, Sendable { case ok, error }
+        /// ok: answered; error: did not answer; tampered: answered with bytes that do not match their digest.
+        public enum Status: String, Codable, Sendable { case ok, error, tampered }
         public var name: String
         /// "local", "proxy", "ssh".
         public var kind: String
@@ -82,11 +83,11 @@ public struct AgreementReport: Codable, Sendable, Equatable {
         public var status: Status
         public var error: String?
         /// What this vantage saw; null when it failed.
-        public var observed: ObservedImage?
+        public var observed: ObservedSubject?
         public var evidence: Evidence?
         public var seconds: Double
 
-        public init(name: String, kind: String, route: String, status: Status, error: String?, observed: ObservedImage?, evidence: Evidence?, seconds: Double) {
+        public init(name: String, kind: String, route: String, status: Status, error: String?, observed: ObservedSubject?, evidence: Evidence?, seconds: Double) {
             self.name = name
             self.kind = kind
             self.route = route

@@ -218,7 +218,7 @@ public enum ReportRenderer {
         return "signed (\(algorithm)) by key \(code(key)) (not verified here; check it with \(markdown ? "`3tofu report verify`" : "3tofu report verify"))"
     }
 
-    private static func verdictEmoji(_ verdict: Decision.Verdict) -> String {
+    private static func verdictEmoji(_ verdict: Agreement.Verdict) -> String {
         switch verdict {
         case .agree: "✅"
         case .disagree: "❌"

@@ -11,7 +11,7 @@ struct TextStyle {
     /// A vantage that failed to answer.
     func failure(_ text: String) -> String { wrap(text, "1;33") }
 
-    func verdict(_ verdict: Decision.Verdict) -> String {
+    func verdict(_ verdict: Agreement.Verdict) -> String {
         let word = verdict.rawValue.uppercased()
         switch verdict {
         case .agree: return wrap(word, "1;32")

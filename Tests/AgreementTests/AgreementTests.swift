@@ -5,11 +5,11 @@ private func image(_ top: String = "sha256:aaaa", config: String = "sha256:cccc"
     ObservedImage(topDigest: top, topMediaType: "application/vnd.oci.image.manifest.v1+json", platformManifestDigest: platform, configDigest: config, layers: layers.map { .init(digest: $0.0, size: $0.1) })
 }
 
-private func seen(_ name: String, _ image: ObservedImage, kind: String = "local") -> Observation {
+private func seen(_ name: String, _ image: ObservedImage, kind: String = "local") -> Observation<ObservedImage> {
     Observation(vantage: name, kind: kind, route: "direct", outcome: .observed(image))
 }
 
-private func failed(_ name: String, kind: String = "proxy") -> Observation {
+private func failed(_ name: String, kind: String = "proxy") -> Observation<ObservedImage> {
     Observation(vantage: name, kind: kind, route: "socks5h://x", outcome: .failed("connection refused"))
 }
 
@@ -61,7 +61,7 @@ private let tolerant = Policy(name: "tolerant", description: "", minAgreeing: 3,
         var answering: Int
         var failing: Int
         var policy: Policy
-        var expected: Decision.Verdict
+        var expected: Agreement.Verdict
         var testDescription: String { "\(answering) ok, \(failing) failed, \(policy.name) → \(expected)" }
     }
 
@@ -126,7 +126,7 @@ private let tolerant = Policy(name: "tolerant", description: "", minAgreeing: 3,
 
 @Suite struct TamperingTests {
     @Test func aTamperedRouteIsDissentUnderEveryPolicy() {
-        let tampered = Observation(vantage: "evil", kind: "proxy", route: "http://p", outcome: .tampered("asked for sha256:a, got sha256:b"))
+        let tampered = Observation<ObservedImage>(vantage: "evil", kind: "proxy", route: "http://p", outcome: .tampered("asked for sha256:a, got sha256:b"))
         let lenient = Policy(name: "lenient", description: "", minAgreeing: 1, maxUnavailable: 5)
         for policy in [strict, tolerant, lenient] {
             let decision = Agreement.decide([seen("a", image()), seen("b", image()), seen("c", image()), tampered], policy: policy)

@@ -21,10 +21,10 @@ struct AgreementFlowTests {
         #expect(report.verdict == .agree)
         #expect(report.subject.reference == "\(lab.registry.host)/rep/app:1")
         #expect(report.subject.platform == "linux/amd64")
-        #expect(report.agreed?.topDigest == layout.topDigest)
-        #expect(report.agreed?.platformManifestDigest == layout.manifestDigests["linux/amd64"])
+        #expect(report.agreed?.image?.topDigest == layout.topDigest)
+        #expect(report.agreed?.image?.platformManifestDigest == layout.manifestDigests["linux/amd64"])
         #expect(report.vantages.map(\.name) == ["direct", "http-proxy", "socks"])
-        #expect(report.vantages.allSatisfy { $0.status == .ok && $0.observed?.configReceived == $0.observed?.configDigest })
+        #expect(report.vantages.allSatisfy { $0.status == .ok && $0.observed?.image?.configReceived == $0.observed?.image?.configDigest })
         #expect(report.vantages.map(\.route) == ["direct", lab.httpProxy.url, lab.socksProxy.url(h: true)])
         #expect(report.comparisons.allSatisfy { $0.agree && $0.values.count == 3 })
         let policyText = try Data(contentsOf: Self.repositoryRoot.appendingPathComponent("policies/strict.toml"))
@@ -61,7 +61,7 @@ struct AgreementFlowTests {
         let blobItems = report.comparisons.filter { $0.item.hasSuffix(" bytes") }
         #expect(blobItems.map(\.item).sorted() == ["config bytes", "layer 1 bytes", "layer 2 bytes"])
         #expect(blobItems.allSatisfy { $0.agree && $0.values.count == 3 })
-        #expect(report.agreed?.layersReceived == layout.layerDigests)
+        #expect(report.agreed?.image?.layersReceived == layout.layerDigests)
 
         // The same policy refuses a registry spoken to over plain HTTP.
         let plain = try await Lab()

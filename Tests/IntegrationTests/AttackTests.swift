@@ -45,13 +45,13 @@ struct AttackTests {
         #expect(report.verdict == .disagree)
         #expect(report.artifact == nil)
         let hostile = try #require(report.vantages.first { $0.name == "hostile-wifi" })
-        #expect(hostile.observed?.topDigest == evil.topDigest)
+        #expect(hostile.observed?.image?.topDigest == evil.topDigest)
         let hostileLeaf = try #require(hostile.evidence?.tlsCertificateSHA256.first)
         #expect(hostileLeaf != ca.leafSHA256Fingerprint)
         let honest = report.vantages.filter { $0.name != "hostile-wifi" }
         #expect(honest.count == 2)
         for vantage in honest {
-            #expect(vantage.observed?.topDigest == good.topDigest, "\(vantage.name)")
+            #expect(vantage.observed?.image?.topDigest == good.topDigest, "\(vantage.name)")
             #expect(vantage.evidence?.tlsCertificateSHA256.first == ca.leafSHA256Fingerprint, "\(vantage.name)")
         }
         let manifestComparison = try #require(report.comparisons.first { $0.item == "manifest" })
@@ -85,9 +85,9 @@ struct AttackTests {
         let report = try ReportFile.read(reportPath)
         #expect(report.verdict == .disagree)
         let hostile = try #require(report.vantages.first { $0.name == "hostile-proxy" })
-        #expect(hostile.observed?.topDigest == evil.topDigest)
-        #expect(hostile.observed?.platformManifestDigest == evil.manifestDigests["linux/amd64"])
-        #expect(report.vantages.filter { $0.name != "hostile-proxy" }.allSatisfy { $0.observed?.topDigest == good.topDigest })
+        #expect(hostile.observed?.image?.topDigest == evil.topDigest)
+        #expect(hostile.observed?.image?.platformManifestDigest == evil.manifestDigests["linux/amd64"])
+        #expect(report.vantages.filter { $0.name != "hostile-proxy" }.allSatisfy { $0.observed?.image?.topDigest == good.topDigest })
     }
 
     // MARK: - One platform's manifest, or the config, swapped on one route
@@ -120,10 +120,10 @@ struct AttackTests {
         let report = try ReportFile.read(reportPath)
         #expect(report.verdict == .disagree)
         let hostile = try #require(report.vantages.first { $0.name == "hostile-proxy" })
-        #expect(hostile.status == .error)
+        #expect(hostile.status == .tampered)
         #expect(hostile.observed == nil)
         #expect(hostile.error?.contains(target) == true, "\(hostile.error ?? "no error text")")
-        #expect(report.vantages.filter { $0.name != "hostile-proxy" }.allSatisfy { $0.status == .ok && $0.observed?.platformManifestDigest == target })
+        #expect(report.vantages.filter { $0.name != "hostile-proxy" }.allSatisfy { $0.status == .ok && $0.observed?.image?.platformManifestDigest == target })
 
         // The same attacker leaves linux/amd64 alone: that pull agrees and writes.
         let rewritesBefore = mitm.rewrites().count
@@ -161,9 +161,9 @@ struct AttackTests {
         #expect(report.verdict == .disagree)
         let hostile = try #require(report.vantages.first { $0.name == "hostile-proxy" })
         let direct = try #require(report.vantages.first { $0.name == "direct" })
-        #expect(direct.observed?.configReceived == good.configDigest)
-        #expect(hostile.observed?.configDigest == good.configDigest)
-        #expect(hostile.observed?.configReceived == "sha256:" + (try Shell.sha256Hex(config)))
+        #expect(direct.observed?.image?.configReceived == good.configDigest)
+        #expect(hostile.observed?.image?.configDigest == good.configDigest)
+        #expect(hostile.observed?.image?.configReceived == "sha256:" + (try Shell.sha256Hex(config)))
         let configBytes = try #require(report.comparisons.first { $0.item == "config bytes" })
         #expect(!configBytes.agree)
     }
@@ -199,7 +199,7 @@ struct AttackTests {
         #expect(closed.observed == nil)
         #expect(closed.error?.isEmpty == false)
         #expect(report.vantages.filter { $0.status == .ok }.count == 3)
-        #expect(report.agreed?.topDigest == good.topDigest)
+        #expect(report.agreed?.image?.topDigest == good.topDigest)
     }
 
     @Test func silentRouteTimesOutWithoutHoldingUpTheOthers() async throws {

@@ -3,7 +3,7 @@ import Foundation
 import Report
 import Testing
 
-func sampleReport(verdict: Decision.Verdict = .agree) -> AgreementReport {
+func sampleReport(verdict: Agreement.Verdict = .agree) -> AgreementReport {
     let image = ObservedImage(topDigest: "sha256:" + String(repeating: "a", count: 64), topMediaType: "application/vnd.oci.image.index.v1+json",
         platformManifestDigest: "sha256:" + String(repeating: "b", count: 64), configDigest: "sha256:" + String(repeating: "c", count: 64),
         layers: [.init(digest: "sha256:" + String(repeating: "d", count: 64), size: 1234)])
@@ -14,8 +14,8 @@ func sampleReport(verdict: Decision.Verdict = .agree) -> AgreementReport {
         tool: .init(version: "0.1.0"), createdAt: "2026-11-23T10:00:00Z",
         subject: .init(kind: .image, reference: "r.test/a:1", platform: "linux/amd64"),
         policy: .init(name: "strict", sha256: String(repeating: "f", count: 64)), verdict: verdict, reason: "All agree.",
-        agreed: verdict == .agree ? image : nil,
-        vantages: [.init(name: "home", kind: "local", route: "direct", status: .ok, error: nil, observed: image, evidence: evidence, seconds: 0.5)],
+        agreed: verdict == .agree ? .image(image) : nil,
+        vantages: [.init(name: "home", kind: "local", route: "direct", status: .ok, error: nil, observed: .image(image), evidence: evidence, seconds: 0.5)],
         comparisons: [Comparison(item: "manifest", agree: true, values: ["home": image.topDigest])],
         artifact: .init(path: "/tmp/a.tar", format: "docker-archive", sha256: String(repeating: "0", count: 64)))
 }

@@ -35,7 +35,7 @@ enum ReportSamples {
     static func report(
         _ runs: [Run], artifact: AgreementReport.Artifact? = nil, signature: AgreementReport.Signature? = nil, subjectPlatform: String? = "linux/amd64"
     ) -> AgreementReport {
-        let observations = runs.map { run in
+        let observations = runs.map { run -> Observation<ObservedImage> in
             switch run.outcome {
             case .success(let image): Observation(vantage: run.name, kind: run.kind, route: run.route, outcome: .observed(image))
             case .failure(let failure): Observation(vantage: run.name, kind: run.kind, route: run.route, outcome: .failed(failure.message))
@@ -46,7 +46,7 @@ enum ReportSamples {
             switch run.outcome {
             case .success(let image):
                 AgreementReport.VantageEntry(
-                    name: run.name, kind: run.kind, route: run.route, status: .ok, error: nil, observed: image, evidence: run.evidence, seconds: 0.5)
+                    name: run.name, kind: run.kind, route: run.route, status: .ok, error: nil, observed: .image(image), evidence: run.evidence, seconds: 0.5)
             case .failure(let failure):
                 AgreementReport.VantageEntry(
                     name: run.name, kind: run.kind, route: run.route, status: .error, error: failure.message, observed: nil, evidence: run.evidence, seconds: 1.25)
@@ -56,7 +56,7 @@ enum ReportSamples {
             tool: .init(version: "0.1.0"), createdAt: "2026-11-23T10:00:00Z",
             subject: .init(kind: .image, reference: "r.test/app:1", platform: subjectPlatform),
             policy: .init(name: policy.name, sha256: policy.sha256), verdict: decision.verdict, reason: decision.reason,
-            agreed: decision.agreed, vantages: entries, comparisons: decision.comparisons,
+            agreed: decision.agreed.map(ObservedSubject.image), vantages: entries, comparisons: decision.comparisons,
             artifact: decision.verdict == .agree ? artifact : nil, signature: signature)
     }
 

@@ -17,10 +17,10 @@ import Testing
         var report = ReportSamples.agree
         report.subject.platform = nil
         report.artifact = nil
-        report.agreed?.platformManifestDigest = nil
+        report.agreed?.image?.platformManifestDigest = nil
         report.vantages = report.vantages.map { vantage in
             var vantage = vantage
-            vantage.observed?.platformManifestDigest = nil
+            vantage.observed?.image?.platformManifestDigest = nil
             vantage.evidence = .init(
                 remoteIP: nil, effectiveURL: nil, urlChain: [], tlsCertificateSHA256: [], httpVersion: nil, dockerContentDigest: nil,
                 timings: .init(nameLookup: 0, connect: 0, tlsHandshake: 0, firstByte: 0, total: 0), rateLimit: [:])
@@ -35,8 +35,8 @@ import Testing
         image.configReceived = image.configDigest
         image.layersReceived = image.layers.map(\.digest)
         var report = ReportSamples.agree
-        report.agreed = image
-        for index in report.vantages.indices { report.vantages[index].observed = image }
+        report.agreed = .image(image)
+        for index in report.vantages.indices { report.vantages[index].observed = .image(image) }
         return report
     }
 

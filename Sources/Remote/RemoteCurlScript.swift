@@ -1,0 +1,150 @@
+import Foundation
+import Transport
+
+/// The one command an SSH vantage with `agent = "curl"` runs on the remote host, and the standard
+/// input that tells it what to fetch.
+///
+/// The command is a constant: nothing from a request or a registry is ever interpolated into it.
+/// Everything variable — URL, headers (tokens included), range, an extra CA bundle — travels on
+/// standard input: a first line `3tofu-curl/1 MODE CA`, then (when CA is 1) PEM lines ended by
+/// `3TOFU-END-CA`, then a curl config read with `curl -q -K -` (`-q` ignores any ~/.curlrc).
+///
+/// The remote needs a POSIX `sh`, `curl`, and (for hashing) `sha256sum` or `openssl`. Proxy
+/// variables are cleared and `--noproxy "*"` is set, so the remote's own direct network path is
+/// used; redirects are not followed (the Registry layer decides about them); only http and https.
+///
+/// Output: stdout carries the response header block(s) as curl's `-D` writes them, then (mode
+/// `stream`) the body. stderr carries curl's messages, then lines `3tofu-w NAME VALUE` (curl's
+/// `--write-out`), `3tofu-sha256 HEX` (mode `hash`: the body was hashed on the remote and
+/// discarded), and last `3tofu-exit CODE` (curl's exit status). A setup failure prints
+/// `3tofu-error MESSAGE` and exits 90–92.
+public enum RemoteCurlScript {
+    public enum Mode: String, Sendable {
+        /// The body comes back on stdout.
+        case stream
+        /// The body is hashed on the remote; only its SHA-256 (and size) come back.
+        case hash
+    }
+
+    /// The line ending the CA certificates on standard input.
+    static let caTerminator = "3TOFU-END-CA"
+    static let requestVersion = "3tofu-curl/1"
+
+    /// The remote script. One line, without `'`, `!` or `\\`, so it survives being wrapped in single
+    /// quotes by sh, bash, zsh, fish and csh login shells alike.
+    static let script = [
+        "set -u;",
+        "umask 077;",
+        "unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY CURL_HOME;",
+        "IFS=\" \" read -r v mode ca || exit 90;",
+        "case \"$v\" in \(requestVersion)) ;; *) echo \"3tofu-error unsupported request format\" >&2; exit 90;; esac;",
+        "command -v curl >/dev/null 2>&1 || { echo \"3tofu-error curl is not installed (or not on PATH)\" >&2; exit 91; };",
+        "t=$(mktemp -d 2>/dev/null) || { echo \"3tofu-error mktemp -d failed\" >&2; exit 92; };",
+        "trap \"rm -rf \\\"\\$t\\\"\" EXIT;",
+        "trap \"exit 129\" HUP INT TERM PIPE;",
+        "set -- -q -K - -sS -g --proto =http,https --proto-redir =http,https --noproxy \"*\";",
+        "if [ \"$ca\" = 1 ]; then",
+        "for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do",
+        "if [ -r \"$f\" ]; then cat \"$f\" >\"$t/ca\"; break; fi; done;",
+        "while IFS= read -r l; do if [ \"$l\" = \(caTerminator) ]; then break; fi; printf \"%s\\n\" \"$l\"; done >>\"$t/ca\";",
+        "set -- \"$@\" --cacert \"$t/ca\";",
+        "fi;",
+        "case \"$mode\" in",
+        "stream) curl \"$@\" -D -; rc=$?;;",
+        "hash) if command -v sha256sum >/dev/null 2>&1; then h=sha256sum;",
+        "elif command -v openssl >/dev/null 2>&1; then h=\"openssl dgst -sha256 -r\";",
+        "else echo \"3tofu-error neither sha256sum nor openssl is installed\" >&2; exit 91; fi;",
+        "{ curl \"$@\" -D \"$t/h\" -o -; echo $? >\"$t/rc\"; } | $h >\"$t/sum\";",
+        "read -r rc <\"$t/rc\"; cat \"$t/h\" 2>/dev/null; read -r s x <\"$t/sum\"; echo \"3tofu-sha256 $s\" >&2;;",
+        "*) echo \"3tofu-error unknown mode\" >&2; exit 90;;",
+        "esac;",
+        "echo \"3tofu-exit $rc\" >&2",
+    ].joined(separator: " ")
+
+    /// The exact command line sent to the SSH server (run by the login shell of the remote user).
+    public static let command = "sh -c '" + script + "'"
+
+    /// What curl reports after each transfer, on stderr (`%{stderr}`), one `3tofu-w` line each.
+    static let writeOut: String = {
+        let names = [
+            "remote_ip", "http_version", "ssl_verify_result", "url_effective", "response_code", "size_download",
+            "time_namelookup", "time_connect", "time_appconnect", "time_starttransfer", "time_total",
+        ]
+        var format = "%{stderr}\\n"
+        for name in names { format += "3tofu-w \(name) %{\(name)}\\n" }
+        format += "3tofu-w certs-begin\\n%{certs}\\n3tofu-w certs-end\\n"
+        return format
+    }()
+
+    /// Settings for the remote curl that do not depend on the request.
+    public struct Options: Sendable, Equatable {
+        public var connectTimeout: Double
+        public var lowSpeedLimit: Int
+        public var lowSpeedTime: Int
+        public var userAgent: String
+        /// PEM certificates trusted in addition to the remote's own CA bundle.
+        public var extraCAPEM: Data?
+
+        public init(connectTimeout: Double = 20, lowSpeedLimit: Int = 1024, lowSpeedTime: Int = 30, userAgent: String = "3tofu/0.1", extraCAPEM: Data? = nil) {
+            self.connectTimeout = connectTimeout
+            self.lowSpeedLimit = lowSpeedLimit
+            self.lowSpeedTime = lowSpeedTime
+            self.userAgent = userAgent
+            self.extraCAPEM = extraCAPEM
+        }
+    }
+
+    /// The standard input for one exchange. `memoryLimit` caps the body curl accepts (stream mode).
+    public static func standardInput(for request: HTTPRequest, mode: Mode, memoryLimit: Int?, options: Options) -> Data {
+        var text = "\(requestVersion) \(mode.rawValue) \(options.extraCAPEM == nil ? 0 : 1)\n"
+        if let pem = options.extraCAPEM {
+            let lines = String(decoding: pem, as: UTF8.self)
+                .replacingOccurrences(of: "\r", with: "")
+                .split(separator: "\n", omittingEmptySubsequences: true)
+                .filter { $0 != caTerminator }
+            for line in lines { text += line + "\n" }
+            text += caTerminator + "\n"
+        }
+        text += curlConfig(for: request, mode: mode, memoryLimit: memoryLimit, options: options)
+        return Data(text.utf8)
+    }
+
+    /// The curl config (`-K -`) for one exchange. Every value is a quoted, escaped string.
+    static func curlConfig(for request: HTTPRequest, mode: Mode, memoryLimit: Int?, options: Options) -> String {
+        var lines = [
+            "url = \(quoted(request.url))",
+            "user-agent = \(quoted(options.userAgent))",
+            "connect-timeout = \(String(format: "%.3f", options.connectTimeout))",
+            "speed-limit = \(options.lowSpeedLimit)",
+            "speed-time = \(options.lowSpeedTime)",
+        ]
+        for header in request.headers {
+            let line = header.value.isEmpty ? "\(header.name);" : "\(header.name): \(header.value)"
+            lines.append("header = \(quoted(line))")
+        }
+        if let start = request.rangeStart {
+            lines.append("range = \(quoted("\(start)-"))")
+        }
+        if request.method == .head {
+            lines.append("head")
+            lines.append("output = \"/dev/null\"")
+        }
+        if let memoryLimit, mode == .stream {
+            lines.append("max-filesize = \(memoryLimit)")
+        }
+        lines.append("write-out = \"\(writeOut)\"")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A curl config string: `"` and `\` escaped (curl would otherwise read `\n`, `\t` as escapes).
+    static func quoted(_ value: String) -> String {
+        "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    /// A read-only check of the remote: curl's version line and which SHA-256 tool exists.
+    public static let probeCommand = "sh -c '" + [
+        "if command -v curl >/dev/null 2>&1; then echo \"3tofu-curl $(curl -q --version 2>/dev/null | head -n 1)\"; else echo \"3tofu-missing curl\"; fi;",
+        "if command -v sha256sum >/dev/null 2>&1; then echo \"3tofu-hash sha256sum\";",
+        "elif command -v openssl >/dev/null 2>&1; then echo \"3tofu-hash openssl\"; else echo \"3tofu-missing sha256sum\"; fi",
+    ].joined(separator: " ") + "'"
+}

@@ -1,0 +1,397 @@
+import CSSH2
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One authenticated libssh2 session over one TCP connection. Not thread-safe by design:
+/// `SSHConnection` creates it and calls it only on its own serial queue.
+///
+/// `connect` refuses a host whose key is not in the known_hosts file, or differs from it, before
+/// authenticating (so no credential is ever offered to an impostor).
+final class SSHSession {
+    let target: SSHTarget
+    let hostKey: HostKey
+    private let session: OpaquePointer
+    private let socket: Int32
+    /// Set once a socket-level error was seen; the session must then be replaced.
+    private(set) var isBroken = false
+
+    private init(target: SSHTarget, session: OpaquePointer, socket: Int32, hostKey: HostKey) {
+        self.target = target
+        self.session = session
+        self.socket = socket
+        self.hostKey = hostKey
+    }
+
+    deinit {
+        libssh2_session_set_blocking(session, 1)
+        libssh2_session_set_timeout(session, 2000)
+        if !isBroken {
+            _ = libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "3tofu done", "")
+        }
+        libssh2_session_free(session)
+        close(socket)
+    }
+
+    // MARK: - Connecting
+
+    /// Connects, verifies the host key against `target.knownHosts`, authenticates.
+    static func connect(_ target: SSHTarget) throws -> SSHSession {
+        try SSHGlobal.ensureInitialised()
+        let fd = try openSocket(target)
+        guard let session = tofu_ssh_session_init() else {
+            close(fd)
+            throw SSHError(.connect, "libssh2 could not create a session for \(target.route) (out of memory?)")
+        }
+        libssh2_session_set_blocking(session, 1)
+        libssh2_session_set_timeout(session, Int(max(1, target.connectTimeout) * 1000))
+        func fail(_ error: SSHError) -> SSHError {
+            libssh2_session_free(session)
+            close(fd)
+            return error
+        }
+        if libssh2_session_handshake(session, fd) != 0 {
+            throw fail(SSHError(.connect, "the SSH handshake with \(target.route) failed: \(lastError(session)); is an SSH server listening there?"))
+        }
+        let hostKey: HostKey
+        do {
+            hostKey = try verifyHostKey(session, target)
+            try authenticate(session, target)
+        } catch let error as SSHError {
+            _ = libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "3tofu refuses", "")
+            throw fail(error)
+        }
+        libssh2_keepalive_config(session, 1, UInt32(max(1, target.keepaliveInterval)))
+        libssh2_session_set_blocking(session, 0)
+        return SSHSession(target: target, session: session, socket: fd, hostKey: hostKey)
+    }
+
+    private static func openSocket(_ target: SSHTarget) throws -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        #if canImport(Glibc)
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #else
+        hints.ai_socktype = SOCK_STREAM
+        #endif
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(target.host, String(target.port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw SSHError(.connect, "cannot resolve the SSH host \(target.host): \(String(cString: gai_strerror(status))); check host in the vantages file")
+        }
+        defer { freeaddrinfo(list) }
+        var lastFailure = "no address"
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let current = entry {
+            entry = current.pointee.ai_next
+            let fd = Glibc.socket(current.pointee.ai_family, current.pointee.ai_socktype, current.pointee.ai_protocol)
+            guard fd >= 0 else { continue }
+            var timeout = timeval(tv_sec: Int(target.connectTimeout), tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            if Glibc.connect(fd, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 {
+                var none = timeval(tv_sec: 0, tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, socklen_t(MemoryLayout<timeval>.size))
+                var on: Int32 = 1
+                setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
+                setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+                return fd
+            }
+            lastFailure = String(cString: strerror(errno))
+            close(fd)
+        }
+        throw SSHError(.connect, "cannot connect to the SSH host \(target.host) port \(target.port): \(lastFailure); check that the host is up and sshd listens on that port")
+    }
+
+    private static func verifyHostKey(_ session: OpaquePointer, _ target: SSHTarget) throws -> HostKey {
+        var length = 0
+        var type: Int32 = 0
+        guard let raw = libssh2_session_hostkey(session, &length, &type), length > 0 else {
+            throw SSHError(.connect, "\(target.route) presented no host key: \(lastError(session))")
+        }
+        let key = HostKey(algorithm: HostKey.algorithmName(libssh2Type: type), blob: Data(bytes: raw, count: length))
+        let shown = "its \(key.algorithm) key is \(key.fingerprint)"
+        guard FileManager.default.isReadableFile(atPath: target.knownHosts) else {
+            throw SSHError(.hostKeyUnknown, "refusing \(target.route): the known_hosts file \(target.knownHosts) does not exist or cannot be read, so its host key cannot be checked (\(shown)). If that fingerprint is right, add the host with: \(target.keyscanCommand)")
+        }
+        guard let hosts = libssh2_knownhost_init(session) else {
+            throw SSHError(.connect, "libssh2 could not allocate a known_hosts list")
+        }
+        defer { libssh2_knownhost_free(hosts) }
+        let read = libssh2_knownhost_readfile(hosts, target.knownHosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH)
+        guard read >= 0 else {
+            throw SSHError(.configuration, "cannot read the known_hosts file \(target.knownHosts): \(lastError(session)); fix or regenerate it (\(target.keyscanCommand))")
+        }
+        let typeMask = tofu_ssh_knownhost_type_plain() | tofu_ssh_knownhost_keyenc_raw() | tofu_ssh_knownhost_key_for_hostkey_type(type)
+        var found: UnsafeMutablePointer<libssh2_knownhost>?
+        let check = raw.withMemoryRebound(to: CChar.self, capacity: length) { _ in
+            libssh2_knownhost_checkp(hosts, target.host, Int32(target.port), raw, length, typeMask, &found)
+        }
+        switch check {
+        case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+            return key
+        case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+            throw SSHError(.hostKeyChanged, "refusing \(target.route): its host key has CHANGED — \(shown), which does not match \(target.knownHosts). Someone may be intercepting this connection. If the host's key really was replaced, check the new fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_\(key.algorithm.contains("ed25519") ? "ed25519" : "*")_key.pub), remove the old entry (ssh-keygen -R '[\(target.host)]:\(target.port)' -f \(target.knownHosts)) and add the new one: \(target.keyscanCommand)")
+        case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+            throw SSHError(.hostKeyUnknown, "refusing \(target.route): its host key is not in \(target.knownHosts) (\(shown)). If that fingerprint is right (compare with ssh-keygen -lf on the host), add it with: \(target.keyscanCommand)")
+        default:
+            throw SSHError(.hostKeyUnknown, "refusing \(target.route): its host key could not be checked against \(target.knownHosts) (\(lastError(session))); \(shown)")
+        }
+    }
+
+    private static func authenticate(_ session: OpaquePointer, _ target: SSHTarget) throws {
+        let user = target.user
+        let userLength = UInt32(user.utf8.count)
+        if let identity = target.identity {
+            guard FileManager.default.isReadableFile(atPath: identity) else {
+                throw SSHError(.configuration, "the SSH identity file \(identity) for \(target.route) does not exist or cannot be read; fix identity in the vantages file (or remove it to use ssh-agent)")
+            }
+            let publicKey = identity + ".pub"
+            let publicPath: String? = FileManager.default.isReadableFile(atPath: publicKey) ? publicKey : nil
+            let status = libssh2_userauth_publickey_fromfile_ex(session, user, userLength, publicPath, identity, target.passphrase)
+            guard status == 0 else {
+                let hint = target.passphrase == nil
+                    ? "check that \(publicKey) is in ~\(user)/.ssh/authorized_keys on the host; if the key is encrypted, set \(SSHTarget.passphraseVariable)"
+                    : "check that \(publicKey) is in ~\(user)/.ssh/authorized_keys on the host and that \(SSHTarget.passphraseVariable) is the key's passphrase"
+                throw SSHError(.authentication, "SSH authentication as \(user) to \(target.route) with the key \(identity) failed: \(lastError(session)); \(hint)")
+            }
+            return
+        }
+        guard let agent = libssh2_agent_init(session) else {
+            throw SSHError(.authentication, "libssh2 could not create an ssh-agent client for \(target.route)")
+        }
+        defer { libssh2_agent_free(agent) }
+        guard libssh2_agent_connect(agent) == 0 else {
+            throw SSHError(.authentication, "no identity is set for \(target.route) and no ssh-agent is reachable (SSH_AUTH_SOCK); start ssh-agent and ssh-add a key, or set identity in the vantages file")
+        }
+        defer { libssh2_agent_disconnect(agent) }
+        guard libssh2_agent_list_identities(agent) == 0 else {
+            throw SSHError(.authentication, "the ssh-agent did not list its keys for \(target.route): \(lastError(session))")
+        }
+        var previous: UnsafeMutablePointer<libssh2_agent_publickey>?
+        var offered = 0
+        while true {
+            var identity: UnsafeMutablePointer<libssh2_agent_publickey>?
+            let next = libssh2_agent_get_identity(agent, &identity, previous)
+            guard next == 0, let identity else { break }
+            offered += 1
+            if libssh2_agent_userauth(agent, user, identity) == 0 { return }
+            previous = identity
+        }
+        throw SSHError(.authentication, "SSH authentication as \(user) to \(target.route) failed: the ssh-agent offered \(offered) key(s) and the host accepted none; add the right key to the agent (ssh-add) or set identity in the vantages file")
+    }
+
+    static func lastError(_ session: OpaquePointer) -> String {
+        var message: UnsafeMutablePointer<CChar>?
+        var length: Int32 = 0
+        let code = libssh2_session_last_error(session, &message, &length, 0)
+        guard let message, length > 0 else { return "libssh2 error \(code)" }
+        return String(cString: message)
+    }
+
+    // MARK: - Running a command
+
+    /// What a finished command left: its exit status (nil when it died from a signal) and its stderr (capped).
+    struct ExecResult {
+        var exitStatus: Int32?
+        var exitSignal: String?
+        var stderr: Data
+        var stderrTruncated: Bool
+    }
+
+    /// Runs `command`, writes `stdin` then EOF, delivers stdout to `stdout` as it arrives, and keeps
+    /// stderr (up to `stderrLimit` bytes; the rest is drained). Both streams are drained together, so
+    /// a command that fills one while we wait on the other cannot deadlock. The exit status is read
+    /// after the channel closed. If `stdout` throws, the session is abandoned (marked broken).
+    func exec(
+        _ command: String, stdin: Data, stderrLimit: Int = 256 * 1024, cancellation: SSHCancellation,
+        stdout: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> ExecResult {
+        guard !isBroken else {
+            throw SSHError(.connectionLost, "the SSH session to \(target.route) is closed")
+        }
+        var deadline = ContinuousClock.now.advanced(by: .seconds(target.idleTimeout))
+        func progressed() { deadline = ContinuousClock.now.advanced(by: .seconds(target.idleTimeout)) }
+
+        let channel: OpaquePointer = try retry(cancellation, { deadline }) {
+            if let channel = tofu_ssh_channel_open_session(session) { return .done(channel) }
+            return libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN ? .again : .failed(Int32(libssh2_session_last_errno(session)))
+        }
+        defer {
+            while libssh2_channel_free(channel) == LIBSSH2_ERROR_EAGAIN, !isBroken {
+                if (try? waitSocket(cancellation, deadline: ContinuousClock.now.advanced(by: .seconds(5)))) == nil { break }
+            }
+        }
+        let commandLength = UInt32(command.utf8.count)
+        _ = try retry(cancellation, { deadline }) {
+            let status = tofu_ssh_channel_exec(channel, command, commandLength)
+            return status == 0 ? .done(()) : status == LIBSSH2_ERROR_EAGAIN ? .again : .failed(status)
+        }
+
+        var written = 0
+        var eofSent = false
+        var stdoutOpen = true
+        var stderrOpen = true
+        var stderr = Data()
+        var stderrTruncated = false
+        let bufferSize = 64 * 1024
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 16)
+        defer { buffer.deallocate() }
+
+        while stdoutOpen || stderrOpen {
+            var moved = false
+            if written < stdin.count {
+                let count = stdin.withUnsafeBytes { bytes -> Int in
+                    guard let base = bytes.baseAddress else { return 0 }
+                    return libssh2_channel_write_ex(channel, 0, base.advanced(by: written).assumingMemoryBound(to: CChar.self), stdin.count - written)
+                }
+                if count > 0 {
+                    written += count
+                    moved = true
+                } else if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
+                    // The command may have exited without reading all of its input; keep reading its output.
+                    written = stdin.count
+                }
+            } else if !eofSent {
+                let status = libssh2_channel_send_eof(channel)
+                if status == 0 || status != LIBSSH2_ERROR_EAGAIN { eofSent = true }
+            }
+            if stdoutOpen {
+                let count = libssh2_channel_read_ex(channel, 0, buffer.assumingMemoryBound(to: CChar.self), bufferSize)
+                if count > 0 {
+                    moved = true
+                    do {
+                        try stdout(UnsafeRawBufferPointer(start: buffer, count: count))
+                    } catch {
+                        isBroken = true
+                        throw error
+                    }
+                } else if count == 0 {
+                    if libssh2_channel_eof(channel) != 0 { stdoutOpen = false }
+                } else if count != Int(LIBSSH2_ERROR_EAGAIN) {
+                    throw lost("reading the command's output", Int32(count))
+                }
+            }
+            if stderrOpen {
+                let count = libssh2_channel_read_ex(channel, Int32(SSH_EXTENDED_DATA_STDERR), buffer.assumingMemoryBound(to: CChar.self), bufferSize)
+                if count > 0 {
+                    moved = true
+                    let room = stderrLimit - stderr.count
+                    if room > 0 { stderr.append(buffer.assumingMemoryBound(to: UInt8.self), count: min(room, count)) }
+                    if count > room { stderrTruncated = true }
+                } else if count == 0 {
+                    if libssh2_channel_eof(channel) != 0 { stderrOpen = false }
+                } else if count != Int(LIBSSH2_ERROR_EAGAIN) {
+                    throw lost("reading the command's error output", Int32(count))
+                }
+            }
+            if moved {
+                progressed()
+            } else if stdoutOpen || stderrOpen {
+                try waitSocket(cancellation, deadline: deadline)
+            }
+        }
+
+        _ = try retry(cancellation, { deadline }) {
+            let status = libssh2_channel_close(channel)
+            return status == 0 ? .done(()) : status == LIBSSH2_ERROR_EAGAIN ? .again : .failed(status)
+        }
+        _ = try retry(cancellation, { deadline }) {
+            let status = libssh2_channel_wait_closed(channel)
+            return status == 0 ? .done(()) : status == LIBSSH2_ERROR_EAGAIN ? .again : .failed(status)
+        }
+        var signal: UnsafeMutablePointer<CChar>?
+        var signalLength = 0
+        _ = libssh2_channel_get_exit_signal(channel, &signal, &signalLength, nil, nil, nil, nil)
+        var exitSignal: String?
+        if let signal, signalLength > 0 {
+            exitSignal = String(cString: signal)
+            free(signal)
+        }
+        let status = libssh2_channel_get_exit_status(channel)
+        return ExecResult(exitStatus: exitSignal == nil ? status : nil, exitSignal: exitSignal, stderr: stderr, stderrTruncated: stderrTruncated)
+    }
+
+    /// Sends a keepalive if one is due; false when the connection is gone.
+    func keepalive() -> Bool {
+        guard !isBroken else { return false }
+        var next: Int32 = 0
+        let status = libssh2_keepalive_send(session, &next)
+        if status != 0, status != LIBSSH2_ERROR_EAGAIN {
+            isBroken = true
+            return false
+        }
+        return true
+    }
+
+    // MARK: - Non-blocking helpers
+
+    enum Step<T> {
+        case done(T)
+        case again
+        case failed(Int32)
+    }
+
+    private func retry<T>(_ cancellation: SSHCancellation, _ deadline: () -> ContinuousClock.Instant, _ step: () -> Step<T>) throws -> T {
+        while true {
+            switch step() {
+            case .done(let value): return value
+            case .again: try waitSocket(cancellation, deadline: deadline())
+            case .failed(let code): throw lost("talking to the SSH server", code)
+            }
+        }
+    }
+
+    private func lost(_ doing: String, _ code: Int32) -> SSHError {
+        isBroken = true
+        return SSHError(.connectionLost, "the SSH connection to \(target.route) broke while \(doing): \(Self.lastError(session)) (libssh2 error \(code))")
+    }
+
+    /// Waits until the socket is ready in the direction libssh2 is blocked on, checking for
+    /// cancellation and the deadline every 200 ms and sending keepalives while idle.
+    private func waitSocket(_ cancellation: SSHCancellation, deadline: ContinuousClock.Instant) throws {
+        if cancellation.isCancelled {
+            isBroken = true
+            throw CancellationError()
+        }
+        if ContinuousClock.now >= deadline {
+            isBroken = true
+            throw SSHError(.timeout, "the remote command on \(target.route) made no progress for \(Int(target.idleTimeout)) s; giving up")
+        }
+        let directions = libssh2_session_block_directions(session)
+        var events: Int16 = 0
+        if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
+        if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
+        if events == 0 { events = Int16(POLLIN) }
+        var descriptor = pollfd(fd: socket, events: events, revents: 0)
+        let ready = poll(&descriptor, 1, 200)
+        if ready == 0 {
+            _ = keepalive()
+        } else if ready > 0, descriptor.revents & Int16(POLLNVAL) != 0 {
+            isBroken = true
+            throw SSHError(.connectionLost, "the SSH socket to \(target.route) is no longer valid")
+        }
+    }
+}
+
+/// Set from any thread when the waiting task is cancelled; checked by `SSHSession` while it waits.
+public final class SSHCancellation: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+
+    public init() {}
+
+    public func cancel() {
+        lock.lock()
+        cancelled = true
+        lock.unlock()
+    }
+
+    public var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelled
+    }
+}
