@@ -53,7 +53,7 @@ let package = Package(
         // Vantages file (TOML) into validated values.
         .target(name: "Configuration", dependencies: ["TOMLKit", "Agreement", .product(name: "Crypto", package: "swift-crypto")]),
         // The agreement report: model, JSON, rendering.
-        .target(name: "Report", dependencies: ["Agreement"]),
+        .target(name: "Report", dependencies: ["Agreement", .product(name: "Crypto", package: "swift-crypto")]),
         // Runs the vantages, asks Agreement, lets Artifacts write, builds the report.
         .target(
             name: "Coordinator",
@@ -71,7 +71,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["OCI"], path: "Tests/TestSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"]),
-        .testTarget(name: "RemoteTests", dependencies: ["Remote", "Transport", "TestSupport"]),
+        .testTarget(name: "RemoteTests", dependencies: ["Remote", "Transport", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Transport", "OCI", "TestSupport"]),
         .testTarget(name: "AgreementTests", dependencies: ["Agreement", "OCI"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "OCI", "TestSupport"]),

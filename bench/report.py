@@ -50,7 +50,7 @@ def ratios(image, numerator, denominator):
 ratio_table = {}
 for image in images:
     ratio_table[image] = {}
-    for numerator in ("tofu-default", "tofu-every", "occystrap"):
+    for numerator in ("tofu-default", "tofu-every", "base-default", "base-every", "occystrap"):
         for denominator in ("skopeo", "floor"):
             r = ratios(image, numerator, denominator)
             if r:
@@ -81,7 +81,7 @@ for image in images:
         sizes[image] = int(image[5:])
 scaling = []
 for image, mib in sorted(sizes.items(), key=lambda x: x[1]):
-    for tool in ("tofu-default", "tofu-every", "skopeo"):
+    for tool in ("tofu-default", "tofu-every", "base-default", "base-every", "skopeo"):
         entry = summary.get(image, {}).get(tool)
         if entry and entry["wallMedian"]:
             scaling.append({"sizeMiB": mib, "tool": tool, "wall": round(entry["wallMedian"], 2),
@@ -113,7 +113,7 @@ for image in images:
               f"{fmt(entry['wallMax'], '{:.2f}'):>8}{fmt(entry['cpuMedian'], '{:.2f}'):>8}{fmt(entry['maxRSSMiB'], '{:.1f}'):>14}"
               f"{fmt(to_skopeo, '{:.2f}'):>10}{fmt(to_floor, '{:.2f}'):>9}")
     for key, r in ratio_table[image].items():
-        if key.startswith("tofu"):
+        if key.startswith(("tofu", "base")):
             print(f"    {key:<22} run by run: {', '.join(f'{x:.2f}' for x in r['byRun'])}  (median {r['median']:.2f})")
     for tool, entry in summary[image].items():
         for error in entry["errors"][:1]:

@@ -15,6 +15,7 @@
 #   BENCH_SCALING=1          add the scaling run's large image, BENCH_SCALING_LARGE_MB=2048 (time, disk)
 #   BENCH_SCALING_RUNS=1
 #   BENCH_TOOLS="tofu-default tofu-every skopeo occystrap floor"   which to time on the main image
+#   BENCH_BASELINE=path/to/3tofu  also time another 3tofu build (base-default, base-every): before/after
 #   BENCH_RECORD=1           also copy results.json to bench/results/<date>.json (for the README)
 #   BENCH_KEEP=1             keep bench/out/work (registry storage, logs) afterwards
 set -euo pipefail
@@ -29,6 +30,12 @@ scaling_mb=${BENCH_SCALING_MB:-256}
 scaling_large_mb=${BENCH_SCALING_LARGE_MB:-2048}
 scaling_runs=${BENCH_SCALING_RUNS:-1}
 tools=${BENCH_TOOLS:-tofu-default tofu-every skopeo occystrap floor}
+baseline=${BENCH_BASELINE:-}
+if [ -n "$baseline" ]; then
+    baseline=$(cd "$(dirname "$baseline")" && pwd)/$(basename "$baseline")
+    [ -x "$baseline" ] || die "no 3tofu binary at $baseline (BENCH_BASELINE)"
+    tools="$tools base-default base-every"
+fi
 out=$repo/bench/out
 work=$out/work
 samples=$out/samples.jsonl
@@ -127,7 +134,7 @@ make_image() {
     echo '{"dir": "'"$layout"'", "layers": '"$layers"', "content": "incompressible", "mediaTypes": "docker",
       "platforms": [{"os": "linux", "architecture": "amd64"}], "index": true, "attestations": false,
       "seed": 11, "gzipLevel": 1, "refName": "1"}' | python3 "$repo/examples/make-image.py" > "$work/$name.summary.json"
-    skopeo copy --quiet --insecure-policy --preserve-digests --dest-tls-verify=false \
+    skopeo copy --quiet --insecure-policy --all --preserve-digests --dest-tls-verify=false \
         "oci:$layout" "docker://$registry/bench/$name:1"
     rm -rf "$layout"
 }
@@ -167,22 +174,27 @@ measure() {
     tofu-default) cmd=("$tofu" pull "$ref" --vantages "$work/vantages.toml" --insecure-registry "$registry" --output "$dir/out.tar") ;;
     tofu-every) cmd=("$tofu" pull "$ref" --vantages "$work/vantages.toml" --insecure-registry "$registry" \
                      --policy "$work/every-vantage.toml" --output "$dir/out.tar") ;;
+    base-default) cmd=("$baseline" pull "$ref" --vantages "$work/vantages.toml" --insecure-registry "$registry" --output "$dir/out.tar") ;;
+    base-every) cmd=("$baseline" pull "$ref" --vantages "$work/vantages.toml" --insecure-registry "$registry" \
+                     --policy "$work/every-vantage.toml" --output "$dir/out.tar") ;;
     skopeo) cmd=(skopeo copy --quiet --insecure-policy --src-tls-verify=false "docker://$ref" "docker-archive:$dir/out.tar:$ref") ;;
     occystrap) cmd=("$occystrap" --insecure --os linux --architecture amd64 process "registry://$ref" "tar://$dir/out.tar") ;;
     floor) mapfile -t files < <(blob_files "$image")
-           cmd=(sh -c 'openssl dgst -sha256 "$@" >/dev/null && cp "$@" "$0"' "$dir/floor" "${files[@]}") ;;
+           # hash every blob once, then copy each once (the registry names them all "data")
+           cmd=(sh -c 'openssl dgst -sha256 "$@" >/dev/null && for f; do h=${f%/data}; cp "$f" "$0/${h##*/}"; done' "$dir/floor" "${files[@]}") ;;
     *) die "unknown tool $tool" ;;
     esac
     sync  # the previous tool's dirty pages are written back before the clock starts
-    local start end status=0
+    local start end status=0 load
+    load=$(cut -d' ' -f1 /proc/loadavg)
     start=$(date +%s%N)
     THREETOFU_CACHE=$dir/cache TMPDIR=$dir/tmp /usr/bin/time -v -o "$dir/time.txt" "${cmd[@]}" >"$dir/stdout" 2>"$dir/stderr" || status=$?
     end=$(date +%s%N)
     local bytes=0
     if [ -f "$dir/out.tar" ]; then bytes=$(stat -c %s "$dir/out.tar"); else bytes=$(du -sb "$dir/floor" | cut -f1); fi
-    python3 - "$image" "$tool" "$run" "$start" "$end" "$status" "$bytes" "$dir/time.txt" "$dir/stderr" >>"$samples" <<'PY'
+    python3 - "$image" "$tool" "$run" "$start" "$end" "$status" "$bytes" "$dir/time.txt" "$dir/stderr" "$load" >>"$samples" <<'PY'
 import json, sys
-image, tool, run, start, end, status, size, timefile, stderr = sys.argv[1:]
+image, tool, run, start, end, status, size, timefile, stderr, load = sys.argv[1:]
 fields = {}
 for line in open(timefile, errors="replace"):
     key, _, value = line.strip().rpartition(": ")
@@ -190,7 +202,8 @@ for line in open(timefile, errors="replace"):
 sample = {"image": image, "tool": tool, "run": int(run), "status": int(status),
           "wall": (int(end) - int(start)) / 1e9,
           "user": float(fields.get("User time (seconds)", 0)), "sys": float(fields.get("System time (seconds)", 0)),
-          "maxRSSKiB": int(fields.get("Maximum resident set size (kbytes)", 0)), "outputBytes": int(size)}
+          "maxRSSKiB": int(fields.get("Maximum resident set size (kbytes)", 0)), "outputBytes": int(size),
+          "load1": float(load)}
 if int(status) != 0:
     sample["error"] = open(stderr, errors="replace").read()[-600:]
 print(json.dumps(sample))

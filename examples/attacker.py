@@ -18,12 +18,16 @@ e.g. TOFU_MODE; a --set value wins):
                                                 so it sees a digest mismatch).
                         swap-blob               /v2/<repo>/blobs/<tofu_target_digest> is answered with
                                                 the replacement bytes.
+                        swap-url                any plain URL whose path is tofu_target_path (a release
+                                                file, a checksum file, a formula API document) is
+                                                answered with the replacement bytes.
                         (empty: pass everything through untouched)
   tofu_replacement      file holding the replacement bytes (a manifest, an index, or a blob).
   tofu_replacement_tag  manifest modes only, instead of tofu_replacement: ask the registry for this
                         tag instead (the registry then answers with its own, consistent headers).
   tofu_target_tag       swap-manifest only: rewrite only this tag (empty: every tag).
   tofu_target_digest    "sha256:..." for swap-platform-manifest and swap-blob.
+  tofu_target_path      swap-url only: the URL path to answer falsely for, e.g. /files/tool.tar.gz.
   tofu_registry         only touch requests to this host:port (empty: any host).
   tofu_log              append one line per rewrite to this file.
 
@@ -39,13 +43,14 @@ import time
 
 from mitmproxy import ctx, exceptions
 
-MODES = ("", "swap-manifest", "swap-platform-manifest", "swap-blob")
+MODES = ("", "swap-manifest", "swap-platform-manifest", "swap-blob", "swap-url")
 OPTION_NAMES = (
     "tofu_mode",
     "tofu_replacement",
     "tofu_replacement_tag",
     "tofu_target_tag",
     "tofu_target_digest",
+    "tofu_target_path",
     "tofu_registry",
     "tofu_log",
 )
@@ -63,6 +68,7 @@ class Attacker:
         loader.add_option("tofu_replacement_tag", str, "", "manifest modes: fetch this tag from the registry instead")
         loader.add_option("tofu_target_tag", str, "", "swap-manifest: only this tag (empty: every tag)")
         loader.add_option("tofu_target_digest", str, "", "swap-platform-manifest, swap-blob: the digest to answer falsely for")
+        loader.add_option("tofu_target_path", str, "", "swap-url: the URL path to answer falsely for")
         loader.add_option("tofu_registry", str, "", "only requests to this host:port (empty: any)")
         loader.add_option("tofu_log", str, "", "append one line per rewrite to this file")
 
@@ -74,8 +80,10 @@ class Attacker:
             raise exceptions.OptionsError(f"tofu_mode={mode} needs tofu_target_digest=sha256:...")
         if mode and not self.option("tofu_replacement") and not self.option("tofu_replacement_tag"):
             raise exceptions.OptionsError(f"tofu_mode={mode} needs tofu_replacement=FILE or tofu_replacement_tag=TAG")
-        if mode == "swap-blob" and not self.option("tofu_replacement"):
-            raise exceptions.OptionsError("tofu_mode=swap-blob needs tofu_replacement=FILE (tofu_replacement_tag is for manifests)")
+        if mode in ("swap-blob", "swap-url") and not self.option("tofu_replacement"):
+            raise exceptions.OptionsError(f"tofu_mode={mode} needs tofu_replacement=FILE (tofu_replacement_tag is for manifests)")
+        if mode == "swap-url" and not self.option("tofu_target_path"):
+            raise exceptions.OptionsError("tofu_mode=swap-url needs tofu_target_path=/PATH")
         replacement = self.option("tofu_replacement")
         if replacement and not os.path.isfile(replacement):
             raise exceptions.OptionsError(f"tofu_replacement={replacement} is not a readable file")
@@ -112,6 +120,8 @@ class Attacker:
         if mode == "swap-blob":
             match = BLOB_PATH.match(path)
             return "blob" if match and match["digest"] == self.option("tofu_target_digest") else None
+        if mode == "swap-url":
+            return "url" if path == self.option("tofu_target_path") else None
         return None
 
     # Hooks.
@@ -151,7 +161,8 @@ class Attacker:
             media_type = manifest_media_type(body)
             if media_type:
                 headers["Content-Type"] = media_type
-        headers["Docker-Content-Digest"] = digest
+        if kind != "url":
+            headers["Docker-Content-Digest"] = digest
         headers["Etag"] = f'"{digest}"'
         if flow.request.method == "HEAD":
             flow.response.content = b""

@@ -80,6 +80,61 @@ step "Pulling again: every blob is already verified in the cache"
 "$tofu" pull "$image" --vantages "$work/vantages.toml" --insecure-registry "127.0.0.1:$registry_port" --output "$work/again.tar" --json \
   | python3 -c 'import json,sys; d=json.load(sys.stdin); print("layers downloaded:", d["layersDownloaded"], "| from cache:", d["layersCached"])'
 
+# An SSH vantage: a local sshd with its own host and user keys stands in for a remote host;
+# curl on that host does the fetching (agent = "curl": nothing installed there).
+ssh_vantage_demo() {
+    step "An SSH vantage: a local sshd with its own keys; curl on the far side fetches"
+    local dir="$work/ssh" port user
+    mkdir -p "$dir"; [ "$(id -u)" -ne 0 ] || mkdir -p /run/sshd
+    port=$(free_port); user=$(id -un)
+    ssh-keygen -q -t ed25519 -N "" -C demo-host -f "$dir/host_key"
+    ssh-keygen -q -t ed25519 -N "" -C demo-user -f "$dir/id_ed25519"
+    cp "$dir/id_ed25519.pub" "$dir/authorized_keys"
+    printf '%s\n' "Port $port" "ListenAddress 127.0.0.1" "HostKey $dir/host_key" "AuthorizedKeysFile $dir/authorized_keys" \
+      "PidFile $dir/sshd.pid" "UsePAM no" "StrictModes no" "PermitRootLogin yes" "PasswordAuthentication no" > "$dir/sshd_config"
+    /usr/sbin/sshd -D -e -f "$dir/sshd_config" >"$dir/sshd.log" 2>&1 & pids+=($!)
+    wait_port "$port"
+    echo "\$ ssh-keyscan -p $port 127.0.0.1 >> known_hosts    # then compare with: ssh-keygen -lf $dir/host_key.pub"
+    ssh-keyscan -p "$port" 127.0.0.1 2>/dev/null > "$dir/known_hosts"
+    ssh-keygen -lf "$dir/host_key.pub" | sed 's/^/    host key: /'
+    cat > "$work/ssh-vantages.toml" <<TOML
+[[vantage]]
+name = "direct"
+kind = "local"
+
+[[vantage]]
+name = "socks"
+kind = "proxy"
+proxy = "socks5h://127.0.0.1:$socks_port"
+
+[[vantage]]
+name = "ssh-host"
+kind = "ssh"
+host = "127.0.0.1"
+port = $port
+user = "$user"
+identity = "$dir/id_ed25519"
+known_hosts = "$dir/known_hosts"
+agent = "curl"
+TOML
+    echo "vantages file (local, proxy, ssh):"; sed 's/^/    /' "$work/ssh-vantages.toml"
+    "$tofu" vantages check --vantages "$work/ssh-vantages.toml" --registry "127.0.0.1:$registry_port" --insecure-registry "127.0.0.1:$registry_port"
+    echo "\$ 3tofu pull $image --vantages ssh-vantages.toml --insecure-registry 127.0.0.1:$registry_port --output via-ssh.tar"
+    "$tofu" pull "$image" --vantages "$work/ssh-vantages.toml" --insecure-registry "127.0.0.1:$registry_port" --output "$work/via-ssh.tar"
+    skopeo inspect "docker-archive:$work/via-ssh.tar" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("skopeo: architecture", d["Architecture"], "| layers:", len(d["Layers"]))'
+    echo "and with a known_hosts entry holding another key (as if someone intercepted the SSH connection):"
+    ssh-keygen -q -t ed25519 -N "" -f "$dir/impostor"
+    echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$dir/impostor.pub")" > "$dir/known_hosts"
+    set +e
+    "$tofu" pull "$image" --vantages "$work/ssh-vantages.toml" --insecure-registry "127.0.0.1:$registry_port" --output "$work/refused.tar" 2>&1 \
+      | grep -E "ssh-host|verdict" | sed 's/^/    /'
+    local status=${PIPESTATUS[0]}
+    set -e
+    echo "exit status: $status (3: the SSH host key changed, that vantage is refused; nothing written)"
+    if [ "$status" -ne 3 ] || [ -e "$work/refused.tar" ]; then echo "demo failed: expected exit 3 and no refused.tar" >&2; exit 1; fi
+}
+ssh_vantage_demo
+
 step "The same pull with one route through an attacker"
 echo "mitmproxy with examples/attacker.py takes over the http-proxy route: it answers tag 1.0 with another"
 echo "image's index, and fixes Docker-Content-Digest and Content-Type to match the bytes it serves."

@@ -18,6 +18,13 @@ public struct ObservedFile: Sendable, Equatable, Codable, Observable {
         self.publishedSHA256 = publishedSHA256
     }
 
+    /// Where the published checksum contradicts the bytes this vantage received; nil when it
+    /// matches or none was asked for. A contradiction within one vantage is dissent.
+    public var inconsistency: String? {
+        guard let publishedSHA256, publishedSHA256 != sha256 else { return nil }
+        return "the checksum file publishes \(publishedSHA256) but the file received hashes to \(sha256)"
+    }
+
     public var comparedItems: [(item: String, value: String)] {
         var items: [(String, String)] = [("sha256", sha256), ("size", String(size))]
         if let publishedSHA256 { items.append(("published sha256", publishedSHA256)) }

@@ -20,6 +20,12 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Extra trusted CA certificates (PEM) for every vantage.", valueName: "file"))
     var caCert: String?
 
+    @Option(name: .long, help: ArgumentHelp("Sign the report with this Ed25519 key (from `3tofu keygen`).", valueName: "keyfile"))
+    var signKey: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also write the report as an in-toto Statement v1 here (only when the vantages agree).", valueName: "file"))
+    var attestation: String?
+
     @Flag(name: .long, help: "Print a machine-readable JSON result on stdout.")
     var json = false
 

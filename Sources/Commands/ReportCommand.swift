@@ -6,15 +6,15 @@ import Report
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Read agreement reports written with --report.",
-        subcommands: [ReportShowCommand.self]
+        abstract: "Read and verify agreement reports written with --report.",
+        subcommands: [ReportShowCommand.self, ReportVerifyCommand.self]
     )
 }
 
 /// `3tofu report show`: the report for people, as terminal text or Markdown for an issue.
 struct ReportShowCommand: ParsableCommand {
     enum Format: String, CaseIterable, ExpressibleByArgument {
-        case text, markdown
+        case text, markdown, html
     }
 
     static let configuration = CommandConfiguration(
@@ -27,11 +27,13 @@ struct ReportShowCommand: ParsableCommand {
             and what was written. Nothing is re-verified: a signature is shown, not checked.
 
             --format markdown prints a table with full digests that pastes into a GitHub or GitLab \
-            issue; disagreeing values are bold and marked ⚠.
+            issue; disagreeing values are bold and marked ⚠. --format html prints one self-contained \
+            page (no scripts or external resources) with the matrix, dissent highlighted, and the evidence.
 
             EXAMPLES
               3tofu report show alpine.report.json
               3tofu report show alpine.report.json --format markdown > comment.md
+              3tofu report show alpine.report.json --format html > alpine.report.html
               3tofu resolve nginx --report r.json; 3tofu report show r.json
             """
     )
@@ -39,7 +41,7 @@ struct ReportShowCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("A report written by --report FILE.", valueName: "report"))
     var report: String
 
-    @Option(name: .long, help: ArgumentHelp("text for the terminal, markdown for an issue or pull request.", valueName: "format"))
+    @Option(name: .long, help: ArgumentHelp("text for the terminal, markdown for an issue or pull request, html for a browser.", valueName: "format"))
     var format: Format = .text
 
     func run() throws {
@@ -55,6 +57,8 @@ struct ReportShowCommand: ParsableCommand {
             print(ReportRenderer.text(agreement, color: color), terminator: "")
         case .markdown:
             print(ReportRenderer.markdown(agreement), terminator: "")
+        case .html:
+            print(ReportHTML.render(agreement), terminator: "")
         }
     }
 }

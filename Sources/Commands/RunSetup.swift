@@ -18,6 +18,7 @@ struct RunSetup {
     var storeRoot: String
     var json: Bool
     var reportPath: String?
+    var reportOutputs: ReportOutputs
     var vantageTimeout: Double
 
     init(reference text: String, platform platformText: String?, common: CommonOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -30,6 +31,7 @@ struct RunSetup {
         }
         policy = try PolicyFile.load(common.policy)
         reportPath = common.report
+        reportOutputs = try ReportOutputs(common: common)
         vantageTimeout = common.vantageTimeout
         insecureRegistries = Set(common.insecureRegistry.map { $0.lowercased() })
         do {
@@ -60,12 +62,8 @@ struct RunSetup {
             throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
         }
         progress?.finish()
-        if let reportPath {
-            do {
-                try ReportFile.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version), to: reportPath)
-            } catch {
-                throw ToolFailure(.notMet, "\(error)")
-            }
+        if reportOutputs.wanted {
+            try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version))
         }
         if !json || result.decision.verdict != .agree {
             Terminal.write(SummaryTable.render(result, color: Terminal.stderrIsTerminal))

@@ -23,7 +23,9 @@ public struct ThreeTofu: AsyncParsableCommand {
               3  policy not met for another reason: too few answers, network or I/O failure
             """,
         version: version,
-        subcommands: [PullCommand.self, ResolveCommand.self, ReportCommand.self, VantagesCommand.self]
+        subcommands: [PullCommand.self, ResolveCommand.self, ReportCommand.self, VantagesCommand.self, KeygenCommand.self,
+            BottleCommand.self, FetchCommand.self,
+        ]
     )
 
     public init() {}

@@ -70,7 +70,9 @@ struct BlobFetcher: Sendable {
                 }
                 let store = self.store
                 if let sha256 = download.sha256OfWholeFile, descriptor.digest.algorithm == .sha256 {
-                    _ = try store.commit(partialFor: descriptor.digest, verifiedSHA256: sha256, size: download.length)
+                    // fsync and rename: blocking, so off the cooperative pool like the rehash below.
+                    let length = download.length
+                    _ = try await BlockingIO.run { try store.commit(partialFor: descriptor.digest, verifiedSHA256: sha256, size: length) }
                 } else {
                     // The file's prefix came from an earlier run: hash all of it, off the cooperative pool.
                     _ = try await BlockingIO.run { try store.verifyAndCommitPartial(for: descriptor.digest, expectedSize: descriptor.size) }

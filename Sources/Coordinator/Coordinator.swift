@@ -88,7 +88,7 @@ public enum Coordinator {
         }
     }
 
-    /// One vantage's transport (direct or through its proxy, its CAs) and registry client.
+    /// One vantage's transport (direct, through its proxy, or curl on an SSH host; its CAs) and registry client.
     static func makeClient(
         _ spec: VantageSpec, caCertificatePath: String?, insecureRegistries: Set<String>, credentials: RegistryCredentials, timeout: Double
     ) throws -> VantageClient {
@@ -99,7 +99,10 @@ public enum Coordinator {
         case .proxy:
             configuration = TransportConfiguration(proxy: spec.proxy)
         case .ssh:
-            throw CoordinatorError(.badInput, "vantage '\(spec.name)' is of kind ssh, which this version of 3tofu cannot use yet; remove it from the vantages file or use kinds local and proxy")
+            // curl on the remote host does the fetching; the session connects on first use.
+            let transport = try SSHVantage.transport(spec, caCertificatePath: caCertificatePath, timeout: timeout)
+            let client = RegistryClient(transport: transport, credentials: credentials, insecureRegistries: insecureRegistries)
+            return VantageClient(spec: spec, route: transport.route, client: client)
         }
         configuration.extraCACertificatesPath = try CABundles.combined([caCertificatePath, spec.caCert].compactMap { $0 })
         configuration.connectTimeout = min(configuration.connectTimeout, timeout)
@@ -146,34 +149,40 @@ public enum Coordinator {
         let sources = preferredSources(runs, clients: clients)
         guard let primary = sources.first else { return BlobFetcher.Statistics() }
         let layers = primary.resolution.manifest.layers
-        let hashed = await withTaskGroup(of: (String, Result<[String], VantageFailure>).self) { group in
+        // The primary downloads into the store while the others download and hash: every route at
+        // once, each with the same bounded concurrency.
+        let fetcher = BlobFetcher(
+            store: store, sources: [(primary.name, primary.client)], reference: request.reference,
+            concurrency: request.blobConcurrency, events: events)
+        let parts = await withTaskGroup(of: EveryVantagePart.self) { group in
+            group.addTask { .primary(await fetchIntoStore(fetcher, layers: layers, primary: primary, store: store)) }
             for source in sources.dropFirst() {
                 group.addTask {
                     do {
-                        var received: [String] = []
-                        for layer in source.resolution.manifest.layers {
-                            let (sha256, _) = try await source.client.hashBlob(registry: request.reference.registry, repository: request.reference.repository, descriptor: layer)
-                            received.append("sha256:" + sha256)
-                        }
-                        return (source.name, .success(received))
+                        return .hashed(source.name, .success(try await hashLayers(source, request: request)))
                     } catch {
-                        return (source.name, .failure(Self.failure(from: error)))
+                        return .hashed(source.name, .failure(Self.failure(from: error)))
                     }
                 }
             }
-            var results: [(String, Result<[String], VantageFailure>)] = []
-            for await result in group { results.append(result) }
-            return results
+            var parts: [EveryVantagePart] = []
+            for await part in group { parts.append(part) }
+            return parts
         }
-        // The primary downloads into the store; what it received is what the store verified.
+        var primaryFetch: Result<BlobFetcher.Statistics, any Error> = .failure(CancellationError())
+        var hashed: [(String, Result<[String], VantageFailure>)] = []
+        for part in parts {
+            switch part {
+            case .primary(let result): primaryFetch = result
+            case .hashed(let name, let result): hashed.append((name, result))
+            }
+        }
+        // What the primary received is what the store verified.
         let statistics: BlobFetcher.Statistics
-        do {
-            statistics = try await BlobFetcher(
-                store: store, sources: [(primary.name, primary.client)], reference: request.reference,
-                concurrency: request.blobConcurrency, events: events
-            ).fetch(layers)
-            try ingestConfig(primary.resolution, store: store)
-        } catch {
+        switch primaryFetch {
+        case .success(let fetched):
+            statistics = fetched
+        case .failure(let error):
             let failure = Self.failure(from: error)
             runs = runs.map { run in
                 guard run.spec.name == primary.name else { return run }
@@ -198,6 +207,52 @@ public enum Coordinator {
             }
         }
         return statistics
+    }
+
+    /// What one child of every-vantage verification brings back.
+    enum EveryVantagePart: Sendable {
+        /// The primary vantage's download into the store.
+        case primary(Result<BlobFetcher.Statistics, any Error>)
+        /// Another vantage's SHA-256 of every layer, or why it failed.
+        case hashed(String, Result<[String], VantageFailure>)
+    }
+
+    /// The primary's part of every-vantage verification: its layers into the store, then the config.
+    static func fetchIntoStore(_ fetcher: BlobFetcher, layers: [Descriptor], primary: Source, store: ContentStore) async -> Result<BlobFetcher.Statistics, any Error> {
+        do {
+            let statistics = try await fetcher.fetch(layers)
+            try ingestConfig(primary.resolution, store: store)
+            return .success(statistics)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// One vantage downloads and hashes every layer of its resolution (nothing kept), at most
+    /// `request.blobConcurrency` at a time; "sha256:<hex>" of each, in manifest order.
+    static func hashLayers(_ source: Source, request: PullRequest) async throws -> [String] {
+        let layers = source.resolution.manifest.layers
+        let client = source.client
+        let registry = request.reference.registry
+        let repository = request.reference.repository
+        var received = [String](repeating: "", count: layers.count)
+        try await withThrowingTaskGroup(of: (index: Int, sha256: String).self) { group in
+            var next = 0
+            for _ in 0..<max(1, request.blobConcurrency) where next < layers.count {
+                let index = next, layer = layers[next]
+                group.addTask { (index, "sha256:" + (try await client.hashBlob(registry: registry, repository: repository, descriptor: layer)).sha256) }
+                next += 1
+            }
+            while let finished = try await group.next() {
+                received[finished.index] = finished.sha256
+                if next < layers.count {
+                    let index = next, layer = layers[next]
+                    group.addTask { (index, "sha256:" + (try await client.hashBlob(registry: registry, repository: repository, descriptor: layer)).sha256) }
+                    next += 1
+                }
+            }
+        }
+        return received
     }
 
     static func ingestConfig(_ resolution: ImageResolution, store: ContentStore) throws {

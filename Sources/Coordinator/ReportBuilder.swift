@@ -17,11 +17,15 @@ public enum ReportBuilder {
                 error: run.resolution == nil ? (run.failure?.message ?? "no answer") : nil, observed: observation.observed.map(ObservedSubject.image),
                 evidence: run.resolution.map { evidence($0.top) }, seconds: (run.seconds * 1000).rounded() / 1000)
         }
-        let artifact = result.written.map { AgreementReport.Artifact(path: $0.path, format: $0.format.rawValue, sha256: $0.sha256) }
+        let artifact = result.written.map {
+            AgreementReport.Artifact(
+                path: $0.path, format: $0.format.rawValue, sha256: $0.sha256, manifestDigest: $0.manifestDigestWritten.description,
+                convertedFrom: $0.convertedFrom?.description)
+        }
         return AgreementReport(
             tool: .init(version: toolVersion), createdAt: ReportFile.timestamp(createdAt),
             subject: .init(kind: .image, reference: request.reference.description, platform: request.platform.description),
-            policy: .init(name: request.policy.name, sha256: request.policy.sha256),
+            policy: .init(request.policy, usedInsecureRegistry: request.usesInsecureRegistry),
             verdict: result.decision.verdict, reason: result.decision.reason, agreed: result.decision.agreed.map(ObservedSubject.image),
             vantages: vantages, comparisons: result.decision.comparisons, artifact: artifact)
     }

@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Registry
+import Remote
 import Transport
 
 /// `vantages check`: reach a registry through every vantage and say, per vantage, whether it works.
@@ -26,17 +27,42 @@ public enum VantageCheck {
                         (index, Outcome(name: spec.name, kind: spec.kind.rawValue, route: route, ok: ok, detail: detail, seconds: Date().timeIntervalSince(start)))
                     }
                     let client: Coordinator.VantageClient
+                    var remote: SSHCurlTransport?
                     do {
-                        client = try Coordinator.makeClient(
-                            spec, caCertificatePath: caCertificatePath, insecureRegistries: insecureRegistries, credentials: .none, timeout: timeout)
+                        if spec.kind == .ssh {
+                            let transport = try SSHVantage.transport(spec, caCertificatePath: caCertificatePath, timeout: timeout)
+                            remote = transport
+                            client = Coordinator.VantageClient(
+                                spec: spec, route: transport.route,
+                                client: RegistryClient(transport: transport, credentials: .none, insecureRegistries: insecureRegistries))
+                        } else {
+                            client = try Coordinator.makeClient(
+                                spec, caCertificatePath: caCertificatePath, insecureRegistries: insecureRegistries, credentials: .none, timeout: timeout)
+                        }
                     } catch {
                         return outcome(false, "-", String(describing: error))
+                    }
+                    var parts: [String] = []
+                    if let remote {
+                        // Reachability, host key and authentication, then the tools the curl agent needs.
+                        do {
+                            let probe = try await withTimeout(timeout, vantage: spec.name) { try await remote.probe() }
+                            parts.append("host key \(probe.hostKey.fingerprint)")
+                            guard probe.missing.isEmpty else {
+                                parts.append("missing on the remote host: \(probe.missing.joined(separator: ", ")); install it there (agent = \"curl\" needs sh, curl and sha256sum or openssl)")
+                                return outcome(false, client.route, parts.joined(separator: ", "))
+                            }
+                            parts.append(probe.curlVersion.map { $0.split(separator: " ").prefix(2).joined(separator: " ") } ?? "curl")
+                            parts.append(probe.hashTool ?? "sha256sum")
+                        } catch {
+                            return outcome(false, client.route, Coordinator.failure(from: error).message)
+                        }
                     }
                     do {
                         let ping = try await withTimeout(timeout, vantage: spec.name) {
                             try await client.client.ping(registry: registry)
                         }
-                        var parts = ["HTTP \(ping.status) from \(ping.evidence.remoteIP ?? "?")"]
+                        parts.append("HTTP \(ping.status) from \(ping.evidence.remoteIP ?? "?")")
                         if let version = ping.evidence.httpVersion { parts.append("HTTP/\(version)") }
                         if let leaf = ping.evidence.certificateSHA256.first { parts.append("TLS leaf sha256:\(leaf.prefix(16))…") }
                         return outcome(true, client.route, parts.joined(separator: ", "))

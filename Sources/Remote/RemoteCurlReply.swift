@@ -25,7 +25,6 @@ enum RemoteCurlReply {
         /// Feeds stdout bytes; returns the part of them that belongs to the body.
         mutating func feed(_ bytes: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer {
             if head != nil { return bytes }
-            let startCount = buffer.count
             buffer.append(contentsOf: bytes)
             while head == nil, let end = Self.blockEnd(in: buffer) {
                 let block = buffer[buffer.startIndex..<end.blockEnd]
@@ -40,7 +39,6 @@ enum RemoteCurlReply {
                 let leftover = buffer.count
                 buffer = Data()
                 let consumedOfThisCall = bytes.count - leftover
-                _ = startCount
                 return UnsafeRawBufferPointer(rebasing: bytes[consumedOfThisCall...])
             }
             guard buffer.count <= Self.maximumHeadSize else {
@@ -68,8 +66,7 @@ enum RemoteCurlReply {
         }
 
         static func parseBlock(_ block: Data) throws -> Head {
-            let text = String(decoding: block, as: UTF8.self)
-            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+            var lines = RemoteCurlReply.lines(block)
             while lines.last == "" { lines.removeLast() }
             guard let statusLine = lines.first, statusLine.hasPrefix("HTTP/") else {
                 throw ParseError(description: "the remote curl printed no HTTP status line")
@@ -107,8 +104,7 @@ enum RemoteCurlReply {
             var trailer = Trailer()
             var inCertificates = false
             var pemLines: [String]?
-            for rawLine in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
-                let line = rawLine.hasSuffix("\r") ? String(rawLine.dropLast()) : String(rawLine)
+            for line in RemoteCurlReply.lines(data) where !line.isEmpty {
                 if line == "3tofu-w certs-begin" { inCertificates = true; continue }
                 if line == "3tofu-w certs-end" { inCertificates = false; continue }
                 if inCertificates {
@@ -170,6 +166,14 @@ enum RemoteCurlReply {
             case "3", "3.0": "3"
             default: nil
             }
+        }
+    }
+
+    /// Lines split at LF bytes, a trailing CR removed (a String would keep "\r\n" as one character).
+    static func lines(_ data: Data) -> [String] {
+        data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+            let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line
+            return String(decoding: trimmed, as: UTF8.self)
         }
     }
 

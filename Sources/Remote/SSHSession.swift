@@ -53,6 +53,13 @@ final class SSHSession {
             close(fd)
             return error
         }
+        if let text = try? String(contentsOfFile: target.knownHosts, encoding: .utf8) {
+            let methods = KnownHostsFile.hostKeyMethods(for: KnownHostsFile.keyAlgorithms(in: text, host: target.host, port: target.port))
+            if !methods.isEmpty {
+                // Ask for a key type the file knows; if libssh2 supports none of them, keep its defaults.
+                _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, methods.joined(separator: ","))
+            }
+        }
         if libssh2_session_handshake(session, fd) != 0 {
             throw fail(SSHError(.connect, "the SSH handshake with \(target.route) failed: \(lastError(session)); is an SSH server listening there?"))
         }

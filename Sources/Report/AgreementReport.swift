@@ -62,13 +62,50 @@ public struct AgreementReport: Codable, Sendable, Equatable {
         }
     }
 
+    /// The policy the verdict was reached under. The parameters let a verifier recompute the verdict
+    /// (`3tofu report verify`); they are always written, but reports of older versions lack them.
     public struct PolicyReference: Codable, Sendable, Equatable {
         public var name: String
         /// SHA-256 of the policy file's text.
         public var sha256: String
-        public init(name: String, sha256: String) {
+        public var minAgreeing: Int?
+        public var maxUnavailable: Int?
+        /// "source" or "every-vantage".
+        public var blobVerification: String?
+        public var requireRouteKinds: [String]?
+        public var allowInsecureRegistries: Bool?
+        /// Whether plain HTTP was allowed to the registry involved (`--insecure-registry`).
+        public var usedInsecureRegistry: Bool?
+
+        public init(
+            name: String, sha256: String, minAgreeing: Int? = nil, maxUnavailable: Int? = nil, blobVerification: String? = nil,
+            requireRouteKinds: [String]? = nil, allowInsecureRegistries: Bool? = nil, usedInsecureRegistry: Bool? = nil
+        ) {
             self.name = name
             self.sha256 = sha256
+            self.minAgreeing = minAgreeing
+            self.maxUnavailable = maxUnavailable
+            self.blobVerification = blobVerification
+            self.requireRouteKinds = requireRouteKinds
+            self.allowInsecureRegistries = allowInsecureRegistries
+            self.usedInsecureRegistry = usedInsecureRegistry
+        }
+
+        /// Records `policy` and every parameter the verdict depends on.
+        public init(_ policy: Policy, usedInsecureRegistry: Bool) {
+            self.init(
+                name: policy.name, sha256: policy.sha256, minAgreeing: policy.minAgreeing, maxUnavailable: policy.maxUnavailable,
+                blobVerification: policy.blobVerification.rawValue, requireRouteKinds: policy.requireRouteKinds,
+                allowInsecureRegistries: policy.allowInsecureRegistries, usedInsecureRegistry: usedInsecureRegistry)
+        }
+
+        /// The recorded policy, when the report records every parameter (nil for older reports).
+        public var parameters: Policy? {
+            guard let minAgreeing, let maxUnavailable, let requireRouteKinds, let allowInsecureRegistries else { return nil }
+            return Policy(
+                name: name, description: "", minAgreeing: minAgreeing, maxUnavailable: maxUnavailable,
+                blobVerification: blobVerification.flatMap(Policy.BlobVerification.init(rawValue:)) ?? .source,
+                requireRouteKinds: requireRouteKinds, allowInsecureRegistries: allowInsecureRegistries, sha256: sha256)
         }
     }
 
@@ -145,10 +182,16 @@ public struct AgreementReport: Codable, Sendable, Equatable {
         public var format: String
         /// SHA-256 of the written file (for a layout directory: of its index.json).
         public var sha256: String
-        public init(path: String, format: String, sha256: String) {
+        /// Digest of the image manifest the output's index.json points at ("sha256:…").
+        public var manifestDigest: String?
+        /// When `manifestDigest` is the OCI conversion of a verified Docker manifest: that manifest's digest.
+        public var convertedFrom: String?
+        public init(path: String, format: String, sha256: String, manifestDigest: String? = nil, convertedFrom: String? = nil) {
             self.path = path
             self.format = format
             self.sha256 = sha256
+            self.manifestDigest = manifestDigest
+            self.convertedFrom = convertedFrom
         }
     }
 

@@ -12,6 +12,8 @@ public final class MitmProxy: Sendable {
             case swapManifest = "swap-manifest"
             case swapPlatformManifest = "swap-platform-manifest"
             case swapBlob = "swap-blob"
+            /// Any plain URL whose path is `targetPath` (a release file, a formula API document).
+            case swapURL = "swap-url"
         }
 
         public var mode: Mode
@@ -25,14 +27,20 @@ public final class MitmProxy: Sendable {
         public var targetDigest: String?
         /// Only requests to this "host:port" (nil: any host).
         public var registry: String?
+        /// `swapURL`: the URL path answered falsely, e.g. "/files/tool.tar.gz".
+        public var targetPath: String?
 
-        public init(_ mode: Mode, replacementPath: String? = nil, replacementTag: String? = nil, targetTag: String? = nil, targetDigest: String? = nil, registry: String? = nil) {
+        public init(
+            _ mode: Mode, replacementPath: String? = nil, replacementTag: String? = nil, targetTag: String? = nil, targetDigest: String? = nil, registry: String? = nil,
+            targetPath: String? = nil
+        ) {
             self.mode = mode
             self.replacementPath = replacementPath
             self.replacementTag = replacementTag
             self.targetTag = targetTag
             self.targetDigest = targetDigest
             self.registry = registry
+            self.targetPath = targetPath
         }
 
         /// Every route's traffic passes untouched (an honest proxy that still intercepts TLS).
@@ -45,6 +53,7 @@ public final class MitmProxy: Sendable {
             settings["tofu_target_tag"] = targetTag
             settings["tofu_target_digest"] = targetDigest
             settings["tofu_registry"] = registry
+            settings["tofu_target_path"] = targetPath
             return settings
         }
     }

@@ -1,0 +1,81 @@
+import Foundation
+import OCI
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Plain-file artifacts (`3tofu fetch`, `3tofu bottle`): a download whose digest is learnt while it
+/// streams enters the content store under that digest, and an output file is written, atomically,
+/// from a verified stored blob whose bytes are hashed again on the way out.
+public enum FileOutput {
+    /// A fresh file in the store's ingest directory for a download whose digest is not known yet.
+    public static func ingestPath(in store: ContentStore) throws -> String {
+        let directory = "\(store.root)/ingest"
+        try FileSystem.makeDirectories(directory)
+        return "\(directory)/download-\(FileSystem.randomSuffix()).partial"
+    }
+
+    /// Moves a finished download at `path` into the store as the blob `sha256:<hex>`, where `hex`
+    /// and `size` were computed while the bytes streamed in (the store checks the size again).
+    /// When the store already holds that blob the download is deleted.
+    @discardableResult
+    public static func commitDownload(_ path: String, sha256 hex: String, size: Int64, into store: ContentStore) throws -> Digest {
+        let digest: Digest
+        do {
+            digest = try Digest(algorithm: .sha256, encoded: hex.lowercased())
+        } catch {
+            unlink(path)
+            throw ArtifactsError(.digestMismatch, "the download at \(path) has no usable SHA-256 ('\(hex)'); it was deleted, download it again")
+        }
+        if store.contains(digest, size: size) {
+            unlink(path)
+            return digest
+        }
+        let partial = store.partialPath(for: digest)
+        do {
+            try FileSystem.move(path, to: partial)
+        } catch {
+            unlink(path)
+            throw error
+        }
+        try store.commit(partialFor: digest, verifiedSHA256: hex, size: size)
+        return digest
+    }
+
+    /// Writes the stored blob `digest` to `path` (a temporary sibling renamed into place when
+    /// complete), hashing every byte copied; returns the hex SHA-256 of the written file, which
+    /// equals the digest or nothing is written.
+    @discardableResult
+    public static func write(blob digest: Digest, size: Int64, from store: ContentStore, to path: String) throws -> String {
+        let source = store.path(of: digest)
+        guard store.contains(digest, size: size) else {
+            throw ArtifactsError(.missingBlob, "blob \(digest) (\(size) bytes) is not in the content store at \(store.root); fetch it first")
+        }
+        return try AtomicOutput.writeFile(at: path) { output, temporary in
+            let input = try FileSystem.openForReading(source)
+            defer { close(input) }
+            var hasher = BlobHasher(digest.algorithm)
+            var copied: Int64 = 0
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileSystem.chunkSize, alignment: 16)
+            defer { buffer.deallocate() }
+            while true {
+                let count = try FileSystem.readSome(input, into: buffer, path: source)
+                if count == 0 { break }
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                hasher.update(chunk)
+                try FileSystem.writeAll(output, chunk, path: temporary)
+                copied += Int64(count)
+            }
+            let hex = hasher.finalizeHex()
+            guard hex == digest.encoded, copied == size else {
+                unlink(source)
+                throw ArtifactsError(
+                    .digestMismatch,
+                    "cached blob \(digest) at \(source) was damaged (\(copied) bytes hashing to \(hex)); it was deleted and nothing was written to \(path); run again")
+            }
+            return hex
+        }
+    }
+}

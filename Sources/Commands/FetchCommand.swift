@@ -1,0 +1,94 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import Report
+
+/// `3tofu fetch`: every vantage downloads a plain file and hashes it; the file is written only
+/// when all digests and sizes (and the published checksum, when asked) agree.
+struct FetchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Verify a plain file (a release tarball, an installer) across vantages and write it only on agreement.",
+        discussion: """
+            Every vantage downloads URL through its own route, following redirects (each vantage's chain \
+            is in the report), and hashes what it received; this machine's vantage keeps its copy in the \
+            cache as it streams, the others keep nothing. With --checksums, every vantage also reads the \
+            published checksum file (sha256sum or `shasum --tag` lines) and its line for the file's name \
+            must match the bytes that vantage received. --output appears only when every answering \
+            vantage agrees on SHA-256 and size, written from the cached bytes after hashing them again. \
+            stdout gets `<sha256>  <output>`, as sha256sum prints it.
+
+            EXAMPLES
+              3tofu fetch https://example.org/tool-1.0.tar.gz --output tool-1.0.tar.gz
+              3tofu fetch https://example.org/tool-1.0.tar.gz --checksums https://example.org/SHA256SUMS --output tool.tar.gz
+            """
+    )
+
+    @Argument(help: ArgumentHelp("http:// or https:// URL of the file.", valueName: "url"))
+    var url: String
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the file.", valueName: "file"))
+    var output: String
+
+    @Option(name: .long, help: ArgumentHelp("A published checksum file (e.g. SHA256SUMS) every vantage also compares.", valueName: "url"))
+    var checksums: String?
+
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ToolFailure(.badInput, "--output \(output) is a directory; give a file path")
+        }
+        let parent = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ToolFailure(.badInput, "cannot write --output \(output): directory \(parent) does not exist; create it first")
+        }
+        let setup = try VantageSetup(common: common)
+        InterruptHandler.install(output: output)
+        let request = FetchRequest(
+            url: url, checksumsURL: checksums, vantages: setup.vantages, policy: setup.policy, caCertificatePath: setup.caCert,
+            storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputPath: output)
+        let result: FetchResult
+        do {
+            result = try await FetchCoordinator.run(request)
+        } catch let error as CoordinatorError {
+            throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
+        }
+        if let reportPath = setup.reportPath {
+            do {
+                try ReportFile.write(FetchCoordinator.report(result, toolVersion: ThreeTofu.version), to: reportPath)
+            } catch {
+                throw ToolFailure(.notMet, "\(error)")
+            }
+        }
+        if !setup.json || result.decision.verdict != .agree {
+            Terminal.write(SubjectOutcome.render(
+                result.vantages, decision: result.decision, headline: ["sha256", "size", "published sha256"], color: Terminal.stderrIsTerminal))
+        }
+        if let failure = SubjectOutcome.failure(result.vantages, decision: result.decision, policyName: setup.policy.name) {
+            throw failure
+        }
+        guard let written = result.written, let agreed = result.decision.agreed else {
+            throw ToolFailure(.notMet, "nothing was written")
+        }
+        if setup.json {
+            try printJSON(FetchSummary(
+                url: url, verdict: result.decision.verdict.rawValue, output: written.path, sha256: written.sha256, size: agreed.size,
+                finalURLs: Dictionary(uniqueKeysWithValues: result.vantages.compactMap { run in run.observed.map { (run.spec.name, $0.finalURL) } })))
+        } else {
+            Terminal.note("Wrote \(written.path) (\(agreed.size) bytes), verified by \(result.answeringCount) vantages.")
+            print("\(written.sha256)  \(written.path)")
+        }
+    }
+}
+
+struct FetchSummary: Encodable {
+    var url: String
+    var verdict: String
+    var output: String
+    var sha256: String
+    var size: Int64
+    /// Vantage name → the URL that finally answered it.
+    var finalURLs: [String: String]
+}

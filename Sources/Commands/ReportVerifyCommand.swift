@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import Report
+
+/// `3tofu report verify`: re-check a report far from where it was made, and the artifact it vouches for.
+struct ReportVerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a report's signature, that its verdict follows from what it records, and the artifact in hand.",
+        discussion: """
+            Checks, and prints each check that held (✓) or did not (✗):
+              signature    made by --key over the report's canonical form (docs/REPORT-SIGNING.md). \
+            A signed report checked without --key is refused: the key inside a report proves nothing \
+            on its own, since whoever edits the report can re-sign it. Pass --trust-embedded-key to \
+            accept that key anyway (it then shows only that the report is unchanged since it was signed).
+              consistency  the verdict, agreed digests and comparisons are what the vantages' \
+            recorded observations give under the recorded policy parameters.
+              artifact     with --artifact: the file's SHA-256 (an OCI layout's index.json) is the \
+            recorded one; for docker-archive, OCI layout and oci-archive every blob matches its digest, \
+            and index.json (and a docker-archive's manifest.json) names the agreed manifest, config and layers.
+
+            EXIT STATUS
+              0  every check held
+              1  a check failed: the report or artifact cannot be trusted as it is
+              2  bad input: the report, key or artifact cannot be read
+
+            EXAMPLES
+              3tofu report verify alpine.json --key report-key.pub --artifact alpine.tar
+              3tofu report verify alpine.json --trust-embedded-key
+            """
+    )
+
+    @Argument(help: ArgumentHelp("A report written by --report FILE.", valueName: "report"))
+    var report: String
+
+    @Option(name: .long, help: ArgumentHelp("The signer's public key (KEYFILE.pub from `3tofu keygen`).", valueName: "public-key"))
+    var key: String?
+
+    @Option(name: .long, help: ArgumentHelp("The artifact the report vouches for: the file, or the OCI layout directory.", valueName: "path"))
+    var artifact: String?
+
+    @Flag(name: .long, help: "Accept the public key inside the report when no --key is given.")
+    var trustEmbeddedKey = false
+
+    @Flag(name: .long, help: "Print the result as JSON on stdout.")
+    var json = false
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: report) else {
+            throw ToolFailure(.badInput, "cannot read the report \(report); check the path")
+        }
+        let agreement: AgreementReport
+        let trustedKey: ReportPublicKey?
+        let signature: ReportSigner.Check
+        do {
+            agreement = try ReportFile.read(report)
+            trustedKey = try key.map { try ReportPublicKey.load(path: $0) }
+            signature = try ReportSigner.check(reportJSON: data, trustedKey: trustedKey)
+        } catch let error as ReportError {
+            throw ToolFailure(.badInput, error.message)
+        }
+
+        var result = VerificationResult()
+        switch signature {
+        case .unsigned:
+            if key != nil {
+                result.failed.append("the report is not signed, but --key was given: it cannot be shown to come from that key's holder")
+            } else {
+                result.notes.append("the report is not signed: anyone could have written or changed it")
+            }
+        case .valid(let signer, trusted: true):
+            result.passed.append("signed by the given key \(signer.fingerprint); the report is unchanged since")
+        case .valid(let signer, trusted: false):
+            if trustEmbeddedKey {
+                result.passed.append("the signature by the key inside the report (\(signer.fingerprint)) holds")
+                result.notes.append("--trust-embedded-key: that key was not checked against anything; this shows only that the report is unchanged since someone holding it signed")
+            } else {
+                result.failed.append(
+                    "the report is signed by key \(signer.fingerprint), which only the report itself vouches for; give the signer's public key with --key KEYFILE.pub, or pass --trust-embedded-key to accept it")
+            }
+        case .invalid(let reason):
+            result.failed.append("signature: \(reason)")
+        }
+        result.merge(ReportConsistency.check(agreement))
+        if let artifact {
+            result.merge(ArtifactVerifier.check(artifact, against: agreement))
+        } else if agreement.artifact != nil {
+            result.notes.append("no --artifact given: the artifact itself was not checked")
+        }
+
+        if json {
+            try printJSON(Summary(verified: result.succeeded, passed: result.passed, failed: result.failed, notes: result.notes))
+        } else {
+            print(Self.render(result, report: report), terminator: "")
+        }
+        if !result.succeeded {
+            throw ToolFailure(.disagreement, "\(report) did not verify: \(result.failed.count) check\(result.failed.count == 1 ? "" : "s") failed")
+        }
+    }
+
+    struct Summary: Encodable {
+        var verified: Bool
+        var passed: [String]
+        var failed: [String]
+        var notes: [String]
+    }
+
+    static func render(_ result: VerificationResult, report: String) -> String {
+        var out = ""
+        for line in result.passed { out += "✓ \(line)\n" }
+        for line in result.failed { out += "✗ \(line)\n" }
+        for line in result.notes { out += "note: \(line)\n" }
+        out += result.succeeded ? "VERIFIED: \(report)\n" : "NOT VERIFIED: \(report)\n"
+        return out
+    }
+}

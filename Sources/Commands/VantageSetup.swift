@@ -1,0 +1,43 @@
+import Agreement
+import Artifacts
+import Configuration
+import Coordinator
+import Foundation
+import Registry
+
+/// The options every vantage command shares (vantages, policy, cache, report, credentials), read
+/// and checked once: what `fetch` and `bottle` need without an image reference.
+struct VantageSetup {
+    var vantages: [VantageSpec]
+    var policy: Policy
+    var insecureRegistries: Set<String>
+    var credentials: RegistryCredentials
+    var storeRoot: String
+    var json: Bool
+    var reportPath: String?
+    var vantageTimeout: Double
+    var caCert: String?
+
+    init(common: CommonOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        if let path = VantagesFile.locate(explicit: common.vantages, environment: environment) {
+            vantages = try VantagesFile.load(path: path, environment: environment).vantages
+        } else {
+            vantages = [VantageSpec.thisMachine]
+        }
+        policy = try PolicyFile.load(common.policy)
+        reportPath = common.report
+        vantageTimeout = common.vantageTimeout
+        insecureRegistries = Set(common.insecureRegistry.map { $0.lowercased() })
+        do {
+            credentials = try RegistryCredentials.load(environment: environment)
+        } catch let error as RegistryError {
+            throw ToolFailure(.badInput, error.message)
+        }
+        storeRoot = ContentStore.defaultRoot(environment: environment)
+        json = common.json
+        caCert = common.caCert
+        if let caCert, !FileManager.default.isReadableFile(atPath: caCert) {
+            throw ToolFailure(.badInput, "cannot read --ca-cert \(caCert); give a PEM file of CA certificates")
+        }
+    }
+}

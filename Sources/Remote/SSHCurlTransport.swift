@@ -1,0 +1,118 @@
+import Foundation
+import Transport
+
+/// `HTTPTransport` for an SSH vantage with `agent = "curl"`: every exchange is carried out by curl
+/// on the remote host, so the remote's network path, DNS and CA store do the seeing.
+///
+/// Each exchange runs the constant `RemoteCurlScript.command` over the vantage's one SSH session;
+/// the request travels on the command's standard input, never on a command line. A `.discard`
+/// body is hashed on the remote and only its SHA-256 and size come back; other bodies stream back
+/// and are hashed here. Exchanges on one vantage run one at a time.
+public final class SSHCurlTransport: HTTPTransport, Sendable {
+    public let connection: SSHConnection
+    public let options: RemoteCurlScript.Options
+
+    public init(connection: SSHConnection, options: RemoteCurlScript.Options = RemoteCurlScript.Options()) {
+        self.connection = connection
+        self.options = options
+    }
+
+    /// "ssh://user@host:port".
+    public var route: String { connection.target.route }
+
+    public func perform(_ request: HTTPRequest, into destination: BodyDestination) async throws -> HTTPResponse {
+        try RemoteRequestCheck.check(request)
+        let shownURL = RemoteRequestCheck.removingUserInfo(request.url)
+        let mode: RemoteCurlScript.Mode
+        var memoryLimit: Int?
+        switch destination {
+        case .discard where request.method == .get: mode = .hash
+        case .memory(let limit): mode = .stream; memoryLimit = limit
+        default: mode = .stream
+        }
+        let input = RemoteCurlScript.standardInput(for: request, mode: mode, memoryLimit: memoryLimit, options: options)
+        let route = self.route
+        do {
+            return try await connection.withSession { session, cancellation in
+                let receiver = RemoteBodyReceiver(destination: destination, shownURL: shownURL)
+                defer { receiver.closeFile() }
+                let result = try session.exec(RemoteCurlScript.command, stdin: input, cancellation: cancellation) { bytes in
+                    try receiver.receive(bytes)
+                }
+                return try Self.response(result, receiver: receiver, mode: mode, route: route, shownURL: shownURL)
+            }
+        } catch let error as SSHError where error.kind == .connectionLost {
+            throw TransportError(kind: .connect, url: shownURL, detail: "SSH vantage \(route): \(error.message)")
+        } catch let error as SSHError where error.kind == .timeout {
+            throw TransportError(kind: .timeout, url: shownURL, detail: "SSH vantage \(route): \(error.message)")
+        }
+    }
+
+    static func response(_ result: SSHSession.ExecResult, receiver: RemoteBodyReceiver, mode: RemoteCurlScript.Mode, route: String, shownURL: String) throws -> HTTPResponse {
+        let trailer = RemoteCurlReply.Trailer.parse(result.stderr)
+        if let message = trailer.scriptErrors.first {
+            throw SSHError(.remote, "the remote host of \(route) cannot fetch: \(message); install it there or use another vantage")
+        }
+        guard let curlExit = trailer.curlExit else {
+            let how = result.exitSignal.map { "was killed by signal \($0)" } ?? "exited with status \(result.exitStatus.map(String.init) ?? "?")"
+            let said = String(decoding: result.stderr.suffix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw TransportError(kind: .other, url: shownURL, detail: "the fetch command on \(route) \(how) before finishing\(said.isEmpty ? "" : ": \(said)")")
+        }
+        guard curlExit == 0 else {
+            let kind = RemoteCurlReply.errorKind(curlExit: curlExit)
+            let message = trailer.curlMessage ?? "curl exited with status \(curlExit)"
+            if kind == .bodyTooLarge {
+                throw TransportError(kind: .bodyTooLarge, url: shownURL, detail: "curl on \(route): \(message)")
+            }
+            throw TransportError(kind: kind, url: shownURL, detail: "curl on \(route): \(message)")
+        }
+        guard let head = receiver.head else {
+            throw TransportError(kind: .other, url: shownURL, detail: "curl on \(route) finished without an HTTP response")
+        }
+        try receiver.finishEmptyBody()
+        let evidence = trailer.evidence(headers: head.headers)
+        switch mode {
+        case .stream:
+            return HTTPResponse(
+                status: head.status, headers: head.headers, body: receiver.body, bodySHA256: receiver.sha256Hex(),
+                bodyLength: receiver.length, evidence: evidence)
+        case .hash:
+            guard let sha256 = trailer.sha256, let size = trailer.values["size_download"].flatMap(Int64.init) else {
+                throw TransportError(kind: .other, url: shownURL, detail: "the remote host of \(route) did not report the body's SHA-256 and size")
+            }
+            return HTTPResponse(status: head.status, headers: head.headers, body: Data(), bodySHA256: sha256, bodyLength: size, evidence: evidence)
+        }
+    }
+
+    /// What `vantages check` reports about the remote host.
+    public struct Probe: Sendable, Equatable {
+        public var hostKey: HostKey
+        /// curl's `--version` first line, or nil when curl is missing.
+        public var curlVersion: String?
+        /// "sha256sum" or "openssl", or nil when neither exists.
+        public var hashTool: String?
+        public var missing: [String]
+    }
+
+    /// Connects (host key, authentication) and checks that curl and a SHA-256 tool exist on the remote.
+    public func probe() async throws -> Probe {
+        let output = try await connection.withSession { session, cancellation -> (HostKey, Data) in
+            var stdout = Data()
+            _ = try session.exec(RemoteCurlScript.probeCommand, stdin: Data(), cancellation: cancellation) { bytes in
+                if stdout.count < 64 * 1024 { stdout.append(contentsOf: bytes) }
+            }
+            return (session.hostKey, stdout)
+        }
+        var probe = Probe(hostKey: output.0, curlVersion: nil, hashTool: nil, missing: [])
+        for line in String(decoding: output.1, as: UTF8.self).split(separator: "\n") {
+            if line.hasPrefix("3tofu-curl ") {
+                probe.curlVersion = String(line.dropFirst("3tofu-curl ".count))
+            } else if line.hasPrefix("3tofu-hash ") {
+                probe.hashTool = String(line.dropFirst("3tofu-hash ".count))
+            } else if line.hasPrefix("3tofu-missing ") {
+                probe.missing.append(String(line.dropFirst("3tofu-missing ".count)))
+            }
+        }
+        return probe
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import Report
+import Testing
+import TestSupport
+
+/// `kind = "ssh"` vantages end to end: the 3tofu CLI reaches a real sshd on loopback and curl on
+/// the "remote" host does that vantage's fetching.
+@Suite("SSH vantages", .serialized)
+struct SSHVantageTests {
+    static let repository = "ssh/app"
+
+    static func sshVantage(_ name: String, _ server: SSHServer, knownHosts: String? = nil, identity: String? = nil) -> String {
+        """
+        [[vantage]]
+        name = "\(name)"
+        kind = "ssh"
+        host = "\(server.host)"
+        port = \(server.port)
+        user = "\(server.user)"
+        identity = "\(identity ?? server.userKeyPath)"
+        known_hosts = "\(knownHosts ?? server.knownHostsPath)"
+        agent = "curl"
+
+        """
+    }
+
+    /// A directory with a `curl` that runs `body` (POSIX sh) before the real curl; for `SetEnv PATH`.
+    static func curlWrapper(in directory: String, body: String) throws -> String {
+        let bin = directory + "/wrapped-bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let path = bin + "/curl"
+        try "#!/bin/sh\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        return bin
+    }
+
+    @Test func pullThroughLocalProxyAndSSHAgrees() async throws {
+        let lab = try await Lab()
+        let server = try await SSHServer()
+        let image = try lab.makeImage(layers: [60_000, 9_000], seed: 11)
+        _ = try lab.push(image, Self.repository, tag: "1")
+        let vantages = try lab.vantagesFile(extra: Self.sshVantage("vps", server), only: [.direct, .httpProxy])
+        let output = lab.home.file("app.tar")
+        let reportPath = lab.home.file("report.json")
+        let result = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):1", "--output", output, "--vantages", vantages, "--report", reportPath]
+                + lab.registryOptions())
+
+        #expect(result.status == 0, "\(result.stderr)")
+        let inspect = try Shell.run(["skopeo", "inspect", "docker-archive:\(output)"])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        #expect(inspect.stdout.contains(image.images[0].layers[0].diffID), "\(inspect.stdout)")
+        let report = try ReportFile.read(reportPath)
+        #expect(report.verdict == .agree)
+        let ssh = try #require(report.vantages.first { $0.name == "vps" })
+        #expect(ssh.kind == "ssh")
+        #expect(ssh.route == "ssh://\(server.user)@127.0.0.1:\(server.port)")
+        #expect(ssh.status == .ok)
+        #expect(ssh.observed?.image?.topDigest == image.topDigest)
+        #expect(server.log().contains("Accepted publickey"))
+    }
+
+    @Test func everyVantageHashesLayersOnTheRemoteHost() async throws {
+        let lab = try await Lab()
+        let server = try await SSHServer()
+        let image = try lab.makeImage(layers: [300_000, 20_000], seed: 12)
+        _ = try lab.push(image, Self.repository, tag: "2")
+        let policy = lab.home.file("every.toml")
+        try """
+            name = "every-vantage-test"
+            description = "Three vantages, every one hashes every layer."
+            min_agreeing = 3
+            max_unavailable = 0
+            blob_verification = "every-vantage"
+            require_route_kinds = ["ssh"]
+            allow_insecure_registries = true
+
+            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let vantages = try lab.vantagesFile(extra: Self.sshVantage("vps", server), only: [.direct, .socks])
+        let output = lab.home.file("app.tar")
+        let result = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):2", "--output", output, "--vantages", vantages, "--policy", policy]
+                + lab.registryOptions())
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test func aChangedHostKeyIsRefusedAndNothingIsWritten() async throws {
+        let lab = try await Lab()
+        let server = try await SSHServer()
+        let image = try lab.makeImage(layers: [20_000], seed: 13)
+        _ = try lab.push(image, Self.repository, tag: "1")
+        let vantages = try lab.vantagesFile(
+            extra: Self.sshVantage("vps", server, knownHosts: try server.knownHostsWithAnotherKey()), only: [.direct, .httpProxy])
+        let output = lab.home.file("app.tar")
+        let result = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):1", "--output", output, "--vantages", vantages] + lab.registryOptions())
+
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(temporaryLeftovers(in: lab.home.path).isEmpty)
+        #expect(result.stderr.contains(server.hostKeyFingerprint), "\(result.stderr)")
+        #expect(result.stderr.contains("ssh-keyscan -p \(server.port) 127.0.0.1"), "\(result.stderr)")
+        // Refused at the handshake: no credential was offered, no command ran.
+        #expect(!server.log().contains("Accepted publickey"), "\(server.log())")
+    }
+
+    @Test func aKeyTheHostDoesNotAcceptIsAClearAuthenticationError() async throws {
+        let lab = try await Lab()
+        let server = try await SSHServer()
+        let image = try lab.makeImage(layers: [20_000], seed: 14)
+        _ = try lab.push(image, Self.repository, tag: "1")
+        let stranger = server.directory.file("stranger")
+        try SSHServer.makeKey(at: stranger)
+        let vantages = try lab.vantagesFile(extra: Self.sshVantage("vps", server, identity: stranger), only: [.direct, .httpProxy])
+        let output = lab.home.file("app.tar")
+        let result = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):1", "--output", output, "--vantages", vantages] + lab.registryOptions())
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(result.stderr.contains("SSH authentication as \(server.user)"), "\(result.stderr)")
+        #expect(result.stderr.contains(stranger), "\(result.stderr)")
+    }
+
+    /// The SSH host's own network path is hostile: its curl goes through an attacker (mitmproxy)
+    /// that serves another index for the tag. The SSH vantage dissents: exit 1, nothing written.
+    @Test func theSSHHostsNetworkPathSeesAnotherManifest() async throws {
+        let lab = try await Lab()
+        let good = try lab.makeImage(layers: [30_000], seed: 15)
+        let evil = try lab.makeImage(layers: [30_000], seed: 615)
+        _ = try lab.push(good, Self.repository, tag: "1")
+        _ = try lab.push(evil, Self.repository, tag: "evil")
+        let mitm = try await MitmProxy(attack: .init(.swapManifest, replacementTag: "evil", targetTag: "1", registry: lab.registry.host))
+        defer { mitm.stop() }
+        // The remote network routes through the attacker: a curl wrapper on the remote user's PATH.
+        let scratch = try TemporaryDirectory(prefix: "remote-path")
+        let bin = try Self.curlWrapper(in: scratch.path, body: "exec /usr/bin/curl \"$@\" --proxy \(mitm.url) --noproxy \"\"")
+        let server = try await SSHServer(environment: ["PATH": "\(bin):/usr/bin:/bin"])
+        let vantages = try lab.vantagesFile(extra: Self.sshVantage("vps-abroad", server), only: [.direct, .httpProxy])
+        let output = lab.home.file("app.tar")
+        let reportPath = lab.home.file("report.json")
+        let result = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):1", "--output", output, "--vantages", vantages, "--report", reportPath]
+                + lab.registryOptions())
+
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(result.stderr.contains("vps-abroad"), "\(result.stderr)")
+        #expect(mitm.rewrites().contains { $0.contains("/v2/\(Self.repository)/manifests/1") }, "\(mitm.rewrites())")
+        let report = try ReportFile.read(reportPath)
+        #expect(report.verdict == .disagree)
+        #expect(report.vantages.first { $0.name == "vps-abroad" }?.observed?.image?.topDigest == evil.topDigest)
+    }
+
+    /// The SSH connection dies while the SSH vantage hashes layers (every-vantage): that vantage
+    /// fails cleanly, and the policy decides — strict refuses (3), a policy allowing one
+    /// unavailable vantage goes on (0).
+    @Test(arguments: [(0, Int32(3)), (1, Int32(0))])
+    func theSSHConnectionDyingMidPullIsDecidedByThePolicy(maxUnavailable: Int, expected: Int32) async throws {
+        let lab = try await Lab()
+        let image = try lab.makeImage(layers: [200_000, 10_000], seed: 16)
+        _ = try lab.push(image, Self.repository, tag: "1")
+        let scratch = try TemporaryDirectory(prefix: "remote-path")
+        let pidFile = scratch.file("sshd.pid")
+        // In hash mode (layers, `-o -`) the wrapper kills sshd: listener and every session.
+        let bin = try Self.curlWrapper(in: scratch.path, body: """
+            case " $* " in *" -o - "*)
+              l=$(cat \(pidFile)); for p in $(pgrep -P "$l"); do pkill -9 -P "$p"; kill -9 "$p"; done; kill -9 "$l"; sleep 5;;
+            esac
+            exec /usr/bin/curl "$@"
+            """)
+        let server = try await SSHServer(environment: ["PATH": "\(bin):/usr/bin:/bin"])
+        try FileManager.default.copyItem(atPath: server.pidFilePath, toPath: pidFile)
+        let policy = lab.home.file("every.toml")
+        try """
+            name = "every-vantage-test"
+            description = "Every vantage hashes every layer."
+            min_agreeing = 2
+            max_unavailable = \(maxUnavailable)
+            blob_verification = "every-vantage"
+            require_route_kinds = []
+            allow_insecure_registries = true
+
+            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let vantages = try lab.vantagesFile(extra: Self.sshVantage("vps", server), only: [.direct, .httpProxy])
+        let output = lab.home.file("app.tar")
+        let reportPath = lab.home.file("report.json")
+        let result = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):1", "--output", output, "--vantages", vantages, "--policy", policy, "--report", reportPath]
+                + lab.registryOptions())
+
+        #expect(result.status == expected, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: output) == (expected == 0))
+        let report = try ReportFile.read(reportPath)
+        let ssh = try #require(report.vantages.first { $0.name == "vps" })
+        #expect(ssh.status == .error)
+        #expect(ssh.error?.contains("SSH") == true, "\(ssh.error ?? "")")
+    }
+
+    @Test func vantagesCheckCoversSSHHosts() async throws {
+        let lab = try await Lab()
+        let server = try await SSHServer()
+        let bad = try server.knownHostsWithAnotherKey()
+        let vantages = try lab.vantagesFile(
+            extra: Self.sshVantage("vps", server) + "\n" + Self.sshVantage("impostor", server, knownHosts: bad), only: [.direct])
+        let result = try lab.run(["vantages", "check", "--vantages", vantages, "--registry", lab.registry.host] + lab.registryOptions())
+        #expect(result.status != 0, "\(result.stdout)\(result.stderr)")
+        let text = result.stdout + result.stderr
+        let vpsLine = try #require(text.split(separator: "\n").first { $0.contains("vps") && !$0.contains("impostor") })
+        #expect(vpsLine.contains(server.hostKeyFingerprint), "\(text)")
+        #expect(vpsLine.contains("sha256sum"), "\(text)")
+        let impostorLine = try #require(text.split(separator: "\n").first { $0.contains("impostor") })
+        #expect(impostorLine.contains("CHANGED"), "\(text)")
+    }
+}
