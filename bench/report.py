@@ -50,8 +50,10 @@ def ratios(image, numerator, denominator):
 ratio_table = {}
 for image in images:
     ratio_table[image] = {}
-    for numerator in ("tofu-default", "tofu-every", "base-default", "base-every", "occystrap"):
-        for denominator in ("skopeo", "floor"):
+    for numerator in ("tofu-default", "tofu-every", "base-default", "base-every", "occystrap", "routes"):
+        for denominator in ("skopeo", "floor", "routes"):
+            if numerator == denominator:
+                continue
             r = ratios(image, numerator, denominator)
             if r:
                 ratio_table[image][f"{numerator}/{denominator}"] = {
@@ -104,16 +106,17 @@ for image in images:
     label = {"main": f"main image ({meta['sizeMiB']} MiB, 8 layers)", "small": "many small layers (100 x 100 KB)"}.get(
         image, f"scaling image ({image[5:]} MiB, 8 layers)")
     print(f"\n{label}")
-    print(f"  {'tool':<14}{'runs':>5}{'median s':>10}{'min s':>8}{'max s':>8}{'cpu s':>8}{'peak RSS MiB':>14}{'x skopeo':>10}{'x floor':>9}")
+    print(f"  {'tool':<14}{'runs':>5}{'median s':>10}{'min s':>8}{'max s':>8}{'cpu s':>8}{'peak RSS MiB':>14}{'x skopeo':>10}{'x floor':>9}{'x routes':>10}")
     for tool, entry in summary[image].items():
         to_skopeo = ratio_table[image].get(f"{tool}/skopeo", {}).get("median")
         to_floor = ratio_table[image].get(f"{tool}/floor", {}).get("median")
+        to_routes = ratio_table[image].get(f"{tool}/routes", {}).get("median")
         runs = f"{entry['runs']}" + (f"+{entry['failed']}!" if entry["failed"] else "")
         print(f"  {tool:<14}{runs:>5}{fmt(entry['wallMedian'], '{:.2f}'):>10}{fmt(entry['wallMin'], '{:.2f}'):>8}"
               f"{fmt(entry['wallMax'], '{:.2f}'):>8}{fmt(entry['cpuMedian'], '{:.2f}'):>8}{fmt(entry['maxRSSMiB'], '{:.1f}'):>14}"
-              f"{fmt(to_skopeo, '{:.2f}'):>10}{fmt(to_floor, '{:.2f}'):>9}")
+              f"{fmt(to_skopeo, '{:.2f}'):>10}{fmt(to_floor, '{:.2f}'):>9}{fmt(to_routes, '{:.2f}'):>10}")
     for key, r in ratio_table[image].items():
-        if key.startswith(("tofu", "base")):
+        if key.startswith(("tofu", "base", "routes/skopeo")):
             print(f"    {key:<22} run by run: {', '.join(f'{x:.2f}' for x in r['byRun'])}  (median {r['median']:.2f})")
     for tool, entry in summary[image].items():
         for error in entry["errors"][:1]:

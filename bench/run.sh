@@ -14,7 +14,9 @@
 #   BENCH_SCALING_MB=256     the scaling run's small image (3tofu and skopeo, BENCH_SCALING_RUNS each)
 #   BENCH_SCALING=1          add the scaling run's large image, BENCH_SCALING_LARGE_MB=2048 (time, disk)
 #   BENCH_SCALING_RUNS=1
-#   BENCH_TOOLS="tofu-default tofu-every skopeo occystrap floor"   which to time on the main image
+#   BENCH_TOOLS="tofu-default tofu-every skopeo occystrap floor routes"   which to time on the main image
+#     floor: openssl dgst -sha256 over the blob files, then cp of each (hash once, write once)
+#     routes: curl of every layer over all three routes at once into /dev/null (the transfer alone)
 #   BENCH_BASELINE=path/to/3tofu  also time another 3tofu build (base-default, base-every): before/after
 #   BENCH_RECORD=1           also copy results.json to bench/results/<date>.json (for the README)
 #   BENCH_KEEP=1             keep bench/out/work (registry storage, logs) afterwards
@@ -29,7 +31,7 @@ small=${BENCH_SMALL:-1}
 scaling_mb=${BENCH_SCALING_MB:-256}
 scaling_large_mb=${BENCH_SCALING_LARGE_MB:-2048}
 scaling_runs=${BENCH_SCALING_RUNS:-1}
-tools=${BENCH_TOOLS:-tofu-default tofu-every skopeo occystrap floor}
+tools=${BENCH_TOOLS:-tofu-default tofu-every skopeo occystrap floor routes}
 baseline=${BENCH_BASELINE:-}
 if [ -n "$baseline" ]; then
     baseline=$(cd "$(dirname "$baseline")" && pwd)/$(basename "$baseline")
@@ -137,6 +139,8 @@ make_image() {
     skopeo copy --quiet --insecure-policy --all --preserve-digests --dest-tls-verify=false \
         "oci:$layout" "docker://$registry/bench/$name:1"
     rm -rf "$layout"
+    python3 -c 'import json,sys; [print(l["digest"]) for l in json.load(open(sys.argv[1]))["images"][0]["layers"]]' \
+        "$work/$name.summary.json" > "$work/$name.digests"
 }
 # eight layers of mixed sizes adding up to $1 MiB
 mixed_layers() {
@@ -182,6 +186,11 @@ measure() {
     floor) mapfile -t files < <(blob_files "$image")
            # hash every blob once, then copy each once (the registry names them all "data")
            cmd=(sh -c 'openssl dgst -sha256 "$@" >/dev/null && for f; do h=${f%/data}; cp "$f" "$0/${h##*/}"; done' "$dir/floor" "${files[@]}") ;;
+    # every layer over each of the three routes at once (4 at a time per route, like 3tofu), into
+    # /dev/null: what moving the bytes costs on this machine, before any hashing or writing
+    routes) cmd=(sh -c 'for route in "" "$2" "$3"; do
+                     xargs -P4 -I{} curl -sf $route -o /dev/null "http://$1/v2/bench/$4/blobs/{}" < "$0" &
+                 done; wait' "$work/$image.digests" "$registry" "-xhttp://127.0.0.1:$http_port" "-xsocks5h://127.0.0.1:$socks_port" "$image") ;;
     *) die "unknown tool $tool" ;;
     esac
     sync  # the previous tool's dirty pages are written back before the clock starts
@@ -235,7 +244,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # shellcheck disable=SC2086
 { say "main image: $size_mb MiB in 8 layers, $runs runs"; series main "$runs" $tools; }
 if [ "$small" = 1 ]; then
-    small_tools=${tools//floor/}
+    small_tools=${tools//floor/}; small_tools=${small_tools//routes/}
     # shellcheck disable=SC2086
     { say "many small layers: 100 x 100 KB, $runs runs"; series small "$runs" $small_tools; }
 fi

@@ -25,11 +25,30 @@ struct PullCommand: AsyncParsableCommand {
               3tofu pull ghcr.io/org/app@sha256:… --format oci --output ./layout
               3tofu pull nginx --platform linux/arm64 --vantages ~/vantages.toml --output nginx.tar
               3tofu pull 127.0.0.1:5000/test/app:1 --insecure-registry 127.0.0.1:5000 --output app.tar
+
+            BUNDLES
+              --images-from FILE (instead of REFERENCE) verifies every image listed in FILE, one reference \
+            per line, optionally followed by a platform (`alpine:3.20 linux/arm64`; otherwise --platform or \
+            this machine's); `#` starts a comment. A few images are verified at a time (--concurrency). Only \
+            when every image agrees are the layers downloaded and all images written into one output: an OCI \
+            layout (--format oci; --output must be new or an empty directory) or one archive for a single \
+            `docker load` / `podman load` (--format docker-archive). Blobs shared by images are stored once. In \
+            the bundle's index.json each image's ref.name is its full name (alpine:3.20), so \
+            `skopeo inspect oci:DIR:alpine:3.20` works. --report R.json writes one report per image, \
+            R.<n>-<name>.json (n counts from 1 in the file's order; characters other than letters, digits, \
+            '.', '_' and '-' become '_').
+              3tofu pull --images-from images.txt --format oci --output bundle --report reports/r.json
             """
     )
 
     @Argument(help: ArgumentHelp("Image reference, e.g. alpine:3.20, docker.io/library/nginx, ghcr.io/o/r@sha256:….", valueName: "reference"))
-    var reference: String
+    var reference: String?
+
+    @Option(name: .long, help: ArgumentHelp("Verify every image listed in this file (one reference per line, optionally a platform) and write them as one bundle.", valueName: "file"))
+    var imagesFrom: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --images-from: images verified at once.", valueName: "n"))
+    var concurrency = 3
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the image.", valueName: "path"))
     var output: String
@@ -45,6 +64,19 @@ struct PullCommand: AsyncParsableCommand {
     func run() async throws {
         guard let outputFormat = OutputFormat(rawValue: format) else {
             throw ToolFailure(.badInput, "unknown --format '\(format)'; use one of \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let imagesFrom {
+            guard reference == nil else {
+                throw ToolFailure(.badInput, "give either an image REFERENCE or --images-from FILE, not both")
+            }
+            guard concurrency > 0 else { throw ToolFailure(.badInput, "--concurrency must be at least 1") }
+            try await BundlePull(
+                imagesFrom: imagesFrom, output: output, format: outputFormat, platform: platform, concurrency: concurrency, common: common
+            ).run()
+            return
+        }
+        guard let reference else {
+            throw ToolFailure(.badInput, "give an image REFERENCE (e.g. `3tofu pull alpine:3.20 --output alpine.tar`) or --images-from FILE")
         }
         let setup = try RunSetup(reference: reference, platform: platform, common: common)
         InterruptHandler.install(output: output)

@@ -16,6 +16,10 @@ public struct ThreeTofu: AsyncParsableCommand {
             ~/.config/3tofu/vantages.toml (see examples/vantages.toml). Downloaded blobs are cached, \
             verified, in $THREETOFU_CACHE, else $XDG_CACHE_HOME/3tofu, else ~/.cache/3tofu.
 
+            TUNING (environment)
+              THREETOFU_LOW_SPEED_LIMIT, THREETOFU_LOW_SPEED_TIME  a transfer slower than LIMIT bytes/s \
+            (default 1024) for TIME seconds (default 30) is abandoned and retried, resuming where it stopped.
+
             EXIT STATUS
               0  all answering vantages agree, policy met, artifact written
               1  vantages disagree (nothing written)

@@ -26,7 +26,7 @@ struct BlobFetcher: Sendable {
         var seen: Set<Digest> = []
         let unique = descriptors.filter { seen.insert($0.digest).inserted }
         let missing = unique.filter { !store.contains($0.digest, size: $0.size) }
-        events?(.blobsPlanned(count: unique.count, bytes: unique.reduce(0) { $0 + $1.size }, cached: unique.count - missing.count))
+        events?(.blobsPlanned(count: unique.count, bytes: unique.reduce(Int64(0)) { total, blob in total.addingReportingOverflow(max(0, blob.size)).overflow ? .max : total + max(0, blob.size) }, cached: unique.count - missing.count))
         var statistics = Statistics(cached: unique.count - missing.count)
         try await withThrowingTaskGroup(of: (resumedFrom: Int64?, size: Int64).self) { group in
             var next = missing.makeIterator()

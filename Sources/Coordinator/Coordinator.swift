@@ -106,6 +106,7 @@ public enum Coordinator {
         }
         configuration.extraCACertificatesPath = try CABundles.combined([caCertificatePath, spec.caCert].compactMap { $0 })
         configuration.connectTimeout = min(configuration.connectTimeout, timeout)
+        try TransportTuning.apply(ProcessInfo.processInfo.environment, to: &configuration)
         let transport: CurlTransport
         do {
             transport = try CurlTransport(configuration: configuration)

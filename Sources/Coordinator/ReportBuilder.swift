@@ -39,6 +39,6 @@ public enum ReportBuilder {
             timings: .init(
                 nameLookup: seen.timings.nameLookup, connect: seen.timings.connect, tlsHandshake: seen.timings.tlsHandshake,
                 firstByte: seen.timings.firstByte, total: seen.timings.total),
-            rateLimit: seen.rateLimit)
+            rateLimit: seen.rateLimit, sshHostKey: seen.sshHostKey)
     }
 }

@@ -54,6 +54,23 @@ public enum ManifestDocument: Sendable, Equatable {
             throw notJSON(subject, bytes, why: "is not JSON")
         }
 
+        if let problem = JSONKeyCheck.firstProblem(in: bytes) {
+            switch problem.kind {
+            case .duplicateKey(let key):
+                throw OCIError(
+                    .invalidManifest,
+                    "\(subject) repeats the key \(quoted(key)) in one object (byte \(problem.offset)); JSON parsers disagree on which copy counts, "
+                        + "so the same digest could name different images. Refusing it; the registry or this route serves a malformed or crafted document"
+                )
+            case .tooDeep:
+                throw OCIError(
+                    .invalidManifest,
+                    "\(subject) nests objects or arrays more than \(JSONKeyCheck.maximumDepth) levels deep (byte \(problem.offset)); "
+                        + "no manifest needs that. Refusing it as malformed or crafted"
+                )
+            }
+        }
+
         let probe: Probe
         do {
             probe = try JSONDecoder().decode(Probe.self, from: bytes)

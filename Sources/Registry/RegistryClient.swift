@@ -193,7 +193,9 @@ public final class RegistryClient: Sendable {
             let request = HTTPRequest(url: url, rangeStart: existing > 0 ? existing : nil)
             let response: HTTPResponse
             do {
-                (response, _) = try await exchange(request, registry: registry, scope: Self.pullScope(repository), into: .file(path: partialPath))
+                // This loop retries itself, each time with a range from what the file holds now: a
+                // retry inside `exchange` would repeat a stale range and append bytes twice.
+                (response, _) = try await exchange(request, registry: registry, scope: Self.pullScope(repository), into: .file(path: partialPath), retrying: false)
             } catch let error as TransportError {
                 if Self.isRetryable(error), let delay = retry.delay(afterAttempt: attempt, retryAfter: nil) {
                     try await Task.sleep(for: .seconds(delay))
@@ -234,13 +236,15 @@ public final class RegistryClient: Sendable {
     // MARK: - Exchanges: authentication, redirects, retries
 
     /// One request with authentication: sends cached credentials, answers a 401 challenge once.
-    func exchange(_ request: HTTPRequest, registry: String, scope: String, into destination: BodyDestination) async throws -> (HTTPResponse, [String]) {
+    /// `retrying: false` leaves transient failures (thrown as `TransportError`) and retryable
+    /// statuses to the caller.
+    func exchange(_ request: HTTPRequest, registry: String, scope: String, into destination: BodyDestination, retrying: Bool = true) async throws -> (HTTPResponse, [String]) {
         let cacheKey = "\(registry) \(scope)"
         var authorization = await tokens.token(for: cacheKey)
         for round in 0..<2 {
-            let (response, chain) = try await withRetries(request.url) {
-                try await self.followRedirects(request, authorization: authorization, into: destination)
-            }
+            let (response, chain) = retrying
+                ? try await withRetries(request.url) { try await self.followRedirects(request, authorization: authorization, into: destination) }
+                : try await followRedirects(request, authorization: authorization, into: destination)
             guard response.status == 401, round == 0 else { return (response, chain) }
             await tokens.invalidate(cacheKey)
             let challenges: [AuthChallenge]

@@ -18,7 +18,7 @@ struct TokenResponse: Decodable {
         else {
             throw RegistryError(.badResponse, "the token service at \(realm) did not answer with a token (expected JSON with \"token\" or \"access_token\")")
         }
-        guard token.utf8.count <= 64 * 1024, token.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+        guard token.utf8.count <= 64 * 1024, token.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
             throw RegistryError(.badResponse, "the token service at \(realm) answered a token that cannot be sent in a header")
         }
         let lifetime = Double(decoded.expiresIn.map { max(0, $0) } ?? 60)

@@ -39,7 +39,9 @@ public final class SSHCurlTransport: HTTPTransport, Sendable {
                 let result = try session.exec(RemoteCurlScript.command, stdin: input, cancellation: cancellation) { bytes in
                     try receiver.receive(bytes)
                 }
-                return try Self.response(result, receiver: receiver, mode: mode, route: route, shownURL: shownURL)
+                var response = try Self.response(result, receiver: receiver, mode: mode, route: route, shownURL: shownURL)
+                response.evidence.sshHostKey = session.hostKey.fingerprint
+                return response
             }
         } catch let error as SSHError where error.kind == .connectionLost {
             throw TransportError(kind: .connect, url: shownURL, detail: "SSH vantage \(route): \(error.message)")

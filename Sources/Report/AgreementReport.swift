@@ -149,6 +149,8 @@ public struct AgreementReport: Codable, Sendable, Equatable {
         public var dockerContentDigest: String?
         public var timings: Timings
         public var rateLimit: [String: String]
+        /// SSH vantages: the remote host's key fingerprint ("SHA256:…"), as checked against known_hosts.
+        public var sshHostKey: String?
 
         public struct Timings: Codable, Sendable, Equatable {
             public var nameLookup: Double
@@ -165,7 +167,8 @@ public struct AgreementReport: Codable, Sendable, Equatable {
             }
         }
 
-        public init(remoteIP: String?, effectiveURL: String?, urlChain: [String], tlsCertificateSHA256: [String], httpVersion: String?, dockerContentDigest: String?, timings: Timings, rateLimit: [String: String]) {
+        public init(remoteIP: String?, effectiveURL: String?, urlChain: [String], tlsCertificateSHA256: [String], httpVersion: String?, dockerContentDigest: String?, timings: Timings, rateLimit: [String: String], sshHostKey: String? = nil) {
+            self.sshHostKey = sshHostKey
             self.remoteIP = remoteIP
             self.effectiveURL = effectiveURL
             self.urlChain = urlChain

@@ -98,6 +98,8 @@ public struct TransportEvidence: Sendable, Equatable, Codable {
     public var timings: Timings
     /// `RateLimit-*` / `X-RateLimit-*` headers as the server sent them.
     public var rateLimit: [String: String]
+    /// For an SSH vantage: the remote host's key fingerprint ("SHA256:…"), checked against known_hosts.
+    public var sshHostKey: String?
 
     public struct Timings: Sendable, Equatable, Codable {
         public var nameLookup: Double
@@ -114,7 +116,11 @@ public struct TransportEvidence: Sendable, Equatable, Codable {
         }
     }
 
-    public init(remoteIP: String? = nil, effectiveURL: String? = nil, certificateSHA256: [String] = [], httpVersion: String? = nil, timings: Timings = Timings(), rateLimit: [String: String] = [:]) {
+    public init(
+        remoteIP: String? = nil, effectiveURL: String? = nil, certificateSHA256: [String] = [], httpVersion: String? = nil, timings: Timings = Timings(),
+        rateLimit: [String: String] = [:], sshHostKey: String? = nil
+    ) {
+        self.sshHostKey = sshHostKey
         self.remoteIP = remoteIP
         self.effectiveURL = effectiveURL
         self.certificateSHA256 = certificateSHA256

@@ -57,6 +57,9 @@ struct SSHVantageTests {
         #expect(ssh.route == "ssh://\(server.user)@127.0.0.1:\(server.port)")
         #expect(ssh.status == .ok)
         #expect(ssh.observed?.image?.topDigest == image.topDigest)
+        #expect(ssh.evidence?.sshHostKey == server.hostKeyFingerprint)
+        #expect(report.vantages.filter { $0.kind != "ssh" }.allSatisfy { $0.evidence?.sshHostKey == nil })
+        try ReportSchema.validate(reportPath: reportPath)
         #expect(server.log().contains("Accepted publickey"))
     }
 

@@ -1,0 +1,194 @@
+import Agreement
+import Artifacts
+import Coordinator
+import Foundation
+import OCI
+import Report
+
+/// `3tofu pull --images-from FILE`: verifies every listed image and writes them as one bundle
+/// (OCI layout, docker-archive or oci-archive) only when every image agrees. One report per image
+/// (`--report R.json` → `R.<n>-<name>.json`), a summary table on stderr, and the exit code of the
+/// worst outcome: dissent (1) before bad input (2) before anything else (3).
+struct BundlePull {
+    var imagesFrom: String
+    var output: String
+    var format: OutputFormat
+    var platform: String?
+    var concurrency: Int
+    var common: CommonOptions
+
+    func run() async throws {
+        let list: ImagesFile
+        do {
+            list = try ImagesFile.load(path: imagesFrom)
+        } catch let error as CoordinatorError {
+            throw ToolFailure(.badInput, error.message)
+        }
+        let defaultPlatform = try platform.map { try Platform(parsing: $0) } ?? Platform.host
+        let setup = try VantageSetup(common: common)
+        let reportOutputs = try ReportOutputs(common: common)
+        try Self.checkOutput(output, format: format)
+        InterruptHandler.install(output: output)
+
+        let requests = list.entries.map { entry in
+            PullRequest(
+                reference: entry.reference, platform: entry.platform ?? defaultPlatform, vantages: setup.vantages, policy: setup.policy,
+                insecureRegistries: setup.insecureRegistries, caCertificatePath: setup.caCert, credentials: setup.credentials,
+                storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: nil)
+        }
+        let count = requests.count
+        let entries = list.entries
+        Terminal.note("verifying \(count) images from \(imagesFrom), \(concurrency) at a time, on \(setup.vantages.count) vantages")
+        let results: [PullResult]
+        do {
+            results = try await BundleCoordinator.run(
+                BundleRequest(images: requests, output: PullRequest.Output(path: output, format: format), concurrency: concurrency)
+            ) { index, result in
+                let digest = result.decision.agreed?.topDigest.map { " " + $0 } ?? ""
+                Terminal.note("[\(index + 1)/\(count)] \(entries[index].text): \(result.decision.verdict.rawValue.uppercased())\(digest)")
+            }
+        } catch let error as CoordinatorError {
+            throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
+        }
+        let written = results.allSatisfy { $0.written != nil }
+
+        var reportPaths: [String?] = Array(repeating: nil, count: results.count)
+        if reportOutputs.wanted {
+            if !written, reportOutputs.attestationPath != nil {
+                Terminal.note("No attestations written: the bundle was not written, so there is nothing to attest.")
+            }
+            for (index, result) in results.enumerated() {
+                var outputs = reportOutputs
+                outputs.reportPath = reportOutputs.reportPath.map { Self.perImagePath($0, number: index + 1, name: entries[index].text) }
+                outputs.attestationPath = written ? reportOutputs.attestationPath.map { Self.perImagePath($0, number: index + 1, name: entries[index].text) } : nil
+                try outputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version))
+                reportPaths[index] = outputs.reportPath
+            }
+        }
+
+        let failures = results.enumerated().compactMap { index, result in Self.failure(result).map { (index, $0) } }
+        for (index, _) in failures {
+            Terminal.write("\n" + entries[index].text + ":\n" + SummaryTable.render(results[index], color: Terminal.stderrIsTerminal))
+        }
+        Terminal.write(Self.summary(results, entries: entries))
+
+        if let worst = failures.map(\.1.code).min(by: { BottleCommand.rank($0) < BottleCommand.rank($1) }) {
+            let messages = failures.map { "\(entries[$0.0].text) (\(imagesFrom):\(entries[$0.0].line)): \($0.1.message)" }.joined(separator: "\n  ")
+            throw ToolFailure(worst, "\(failures.count) of \(results.count) images were not verified; nothing was written to \(output).\n  " + messages)
+        }
+        guard written, let bundle = results.first?.written else {
+            throw ToolFailure(.notMet, "nothing was written")
+        }
+        if setup.json {
+            try printJSON(BundleSummary(
+                output: bundle.path, format: bundle.format.rawValue, sha256: bundle.sha256,
+                images: zip(results, reportPaths).map { result, reportPath in
+                    BundleSummary.Image(
+                        reference: result.request.reference.description, platform: result.request.platform.description,
+                        digest: result.decision.agreed?.topDigest, manifestWritten: result.written?.manifestDigestWritten.string,
+                        verdict: result.decision.verdict.rawValue, report: reportPath,
+                        layersDownloaded: result.layersDownloaded, layersCached: result.layersCached, layersResumed: result.layersResumed,
+                        bytesReceived: result.bytesReceived)
+                },
+                layersDownloaded: results.reduce(0) { $0 + $1.layersDownloaded },
+                layersCached: results.reduce(0) { $0 + $1.layersCached },
+                layersResumed: results.reduce(0) { $0 + $1.layersResumed },
+                bytesReceived: results.reduce(0) { $0 + $1.bytesReceived }))
+        } else {
+            let vantages = results.map(\.answeringCount).min() ?? 0
+            Terminal.note("Wrote \(bundle.path) (\(bundle.format.rawValue)) with \(results.count) images, each verified by at least \(vantages) vantages.")
+            for result in results {
+                if let digest = result.decision.agreed?.topDigest, let parsed = try? Digest(parsing: digest) {
+                    print(result.request.reference.pinned(to: parsed).description)
+                }
+            }
+        }
+    }
+
+    /// Refuses, before anything is asked, an output the bundle could not be written to.
+    static func checkOutput(_ output: String, format: OutputFormat) throws {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        let exists = manager.fileExists(atPath: output, isDirectory: &isDirectory)
+        switch format {
+        case .oci:
+            guard exists else { return }
+            let empty = isDirectory.boolValue && ((try? manager.contentsOfDirectory(atPath: output))?.isEmpty ?? false)
+            guard empty else {
+                throw ToolFailure(
+                    .badInput,
+                    "--output \(output) already exists; a bundle is written as a new OCI layout, so give a new path or an empty directory (remove the old bundle first to replace it)")
+            }
+        case .dockerArchive, .ociArchive:
+            if exists, isDirectory.boolValue {
+                throw ToolFailure(.badInput, "--output \(output) is a directory; give a file path for a \(format.rawValue) bundle (or use --format oci for a directory)")
+            }
+        }
+    }
+
+    /// nil when the image agreed; otherwise its failure with the contract's exit code (as for one image).
+    static func failure(_ result: PullResult) -> ToolFailure? {
+        switch result.decision.verdict {
+        case .agree:
+            return nil
+        case .disagree:
+            return ToolFailure(.disagreement, "refused: \(result.decision.reason)")
+        case .insufficient:
+            let failures = result.vantages.compactMap(\.failure)
+            if !failures.isEmpty, failures.count == result.vantages.count, failures.allSatisfy(\.isBadInput) {
+                return ToolFailure(.badInput, failures[0].message)
+            }
+            return ToolFailure(.notMet, "policy '\(result.request.policy.name)' not met: \(result.decision.reason)")
+        }
+    }
+
+    /// `reports/r.json`, 2, `alpine:3.20` → `reports/r.2-alpine_3.20.json`.
+    static func perImagePath(_ path: String, number: Int, name: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let ext = url.pathExtension
+        let stem = ext.isEmpty ? path : String(path.dropLast(ext.count + 1))
+        let safe = String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") ? $0 : "_" })
+        return stem + ".\(number)-" + safe + (ext.isEmpty ? "" : "." + ext)
+    }
+
+    /// One line per image: name as listed, platform, verdict, agreed digest.
+    static func summary(_ results: [PullResult], entries: [ImagesFile.Entry]) -> String {
+        let header = ["image", "platform", "verdict", "digest"]
+        let rows = zip(results, entries).map { result, entry in
+            [entry.text, result.request.platform.description, result.decision.verdict.rawValue, result.decision.agreed?.topDigest ?? "-"]
+        }
+        let widths = header.indices.map { column in ([header[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { column, cell in
+                column == cells.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        return "\n" + ([line(header)] + rows.map(line)).joined(separator: "\n") + "\n"
+    }
+}
+
+/// `--json` output of a bundle: the output, and per image what was agreed and what had to be fetched.
+/// A layer shared by several images is counted once, for the first image that lists it.
+struct BundleSummary: Encodable {
+    struct Image: Encodable {
+        var reference: String
+        var platform: String
+        var digest: String?
+        var manifestWritten: String?
+        var verdict: String
+        var report: String?
+        var layersDownloaded: Int
+        var layersCached: Int
+        var layersResumed: Int
+        var bytesReceived: Int64
+    }
+
+    var output: String
+    var format: String
+    var sha256: String
+    var images: [Image]
+    var layersDownloaded: Int
+    var layersCached: Int
+    var layersResumed: Int
+    var bytesReceived: Int64
+}
