@@ -53,3 +53,9 @@ clean:
 .PHONY: bench
 bench: build
 	bash bench/run.sh .build/release/3tofu
+
+# make fuzz: libFuzzer harnesses over the OCI parsers (references, digests, manifests, challenges),
+# each for FUZZ_SECONDS (default 60) from the seeds in Fuzz/corpus/; fails on a crash.
+.PHONY: fuzz
+fuzz:
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash Fuzz/run.sh

@@ -5,13 +5,28 @@ import Glibc
 import Darwin
 #endif
 
-/// Builds an output at a temporary sibling path (`.<name>.3tofu-tmp-<random>` in the same
+/// Builds an output at a temporary sibling path (`.<name>.3tofu-tmp-<pid>-<random>` in the same
 /// directory) and renames it into place only once complete; on any error the temporary is
-/// removed and the output path is left as it was.
+/// removed and the output path is left as it was. A temporary left by a process that was
+/// killed (its pid no longer runs) is removed by the next write to the same path.
 enum AtomicOutput {
     static func temporarySibling(of path: String) -> String {
         let directory = FileSystem.directoryName(path)
-        return "\(directory)/.\(FileSystem.baseName(path)).3tofu-tmp-\(FileSystem.randomSuffix())"
+        return "\(directory)/.\(FileSystem.baseName(path)).3tofu-tmp-\(getpid())-\(FileSystem.randomSuffix())"
+    }
+
+    /// Removes temporaries of `path` whose writer is gone (killed before it could clean up).
+    static func removeAbandonedSiblings(of path: String) {
+        let directory = FileSystem.directoryName(path)
+        let prefix = ".\(FileSystem.baseName(path)).3tofu-tmp-"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for entry in entries where entry.hasPrefix(prefix) {
+            let rest = entry.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0 else { continue }
+            if kill(pid, 0) != 0, errno == ESRCH {
+                FileSystem.removeTree("\(directory)/\(entry)")
+            }
+        }
     }
 
     static func checkParent(of path: String) throws {
@@ -31,6 +46,7 @@ enum AtomicOutput {
             throw ArtifactsError(.outputExists, "\(path) is a directory; give a file path for this archive format (or use --format oci for a directory)")
         }
         try checkParent(of: path)
+        removeAbandonedSiblings(of: path)
         let temporary = temporarySibling(of: path)
         let fd = try FileSystem.createExclusive(temporary)
         do {
@@ -51,6 +67,7 @@ enum AtomicOutput {
     /// it to `path`, which must not exist or be an empty directory.
     static func writeDirectory<T>(at path: String, _ body: (String) throws -> T) throws -> T {
         try checkParent(of: path)
+        removeAbandonedSiblings(of: path)
         let temporary = temporarySibling(of: path)
         do {
             guard mkdir(temporary, 0o755) == 0 else {

@@ -44,8 +44,8 @@ struct BundlePull {
             results = try await BundleCoordinator.run(
                 BundleRequest(images: requests, output: PullRequest.Output(path: output, format: format), concurrency: concurrency)
             ) { index, result in
-                let digest = result.decision.agreed?.topDigest.map { " " + $0 } ?? ""
-                Terminal.note("[\(index + 1)/\(count)] \(entries[index].text): \(result.decision.verdict.rawValue.uppercased())\(digest)")
+                let digest = (result.decision.agreed?.topDigest).map { " " + $0 } ?? ""
+                Terminal.note("  \(entries[index].text): \(result.decision.verdict.rawValue.uppercased())\(digest)")
             }
         } catch let error as CoordinatorError {
             throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)

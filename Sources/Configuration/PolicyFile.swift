@@ -30,6 +30,7 @@ public enum PolicyFile {
     ]
 
     public static func parse(text: String, path: String) throws -> Policy {
+        try TOMLPrecheck.check(text, path: path)
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

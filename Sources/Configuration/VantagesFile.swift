@@ -37,7 +37,16 @@ public struct VantagesFile: Sendable, Equatable {
     static let knownKeys: Set<String> = ["name", "kind", "proxy", "host", "port", "user", "identity", "known_hosts", "agent", "doh", "ca_cert"]
     static let proxySchemes = ["http", "https", "socks5", "socks5h"]
 
+    /// A URL that names a host and holds no spaces or control characters (which could split a request line).
+    static func hasHostAndNoSpaces(_ url: String) -> Bool {
+        guard !url.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }),
+            let host = URLComponents(string: url)?.host
+        else { return false }
+        return !host.isEmpty
+    }
+
     public static func parse(text: String, path: String, environment: [String: String] = [:]) throws -> VantagesFile {
+        try TOMLPrecheck.check(text, path: path)
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -118,8 +127,8 @@ private struct VantageEntry {
         var spec = VantageSpec(name: name, kind: kind)
         spec.doh = try string("doh")
         spec.caCert = try string("ca_cert").map { VantagesFile.expandTilde($0, environment: environment) }
-        if let doh = spec.doh, !doh.hasPrefix("https://") {
-            throw error("doh", "a DNS-over-HTTPS resolver must be an https:// URL")
+        if let doh = spec.doh, !doh.hasPrefix("https://") || !VantagesFile.hasHostAndNoSpaces(doh) {
+            throw error("doh", "a DNS-over-HTTPS resolver must be an https:// URL with a host, such as https://1.1.1.1/dns-query")
         }
         switch kind {
         case .local:
@@ -130,7 +139,7 @@ private struct VantageEntry {
                 throw error("proxy", "vantage '\(name)' of kind proxy needs proxy = \"socks5h://127.0.0.1:9050\" (or http://, https://, socks5://)")
             }
             guard let scheme = proxy.split(separator: ":", maxSplits: 1).first.map({ $0.lowercased() }),
-                VantagesFile.proxySchemes.contains(scheme), proxy.contains("://")
+                VantagesFile.proxySchemes.contains(scheme), proxy.contains("://"), VantagesFile.hasHostAndNoSpaces(proxy)
             else {
                 throw error("proxy", "'\(proxy)' is not a proxy URL; use http://, https://, socks5:// or socks5h:// (DNS at the proxy)")
             }

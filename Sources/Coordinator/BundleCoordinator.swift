@@ -2,6 +2,7 @@ import Agreement
 import Artifacts
 import Foundation
 import OCI
+import Registry
 
 /// Verifies a set of images and writes them as one bundle, only when every image agrees.
 ///

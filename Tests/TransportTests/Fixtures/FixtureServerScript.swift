@@ -71,7 +71,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "1000000")
             self.end_headers()
             try:
-                for _ in range(100):
+                for _ in range(300):
                     self.wfile.write(b"x")
                     self.wfile.flush()
                     time.sleep(0.2)

@@ -1,0 +1,128 @@
+import Foundation
+import OCI
+import Testing
+
+/// Bodies and strings an attacker on one route (or a broken registry) could send: each is refused
+/// with an `OCIError`, quickly, without crashing the process.
+@Suite struct HostileInputTests {
+    static let config = #"{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:\#(Fixtures.hex("a"))","size":2}"#
+
+    static func manifest(layers: String = "[]", extra: String = "") -> String {
+        #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(config),"layers":\#(layers)\#(extra)}"#
+    }
+
+    static func layer(_ size: String = "10", digest: String = "sha256:" + Fixtures.hex("b")) -> String {
+        #"{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"\#(digest)","size":\#(size)}"#
+    }
+
+    struct Bad: CustomTestStringConvertible, Sendable {
+        var name: String
+        var body: String
+        var contentType: String? = nil
+        var mentions: String
+        var testDescription: String { name }
+    }
+
+    @Test(arguments: [
+        Bad(name: "duplicate layers key", body: manifest(extra: #","layers":[\#(layer())]"#), mentions: "repeats the key \"layers\""),
+        Bad(name: "duplicate key spelled with an escape", body: manifest(extra: #","l\u0061yers":[]"#), mentions: "repeats the key"),
+        Bad(name: "duplicate mediaType", body: #"{"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","manifests":[]}"#, mentions: "repeats the key \"mediaType\""),
+        Bad(name: "duplicate digest in a descriptor", body: manifest(layers: #"[{"mediaType":"x","digest":"sha256:\#(Fixtures.hex("b"))","digest":"sha256:\#(Fixtures.hex("c"))","size":1}]"#), mentions: "repeats the key \"digest\""),
+        Bad(name: "negative size", body: manifest(layers: "[\(layer("-1"))]"), mentions: "negative"),
+        Bad(name: "size beyond Int64", body: manifest(layers: "[\(layer("99999999999999999999"))]"), mentions: "not valid"),
+        Bad(name: "fractional size", body: manifest(layers: "[\(layer("1.5"))]"), mentions: "not valid"),
+        Bad(name: "size as a string", body: manifest(layers: "[\(layer("\"10\""))]"), mentions: "size"),
+        Bad(name: "unknown digest algorithm", body: manifest(layers: "[\(layer(digest: "md5:" + Fixtures.hex("b", 32)))]"), mentions: "md5"),
+        Bad(name: "uppercase hex", body: manifest(layers: "[\(layer(digest: "sha256:" + Fixtures.hex("B")))]"), mentions: "lowercase"),
+        Bad(name: "short hex", body: manifest(layers: "[\(layer(digest: "sha256:abc"))]"), mentions: "hex digits"),
+        Bad(name: "digest with a path", body: manifest(layers: "[\(layer(digest: "sha256:../../../etc/passwd"))]"), mentions: "digest"),
+        Bad(name: "index body with a manifest Content-Type", body: #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#,
+            contentType: "application/vnd.oci.image.manifest.v1+json", mentions: "inconsistent"),
+        Bad(name: "manifest body labelled schema 1", body: manifest(), contentType: "application/vnd.docker.distribution.manifest.v1+prettyjws", mentions: "schema 1"),
+        Bad(name: "unknown body mediaType", body: #"{"schemaVersion":2,"mediaType":"text/html","layers":[]}"#, mentions: "neither"),
+        Bad(name: "100k-deep array", body: manifest(extra: #","annotations":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)), mentions: "levels deep"),
+        Bad(name: "100k-deep objects", body: String(repeating: #"{"a":"#, count: 100_000) + "1" + String(repeating: "}", count: 100_000), mentions: "levels deep"),
+        Bad(name: "truncated", body: String(manifest().prefix(60)), mentions: "truncated"),
+        Bad(name: "NUL bytes", body: "{\0\0\0}", mentions: "manifest"),
+        Bad(name: "schemaVersion 3", body: #"{"schemaVersion":3,"config":{},"layers":[]}"#, mentions: "schemaVersion 3"),
+        Bad(name: "layers not an array", body: manifest(layers: #"{"0":1}"#), mentions: "layers"),
+    ])
+    func hostileManifestIsRefused(_ bad: Bad) {
+        do {
+            let document = try ManifestDocument.decode(Data(bad.body.utf8), contentType: bad.contentType)
+            Issue.record("accepted \(bad.name): \(document)")
+        } catch let error as OCIError {
+            #expect(error.message.contains(bad.mentions), "\(error.message)")
+            #expect(error.message.count < 2_000, "the message repeats the hostile input: \(error.message.count) characters")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func keyCheckFindsOnlyRealDuplicates() {
+        // Same key in different objects, or as a value, is fine.
+        #expect(JSONKeyCheck.firstProblem(in: Array(#"{"a":{"a":1},"b":[{"a":2},{"a":3}],"c":"a"}"#.utf8)) == nil)
+        #expect(JSONKeyCheck.firstProblem(in: Array(#"{"a\"b":1,"a\\b":2,"a/b":3,"a\/c":4}"#.utf8)) == nil)
+        #expect(JSONKeyCheck.firstProblem(in: Array(#"{"a/b":1,"a\/b":2}"#.utf8))?.kind == .duplicateKey("a/b"))
+        #expect(JSONKeyCheck.firstProblem(in: Array(#"{"\ud83d\ude00":1,"😀":2}"#.utf8))?.kind == .duplicateKey("😀"))
+        #expect(JSONKeyCheck.firstProblem(in: Array(#"[{"x":1},{"x":1,"y":2,"x":3}]"#.utf8))?.kind == .duplicateKey("x"))
+        // Malformed input is left to the decoder.
+        #expect(JSONKeyCheck.firstProblem(in: Array(#"{"a":"\q","a":1}"#.utf8)) == nil)
+        #expect(JSONKeyCheck.firstProblem(in: Array("]]]}}}\"".utf8)) == nil)
+    }
+
+    @Test func tenThousandLayersDecodeQuickly() throws {
+        let layers = (0..<10_000).map { index in
+            Self.layer(String(index + 1), digest: "sha256:" + String(format: "%064x", index))
+        }.joined(separator: ",")
+        let body = Data(Self.manifest(layers: "[\(layers)]").utf8)
+        let start = ContinuousClock.now
+        let document = try ManifestDocument.decode(body, contentType: nil)
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(document.referencedDescriptors.count == 10_001)
+        #expect(JSONKeyCheck.firstProblem(in: body) == nil)
+    }
+
+    @Test func enormousSizesDecodeWithoutOverflow() throws {
+        let body = Self.manifest(layers: "[\(Self.layer(String(Int64.max))),\(Self.layer(String(Int64.max), digest: "sha256:" + Fixtures.hex("c")))]")
+        guard case .manifest(let manifest) = try ManifestDocument.decode(Data(body.utf8), contentType: nil) else {
+            Issue.record("not a manifest")
+            return
+        }
+        #expect(manifest.layers.map(\.size) == [Int64.max, Int64.max])
+    }
+
+    @Test(arguments: [
+        "", ":", "sha256:", "sha256", ":abc", "SHA256:" + Fixtures.hex("a"), "sha256:" + Fixtures.hex("a", 63), "sha256:" + Fixtures.hex("a", 65),
+        "sha512:" + Fixtures.hex("a", 64), "sha256:" + Fixtures.hex("g"), "sha256:" + Fixtures.hex("a", 63) + "\u{0}",
+        "sha256:" + Fixtures.hex("a", 63) + "é", "blake3:" + Fixtures.hex("a"), "sha256+b64:abc", "sha256:" + String(repeating: "a", count: 1_000_000),
+        String(repeating: ":", count: 10_000),
+    ])
+    func hostileDigestsAreRefused(_ text: String) {
+        #expect(throws: OCIError.self) { try Digest(parsing: text) }
+    }
+
+    @Test(arguments: [
+        "", "/", "//", "a//b", "a/B", "host:99999999999999999999/a", "a:b:c", "a@sha256:zz", "a@", "a:", ":tag",
+        String(repeating: "a/", count: 10_000) + "a", "a:" + String(repeating: "t", count: 129), "é/a", "a\u{0}b", "a b", "host:/a",
+        "[::1/a", "[::1]:5000/a:" + String(repeating: "x", count: 200), String(repeating: "a", count: 1_000_000),
+    ])
+    func hostileReferencesAreRefused(_ text: String) {
+        #expect(throws: OCIError.self) { try ImageReference(parsing: text) }
+    }
+
+    @Test(arguments: [
+        "Bearer realm=\"unterminated", "Bearer realm=", "=", ",,,,", "Bearer realm=\"a\\", String(repeating: "Bearer ", count: 5_000),
+        "Bearer " + String(repeating: "a=\"b\",", count: 100_000), "Basic \u{0}", "Bearer realm=\"\u{7f}\"",
+    ])
+    func hostileChallengesParseOrFailQuickly(_ header: String) {
+        let start = ContinuousClock.now
+        do {
+            let challenges = try AuthChallenge.parse(header)
+            #expect(challenges.count <= header.utf8.count)
+        } catch {
+            #expect(error is OCIError)
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+}
