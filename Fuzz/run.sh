@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds each libFuzzer harness (the OCI sources compiled straight in, with -sanitize=fuzzer,address)
 # and runs it for FUZZ_SECONDS (default 60) from the seed corpus in Fuzz/corpus/<target>/.
+# Fuzz/regressions/<target>/ holds inputs that once failed; they are replayed on every run.
 # New interesting inputs go to Fuzz/.work/<target>/ (not committed); a crash stops the run with
 # the input saved as Fuzz/.work/crash-<target>-*, and the script exits non-zero.
 #   FUZZ_TARGETS="manifest digest" FUZZ_SECONDS=300 bash Fuzz/run.sh
@@ -23,10 +24,13 @@ for target in $targets; do
         exit 2
     fi
     mkdir -p "$work/$target"
+    # Inputs that once crashed a target are replayed first (libFuzzer runs every corpus file).
+    regressions=()
+    [ -d "$here/regressions/$target" ] && regressions=("$here/regressions/$target")
     echo "== $target: fuzzing for ${seconds}s"
     if ! "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -artifact_prefix="$work/crash-$target-" -print_final_stats=1 \
-        "$work/$target" "$here/corpus/$target" 2>"$work/$target.log"; then
+        "$work/$target" "$here/corpus/$target" "${regressions[@]}" 2>"$work/$target.log"; then
         echo "!! $target: crash or timeout; see $work/$target.log and $work/crash-$target-*"
         tail -40 "$work/$target.log"
         status=1

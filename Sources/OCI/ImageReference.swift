@@ -59,7 +59,8 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
         guard !rest.isEmpty else {
             throw fail("the repository name is missing; the form is [HOST[:PORT]/]PATH[:TAG][@DIGEST]")
         }
-        guard rest.utf8.count <= ImageReference.maximumNameLength else {
+        // The exact limit applies to the normalised name below; this only stops absurd input early.
+        guard rest.utf8.count <= 4 * ImageReference.maximumNameLength else {
             throw fail("the name is \(rest.utf8.count) characters long; at most \(ImageReference.maximumNameLength) are allowed")
         }
 
@@ -89,6 +90,12 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
             if !repository.contains("/") {
                 repository = "library/" + repository
             }
+        }
+        // As Docker counts it: the normalised name, with Docker Hub as "docker.io" (so that what
+        // parses also prints as a reference that parses).
+        let canonicalName = (registry == ImageReference.dockerHubRegistry ? "docker.io" : registry) + "/" + repository
+        guard canonicalName.utf8.count <= ImageReference.maximumNameLength else {
+            throw fail("the name is \(canonicalName.utf8.count) characters long as \(quoted(String(canonicalName.prefix(40)), limit: 40))…; at most \(ImageReference.maximumNameLength) are allowed")
         }
         self.registry = registry
         self.repository = repository
