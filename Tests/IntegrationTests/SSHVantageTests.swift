@@ -216,3 +216,52 @@ struct SSHVantageTests {
         #expect(impostorLine.contains("CHANGED"), "\(text)")
     }
 }
+
+/// Remote hosts that cannot do the fetching: curl missing, or curl failing.
+@Suite("SSH vantages: remote faults", .serialized)
+struct SSHRemoteFaultTests {
+    /// A PATH directory with every program of /usr/bin except curl.
+    static func pathWithoutCurl(in directory: String) throws -> String {
+        let bin = directory + "/no-curl-bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: "/usr/bin") where name != "curl" {
+            try? FileManager.default.createSymbolicLink(atPath: bin + "/" + name, withDestinationPath: "/usr/bin/" + name)
+        }
+        return bin
+    }
+
+    @Test func remoteWithoutCurlIsAClearFailureAndVantagesCheckSaysSo() async throws {
+        let lab = try await Lab()
+        let image = try lab.makeImage(layers: [5_000], seed: 21)
+        _ = try lab.push(image, SSHVantageTests.repository, tag: "1")
+        let scratch = try TemporaryDirectory(prefix: "remote-path")
+        let server = try await SSHServer(environment: ["PATH": try Self.pathWithoutCurl(in: scratch.path)])
+        let vantages = try lab.vantagesFile(extra: SSHVantageTests.sshVantage("vps", server), only: [.direct, .httpProxy])
+
+        let check = try lab.run(["vantages", "check", "--vantages", vantages, "--registry", lab.registry.host] + lab.registryOptions())
+        #expect(check.status == 3, "\(check.stdout)\(check.stderr)")
+        let vpsLine = try #require(check.stdout.split(separator: "\n").first { $0.contains("vps") })
+        #expect(vpsLine.contains("FAILED") && vpsLine.contains("curl"), "\(check.stdout)")
+
+        let output = lab.home.file("o.tar")
+        let pull = try lab.run(["pull", "\(lab.registry.host)/\(SSHVantageTests.repository):1", "--output", output, "--vantages", vantages] + lab.registryOptions())
+        #expect(pull.status == 3, "\(pull.stderr)")
+        #expect(pull.stderr.contains("vps") && pull.stderr.contains("curl"), "\(pull.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test func remoteCommandFailingIsAClearFailure() async throws {
+        let lab = try await Lab()
+        let image = try lab.makeImage(layers: [5_000], seed: 22)
+        _ = try lab.push(image, SSHVantageTests.repository, tag: "1")
+        let scratch = try TemporaryDirectory(prefix: "remote-path")
+        let bin = try SSHVantageTests.curlWrapper(in: scratch.path, body: "echo 'curl: (6) simulated failure' >&2\nexit 6")
+        let server = try await SSHServer(environment: ["PATH": "\(bin):/usr/bin:/bin"])
+        let vantages = try lab.vantagesFile(extra: SSHVantageTests.sshVantage("vps", server), only: [.direct, .httpProxy])
+        let output = lab.home.file("o.tar")
+        let pull = try lab.run(["pull", "\(lab.registry.host)/\(SSHVantageTests.repository):1", "--output", output, "--vantages", vantages, "--vantage-timeout", "20"] + lab.registryOptions())
+        #expect(pull.status == 3, "\(pull.stderr)")
+        #expect(pull.stderr.contains("vps"), "\(pull.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+}
