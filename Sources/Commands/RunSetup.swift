@@ -24,26 +24,16 @@ struct RunSetup {
     init(reference text: String, platform platformText: String?, common: CommonOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         reference = try ImageReference(parsing: text)
         platform = try platformText.map { try Platform(parsing: $0) } ?? Platform.host
-        if let path = VantagesFile.locate(explicit: common.vantages, environment: environment) {
-            vantages = try VantagesFile.load(path: path, environment: environment).vantages
-        } else {
-            vantages = [VantageSpec.thisMachine]
-        }
-        policy = try PolicyFile.load(common.policy)
-        reportPath = common.report
+        let shared = try VantageSetup(common: common, environment: environment)
+        vantages = shared.vantages
+        policy = shared.policy
+        reportPath = shared.reportPath
+        vantageTimeout = shared.vantageTimeout
+        insecureRegistries = shared.insecureRegistries
+        credentials = shared.credentials
+        storeRoot = shared.storeRoot
+        json = shared.json
         reportOutputs = try ReportOutputs(common: common)
-        vantageTimeout = common.vantageTimeout
-        insecureRegistries = Set(common.insecureRegistry.map { $0.lowercased() })
-        do {
-            credentials = try RegistryCredentials.load(environment: environment)
-        } catch let error as RegistryError {
-            throw ToolFailure(.badInput, error.message)
-        }
-        storeRoot = ContentStore.defaultRoot(environment: environment)
-        json = common.json
-        if let caCert = common.caCert, !FileManager.default.isReadableFile(atPath: caCert) {
-            throw ToolFailure(.badInput, "cannot read --ca-cert \(caCert); give a PEM file of CA certificates")
-        }
     }
 
     /// Runs the request with progress on a terminal, prints the agreement summary on stderr, and
@@ -68,17 +58,9 @@ struct RunSetup {
         if !json || result.decision.verdict != .agree {
             Terminal.write(SummaryTable.render(result, color: Terminal.stderrIsTerminal))
         }
-        switch result.decision.verdict {
-        case .agree:
-            return result
-        case .disagree:
-            throw ToolFailure(.disagreement, "refused: \(result.decision.reason) Nothing was written.")
-        case .insufficient:
-            let failures = result.vantages.compactMap(\.failure)
-            if !failures.isEmpty, failures.count == result.vantages.count, failures.allSatisfy(\.isBadInput) {
-                throw ToolFailure(.badInput, failures[0].message)
-            }
-            throw ToolFailure(.notMet, "policy '\(request.policy.name)' not met: \(result.decision.reason) Nothing was written.")
+        if let failure = SubjectOutcome.failure(SummaryTable.rows(result), decision: result.decision, policyName: request.policy.name) {
+            throw failure
         }
+        return result
     }
 }

@@ -4,21 +4,36 @@ import Coordinator
 /// The terminal summary and exit code for runs over any subject (a file, a bottle): one row per
 /// vantage, one column per headline or disagreeing item, each failure's reason, and the verdict.
 enum SubjectOutcome {
+    /// One vantage as the summary shows it.
+    struct Row {
+        var name: String
+        var route: String
+        var failure: VantageFailure?
+    }
+
+    static func rows<Subject>(_ runs: [SubjectRun<Subject>]) -> [Row] {
+        runs.map { Row(name: $0.spec.name, route: $0.route, failure: $0.failure) }
+    }
+
     static func render<Subject>(_ runs: [SubjectRun<Subject>], decision: Decision<Subject>, headline: Set<String>, title: String? = nil, color: Bool) -> String {
+        render(rows(runs), decision: decision, headline: headline, title: title, color: color)
+    }
+
+    static func render<Subject>(_ runs: [Row], decision: Decision<Subject>, headline: Set<String>, title: String? = nil, color: Bool) -> String {
         let items = decision.comparisons.filter { headline.contains($0.item) || !$0.agree }.prefix(6)
         let header = ["vantage", "route", "status"] + items.map(\.item)
         var rows: [[(text: String, dissent: Bool)]] = []
         var failures: [String] = []
         for run in runs {
-            var row: [(String, Bool)] = [(run.spec.name, false), (run.route, false)]
+            var row: [(String, Bool)] = [(run.name, false), (run.route, false)]
             if let failure = run.failure {
                 row.append((failure.isTampering ? "refused" : "error", true))
-                failures.append("\(run.spec.name): \(failure.message)")
+                failures.append("\(run.name): \(failure.message)")
             } else {
                 row.append(("ok", false))
             }
             row += items.map { comparison in
-                guard let value = comparison.values[run.spec.name] else { return ("-", false) }
+                guard let value = comparison.values[run.name] else { return ("-", false) }
                 return (SummaryTable.short(value), !comparison.agree)
             }
             rows.append(row)
@@ -47,6 +62,10 @@ enum SubjectOutcome {
 
     /// nil when the verdict is agree; otherwise the failure with the contract's exit code.
     static func failure<Subject>(_ runs: [SubjectRun<Subject>], decision: Decision<Subject>, policyName: String) -> ToolFailure? {
+        failure(rows(runs), decision: decision, policyName: policyName)
+    }
+
+    static func failure<Subject>(_ runs: [Row], decision: Decision<Subject>, policyName: String) -> ToolFailure? {
         switch decision.verdict {
         case .agree:
             return nil
