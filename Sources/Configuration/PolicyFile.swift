@@ -30,14 +30,9 @@ public enum PolicyFile {
     ]
 
     public static func parse(text: String, path: String) throws -> Policy {
-        try TOMLPrecheck.check(text, path: path)
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigurationError(file: path, line: error.source.begin.line, message: "TOML syntax error: \(error.description)")
-        }
-        let map = TOMLSourceMap(text: text)
+        let parsed = try ParsedTOML(text: text, path: path)
+        let table = parsed.table
+        let map = parsed.map
         func error(_ field: String, _ message: String) -> ConfigurationError {
             ConfigurationError(file: path, line: map.line(ofTopLevelKey: field), field: field, message: message)
         }

@@ -1,3 +1,5 @@
+import TOMLKit
+
 /// Checks run on a vantages or policy file before the TOML parser sees it, for inputs the
 /// parser (toml++ under TOMLKit) mishandles: a table header that does not start with a name
 /// (`[[[`, `[.`, `[=` …) trips an assertion that aborts the process, and a NUL (raw or
@@ -40,5 +42,23 @@ enum TOMLPrecheck {
         // `[ [` opens an array value inside a multi-line array, not a header.
         if startsKey || (!isArrayTable && hadSpace && next == UInt8(ascii: "[")) { return nil }
         return "a table header (\(isArrayTable ? "[[" : "[")…) must start with a key name, not '\(Character(Unicode.Scalar(next)))'"
+    }
+}
+
+/// A configuration file's TOML, checked and parsed: the table and where its keys stand.
+struct ParsedTOML {
+    var table: TOMLTable
+    var map: TOMLSourceMap
+
+    /// Runs `TOMLPrecheck`, parses with TOMLKit, and turns a syntax error into a `ConfigurationError`
+    /// with the file and line.
+    init(text: String, path: String) throws {
+        try TOMLPrecheck.check(text, path: path)
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigurationError(file: path, line: error.source.begin.line, message: "TOML syntax error: \(error.description)")
+        }
+        map = TOMLSourceMap(text: text)
     }
 }

@@ -46,14 +46,9 @@ public struct VantagesFile: Sendable, Equatable {
     }
 
     public static func parse(text: String, path: String, environment: [String: String] = [:]) throws -> VantagesFile {
-        try TOMLPrecheck.check(text, path: path)
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigurationError(file: path, line: error.source.begin.line, message: "TOML syntax error: \(error.description)")
-        }
-        let map = TOMLSourceMap(text: text)
+        let parsed = try ParsedTOML(text: text, path: path)
+        let table = parsed.table
+        let map = parsed.map
         for key in table.keys where key != "vantage" {
             throw ConfigurationError(
                 file: path, line: map.line(ofTopLevelKey: key) ?? map.arrayTableLine(key, index: 0), field: key,
