@@ -28,7 +28,7 @@ public struct ThreeTofu: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [PullCommand.self, ResolveCommand.self, ReportCommand.self, VantagesCommand.self, KeygenCommand.self,
-            BottleCommand.self, FetchCommand.self,
+            BottleCommand.self, FetchCommand.self, AgentCommand.self,
         ]
     )
 

@@ -99,8 +99,8 @@ public enum Coordinator {
         case .proxy:
             configuration = TransportConfiguration(proxy: spec.proxy)
         case .ssh:
-            // curl on the remote host does the fetching; the session connects on first use.
-            let transport = try SSHVantage.transport(spec, caCertificatePath: caCertificatePath, timeout: timeout)
+            // curl or `3tofu agent` on the remote host does the fetching; the session connects on first use.
+            let transport = try SSHVantage.httpTransport(spec, caCertificatePath: caCertificatePath, timeout: timeout)
             let client = RegistryClient(transport: transport, credentials: credentials, insecureRegistries: insecureRegistries)
             return VantageClient(spec: spec, route: transport.route, client: client)
         }

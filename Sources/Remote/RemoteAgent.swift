@@ -1,0 +1,99 @@
+import Crypto
+import Foundation
+import Transport
+
+/// The remote side of `agent = "3tofu"`: what `3tofu agent` does with one request. It performs the
+/// exchange with its own direct `CurlTransport` (system CAs plus the request's `caPEM`) and writes
+/// the reply (docs/AGENT-PROTOCOL.md). Bodies in mode `stream` are received completely (in memory,
+/// or in a temporary file that is removed afterwards) before the head line is written, so the head
+/// can announce their exact length and SHA-256.
+public enum RemoteAgent {
+    /// Exit status after a reply (a response or a transport error) was written.
+    public static let exitReplied: Int32 = 0
+    /// Exit status after a request the agent could not read (an error head with kind `badRequest`).
+    public static let exitBadRequest: Int32 = 2
+    /// Exit status when the reply could not be written (stdout closed).
+    public static let exitOutputFailed: Int32 = 3
+
+    /// Serves one request read from `input` (the agent's whole stdin); `output` writes to stdout.
+    public static func serve(_ input: Data, output: (Data) throws -> Void) async -> Int32 {
+        do {
+            let request: AgentProtocol.Request
+            let httpRequest: HTTPRequest
+            do {
+                request = try AgentProtocol.decodeRequest(input)
+                httpRequest = try request.httpRequest()
+            } catch {
+                try output(AgentProtocol.line(AgentProtocol.ReplyHead(error: "badRequest", detail: String(describing: error))))
+                return exitBadRequest
+            }
+            try await perform(request, httpRequest, output: output)
+            return exitReplied
+        } catch {
+            return exitOutputFailed
+        }
+    }
+
+    private static func perform(_ request: AgentProtocol.Request, _ httpRequest: HTTPRequest, output: (Data) throws -> Void) async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("3tofu-agent-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let reply: (head: AgentProtocol.ReplyHead, body: Data?, bodyFile: String?)
+        do {
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            var configuration = TransportConfiguration(proxy: nil, maxParallelTransfers: 1)
+            if let timeout = request.connectTimeout, timeout > 0, timeout.isFinite { configuration.connectTimeout = timeout }
+            if let pem = request.caPEM, !pem.isEmpty {
+                let path = scratch.appendingPathComponent("ca.pem").path
+                try Data(pem.utf8).write(to: URL(fileURLWithPath: path))
+                configuration.extraCACertificatesPath = path
+            }
+            let transport = try CurlTransport(configuration: configuration)
+            reply = try await exchange(request, httpRequest, transport: transport, bodyFile: scratch.appendingPathComponent("body").path)
+        } catch let error as TransportError {
+            try output(AgentProtocol.line(AgentProtocol.ReplyHead(error: error.kind.rawValue, detail: error.detail)))
+            return
+        } catch {
+            try output(AgentProtocol.line(AgentProtocol.ReplyHead(error: TransportError.Kind.other.rawValue, detail: String(describing: error))))
+            return
+        }
+        try output(AgentProtocol.line(reply.head))
+        if let body = reply.body, !body.isEmpty { try output(body) }
+        if let path = reply.bodyFile {
+            guard let handle = FileHandle(forReadingAtPath: path) else { return }
+            defer { try? handle.close() }
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                try output(chunk)
+            }
+        }
+    }
+
+    private static func exchange(
+        _ request: AgentProtocol.Request, _ httpRequest: HTTPRequest, transport: CurlTransport, bodyFile: String
+    ) async throws -> (head: AgentProtocol.ReplyHead, body: Data?, bodyFile: String?) {
+        switch request.mode {
+        case .hash:
+            let response = try await transport.perform(httpRequest, into: .discard)
+            return (head(response, length: response.bodyLength, sha256: response.bodySHA256), nil, nil)
+        case .stream:
+            if let limit = request.memoryLimit {
+                let response = try await transport.perform(httpRequest, into: .memory(limit: limit))
+                return (head(response, length: Int64(response.body.count), sha256: response.bodySHA256), response.body, nil)
+            }
+            let response = try await transport.perform(httpRequest, into: .file(path: bodyFile))
+            if (200...299).contains(response.status) {
+                // The file was empty, so it holds exactly the bytes of this exchange (a 206 is appended to nothing).
+                return (head(response, length: response.bodyLength, sha256: response.bodySHA256), nil, FileManager.default.fileExists(atPath: bodyFile) ? bodyFile : nil)
+            }
+            // A non-2xx body went to memory, capped: announce what is sent.
+            return (head(response, length: Int64(response.body.count), sha256: sha256Hex(response.body)), response.body, nil)
+        }
+    }
+
+    private static func head(_ response: HTTPResponse, length: Int64, sha256: String) -> AgentProtocol.ReplyHead {
+        AgentProtocol.ReplyHead(status: response.status, headers: response.headers, bodyLength: length, bodySHA256: sha256, evidence: response.evidence)
+    }
+
+    private static func sha256Hex(_ data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Transport
+
+/// `HTTPTransport` for an SSH vantage with `agent = "3tofu"`: every exchange is carried out by
+/// `3tofu agent` on the remote host, with its own libcurl, DNS, network path and CA store.
+///
+/// Each exchange runs the constant `AgentProtocol.command` over the vantage's one SSH session; the
+/// request (URL, headers, tokens, extra CAs) travels as one JSON line on the command's standard
+/// input, never on a command line. A `.discard` body is hashed on the remote and only its SHA-256
+/// and size come back; other bodies stream back, are hashed here and checked against the hash the
+/// agent announced. Exchanges on one vantage run one at a time.
+public final class SSHAgentTransport: HTTPTransport, Sendable {
+    public let connection: SSHConnection
+    /// PEM certificates the agent trusts in addition to the remote's system bundle.
+    public let extraCAPEM: Data?
+    /// Seconds the agent allows to connect to a server.
+    public let connectTimeout: Double
+
+    public init(connection: SSHConnection, extraCAPEM: Data? = nil, connectTimeout: Double = 20) {
+        self.connection = connection
+        self.extraCAPEM = extraCAPEM
+        self.connectTimeout = connectTimeout
+    }
+
+    /// "ssh://user@host:port".
+    public var route: String { connection.target.route }
+
+    public func perform(_ request: HTTPRequest, into destination: BodyDestination) async throws -> HTTPResponse {
+        try RemoteRequestCheck.check(request)
+        let shownURL = RemoteRequestCheck.removingUserInfo(request.url)
+        let mode: AgentProtocol.Mode
+        var memoryLimit: Int?
+        switch destination {
+        case .discard where request.method == .get: mode = .hash
+        case .memory(let limit): mode = .stream; memoryLimit = limit
+        default: mode = .stream
+        }
+        let agentRequest = AgentProtocol.Request(
+            request, mode: mode, memoryLimit: memoryLimit, caPEM: extraCAPEM.map { String(decoding: $0, as: UTF8.self) },
+            connectTimeout: connectTimeout)
+        let input = try AgentProtocol.line(agentRequest)
+        let route = self.route
+        do {
+            return try await connection.withSession { session, cancellation in
+                let receiver = AgentReplyReceiver(destination: destination, shownURL: shownURL)
+                defer { receiver.closeFile() }
+                let result = try session.exec(AgentProtocol.command, stdin: input, cancellation: cancellation) { bytes in
+                    try receiver.receive(bytes)
+                }
+                var response = try Self.response(result, receiver: receiver, mode: mode, route: route, shownURL: shownURL)
+                response.evidence.sshHostKey = session.hostKey.fingerprint
+                return response
+            }
+        } catch let error as SSHError where error.kind == .connectionLost {
+            throw TransportError(kind: .connect, url: shownURL, detail: "SSH vantage \(route): \(error.message)")
+        } catch let error as SSHError where error.kind == .timeout {
+            throw TransportError(kind: .timeout, url: shownURL, detail: "SSH vantage \(route): \(error.message)")
+        }
+    }
+
+    static func response(_ result: SSHSession.ExecResult, receiver: AgentReplyReceiver, mode: AgentProtocol.Mode, route: String, shownURL: String) throws -> HTTPResponse {
+        guard let head = receiver.head else {
+            let said = String(decoding: result.stderr.suffix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if result.exitStatus == 127 {
+                throw SSHError(.remote, "the remote host of \(route) cannot run `\(AgentProtocol.command)`: 3tofu is not on its PATH (\(said)); install 3tofu there or use agent = \"curl\"")
+            }
+            let how = result.exitSignal.map { "was killed by signal \($0)" } ?? "exited with status \(result.exitStatus.map(String.init) ?? "?")"
+            throw TransportError(kind: .other, url: shownURL, detail: "`\(AgentProtocol.command)` on \(route) \(how) without a reply\(said.isEmpty ? "" : ": \(said)")")
+        }
+        if let error = head.error {
+            guard let kind = TransportError.Kind(rawValue: error.kind) else {
+                throw SSHError(.remote, "`\(AgentProtocol.command)` on \(route) refused the request (\(error.kind)): \(error.detail); install the same 3tofu version on both hosts")
+            }
+            throw TransportError(kind: kind, url: shownURL, detail: "3tofu agent on \(route): \(error.detail)")
+        }
+        guard let status = head.status else {
+            throw TransportError(kind: .other, url: shownURL, detail: "3tofu agent on \(route) sent no HTTP status")
+        }
+        try receiver.finishEmptyBody()
+        var evidence = head.evidence ?? TransportEvidence()
+        evidence.effectiveURL = evidence.effectiveURL.map(RemoteRequestCheck.removingUserInfo)
+        switch mode {
+        case .stream:
+            guard receiver.length == head.bodyLength else {
+                throw TransportError(kind: .other, url: shownURL, detail: "the reply from 3tofu agent on \(route) ended after \(receiver.length) of \(head.bodyLength) body bytes")
+            }
+            let sha256 = receiver.sha256Hex()
+            guard sha256 == head.bodySHA256 else {
+                throw TransportError(kind: .other, url: shownURL, detail: "the body from 3tofu agent on \(route) does not match the SHA-256 the agent announced")
+            }
+            return HTTPResponse(status: status, headers: head.httpHeaders, body: receiver.body, bodySHA256: sha256, bodyLength: receiver.length, evidence: evidence)
+        case .hash:
+            guard receiver.length == 0, head.bodySHA256.count == 64, head.bodySHA256.allSatisfy(\.isHexDigit) else {
+                throw TransportError(kind: .other, url: shownURL, detail: "3tofu agent on \(route) did not report the body's SHA-256 and size")
+            }
+            return HTTPResponse(status: status, headers: head.httpHeaders, body: Data(), bodySHA256: head.bodySHA256.lowercased(), bodyLength: head.bodyLength, evidence: evidence)
+        }
+    }
+
+    /// What `vantages check` can report about an agent host.
+    public struct Probe: Sendable, Equatable {
+        public var hostKey: HostKey
+        /// The first line of the remote `3tofu --version`, or nil when 3tofu is not on the remote PATH.
+        public var agentVersion: String?
+    }
+
+    /// The command `probe()` runs: a constant.
+    public static let probeCommand = "3tofu --version"
+
+    /// Connects (host key, authentication) and asks the remote 3tofu for its version.
+    public func probe() async throws -> Probe {
+        let output = try await connection.withSession { session, cancellation -> (HostKey, Data, Int32?) in
+            var stdout = Data()
+            let result = try session.exec(Self.probeCommand, stdin: Data(), cancellation: cancellation) { bytes in
+                if stdout.count < 64 * 1024 { stdout.append(contentsOf: bytes) }
+            }
+            return (session.hostKey, stdout, result.exitStatus)
+        }
+        let line = String(decoding: output.1, as: UTF8.self).split(separator: "\n").first.map(String.init)
+        return Probe(hostKey: output.0, agentVersion: output.2 == 0 ? line : nil)
+    }
+}
