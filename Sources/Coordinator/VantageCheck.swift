@@ -29,7 +29,7 @@ public enum VantageCheck {
                     let client: Coordinator.VantageClient
                     var remote: SSHCurlTransport?
                     do {
-                        if spec.kind == .ssh {
+                        if spec.kind == .ssh, spec.agent == .curl {
                             let transport = try SSHVantage.transport(spec, caCertificatePath: caCertificatePath, timeout: timeout)
                             remote = transport
                             client = Coordinator.VantageClient(
@@ -65,6 +65,7 @@ public enum VantageCheck {
                         parts.append("HTTP \(ping.status) from \(ping.evidence.remoteIP ?? "?")")
                         if let version = ping.evidence.httpVersion { parts.append("HTTP/\(version)") }
                         if let leaf = ping.evidence.certificateSHA256.first { parts.append("TLS leaf sha256:\(leaf.prefix(16))…") }
+                        if remote == nil, let hostKey = ping.evidence.sshHostKey { parts.insert("host key \(hostKey), 3tofu agent", at: 0) }
                         return outcome(true, client.route, parts.joined(separator: ", "))
                     } catch {
                         return outcome(false, client.route, Coordinator.failure(from: error).message)

@@ -27,7 +27,11 @@ struct SSHAgentTests {
         #expect(ssh.kind == "ssh" && ssh.status == .ok)
         #expect(ssh.observed?.image?.topDigest == image.topDigest)
         #expect(ssh.evidence?.sshHostKey == server.hostKeyFingerprint)
-        // The fetching happened through the agent on the remote side, not through curl.
         #expect(server.log().contains("Accepted publickey"))
+
+        let check = try lab.run(["vantages", "check", "--vantages", vantages, "--registry", lab.registry.host] + lab.registryOptions())
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let vpsLine = try #require(check.stdout.split(separator: "\n").first { $0.contains("vps") })
+        #expect(vpsLine.contains(server.hostKeyFingerprint) && vpsLine.contains("3tofu agent") && vpsLine.contains("HTTP 200"), "\(check.stdout)")
     }
 }
