@@ -26,12 +26,17 @@ let package = Package(
             providers: [.apt(["libssh2-1-dev"])]
         ),
 
+        // O_DIRECT's value from the C headers (Swift's Glibc does not export it).
+        .target(name: "CDirectIO"),
+        // Streaming file I/O in aligned buffers, with O_DIRECT where the file system takes it.
+        .target(name: "DirectIO", dependencies: ["CDirectIO"]),
+
         // Pure values: references, digests, media types, manifests, platforms, challenges. No I/O.
         .target(name: "OCI"),
         // HTTP exchanges: the protocol every vantage speaks and the libcurl conformance.
         .target(
             name: "Transport",
-            dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CCurl", "DirectIO", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // SSH vantages: a libssh2 session (strict known_hosts) and HTTP exchanges run by curl on the remote.
         .target(
@@ -48,7 +53,7 @@ let package = Package(
         // Content store and output writers.
         .target(
             name: "Artifacts",
-            dependencies: ["OCI", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["OCI", "DirectIO", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Vantages file (TOML) into validated values.
         .target(name: "Configuration", dependencies: ["TOMLKit", "Agreement", .product(name: "Crypto", package: "swift-crypto")]),
@@ -70,6 +75,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["OCI"], path: "Tests/TestSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "DirectIOTests", dependencies: ["DirectIO"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"]),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "Transport", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Transport", "OCI", "TestSupport"]),

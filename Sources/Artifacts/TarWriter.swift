@@ -1,4 +1,5 @@
 import Crypto
+import DirectIO
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -12,8 +13,13 @@ import Darwin
 /// Every entry has mtime 0, uid/gid 0, empty user and group names, mode 0644 (files) or 0755
 /// (directories), so the same content always gives the same bytes. It hashes what it writes:
 /// after `finish()`, `sha256Hex` is the SHA-256 of the whole archive.
+///
+/// Output goes through an `AlignedFileWriter` (1 MiB requests, O_DIRECT where the file system
+/// takes it) and files are read with an `AlignedFileReader`: an archive of blobs that are already
+/// on disk is assembled without filling the page cache twice. Nothing reaches the file
+/// descriptor's file in full until `finish()`.
 public final class TarWriter {
-    private let fd: Int32
+    private let output: AlignedFileWriter
     private let label: String
     private var hasher = SHA256()
     private var finished = false
@@ -24,9 +30,11 @@ public final class TarWriter {
     static let blockSize = 512
     private static let ustarMaximumSize: Int64 = 0o77777777777
 
-    /// `label` names the output in error messages (usually its path).
+    /// `label` names the output in error messages (usually its path). The archive starts at the
+    /// file descriptor's current offset; the descriptor stays the caller's to fsync and close
+    /// (after `finish()`).
     public init(fileDescriptor: Int32, label: String = "the tar archive") {
-        fd = fileDescriptor
+        output = AlignedFileWriter(fileDescriptor: fileDescriptor)
         self.label = label
     }
 
@@ -43,23 +51,30 @@ public final class TarWriter {
         guard size >= 0 else {
             throw ArtifactsError(.sizeMismatch, "cannot add \(path) to \(label) with negative size \(size)")
         }
-        let input = try FileSystem.openForReading(path)
-        defer { close(input) }
+        let input: AlignedFileReader
+        do {
+            input = try AlignedFileReader(path: path)
+        } catch {
+            throw ArtifactsError(.io, "could not open \(path) to add it to \(label): \(error)")
+        }
         try writeHeader(name: name, size: size, isDirectory: false)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileSystem.chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
         var remaining = size
         while remaining > 0 {
-            let want = Int(min(Int64(FileSystem.chunkSize), remaining))
-            let count = try FileSystem.readSome(input, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), path: path)
-            guard count > 0 else {
+            let chunk: UnsafeRawBufferPointer
+            do {
+                chunk = try input.next()
+            } catch {
+                throw ArtifactsError(.io, "could not read \(path) while adding it to \(label): \(error)")
+            }
+            guard !chunk.isEmpty else {
                 throw ArtifactsError(
                     .sizeMismatch,
                     "\(path) has \(size - remaining) bytes, \(size) were expected while adding it to \(label) as \(name); the file is damaged or was truncated"
                 )
             }
-            try emit(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            remaining -= Int64(count)
+            let taken = UnsafeRawBufferPointer(rebasing: chunk.prefix(Int(min(Int64(chunk.count), remaining))))
+            try emit(taken)
+            remaining -= Int64(taken.count)
         }
         try pad(size)
     }
@@ -69,11 +84,16 @@ public final class TarWriter {
         try writeHeader(name: name, size: 0, isDirectory: true)
     }
 
-    /// Writes the two zero blocks that end an archive. Adds nothing to the file descriptor
-    /// beyond that (no flush, no close).
+    /// Writes the two zero blocks that end an archive and everything still buffered. Adds nothing
+    /// to the file descriptor beyond that (no fsync, no close).
     public func finish() throws {
         guard !finished else { return }
         try emit(Data(count: 2 * Self.blockSize))
+        do {
+            try output.finish()
+        } catch {
+            throw Self.writeError(error, label)
+        }
         finished = true
         sha256Hex = hexString(hasher.finalize())
     }
@@ -187,7 +207,16 @@ public final class TarWriter {
 
     private func emit(_ bytes: UnsafeRawBufferPointer) throws {
         hasher.update(bufferPointer: bytes)
-        try FileSystem.writeAll(fd, bytes, path: label)
+        do {
+            try output.write(bytes)
+        } catch {
+            throw Self.writeError(error, label)
+        }
         bytesWritten += Int64(bytes.count)
+    }
+
+    private static func writeError(_ error: DirectIOError, _ label: String) -> ArtifactsError {
+        let advice = error.code == ENOSPC || error.code == EDQUOT ? "free some space or write elsewhere" : "check the file system"
+        return ArtifactsError(.io, "could not write to \(label): \(error); \(advice)")
     }
 }
