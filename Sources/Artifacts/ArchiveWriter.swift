@@ -25,15 +25,28 @@ public struct ArchiveWriter: Sendable {
     /// Writes `image` to the file `path`, replacing any file there atomically.
     @discardableResult
     public func write(_ image: ImageToWrite, to path: String) throws -> WriteResult {
-        let plan = try ImageLayoutPlan(image, store: store)
+        try stage(image, to: path).commit()
+    }
+
+    /// Builds the whole archive at a temporary sibling of `path`; `commit()` renames it into
+    /// place. With `layerAvailability`, layers still downloading are waited for one by one.
+    public func stage(_ image: ImageToWrite, to path: String, layerAvailability: LayerAvailability? = nil) throws -> StagedArtifact {
+        let plan = try ImageLayoutPlan(image, store: store, layerAvailability: layerAvailability)
         let docker = format == .dockerArchive
-        let sha256 = try AtomicOutput.writeFile(at: path) { fd, temporary in
+        let staged = try AtomicOutput.stageFile(at: path) { fd, temporary in
             let tar = TarWriter(fileDescriptor: fd, label: temporary)
             try LayoutTar.write(plan, to: tar, docker: docker)
             return tar.sha256Hex ?? ""
         }
-        return WriteResult(
-            path: path, format: docker ? .dockerArchive : .ociArchive, sha256: sha256, manifestDigestWritten: plan.manifestDigest,
+        let result = WriteResult(
+            path: path, format: docker ? .dockerArchive : .ociArchive, sha256: staged.value, manifestDigestWritten: plan.manifestDigest,
             convertedFrom: plan.convertedFrom)
+        let temporary = staged.temporary
+        return StagedArtifact(
+            commit: {
+                try AtomicOutput.commitFile(temporary, to: path)
+                return result
+            },
+            discard: { AtomicOutput.discardFile(temporary) })
     }
 }

@@ -1,11 +1,28 @@
-/// Writes a verified image in any `OutputFormat`: the one entry point the coordinator needs.
+/// Writes a verified image in any `OutputFormat`: the entry points the coordinator needs.
 public enum ArtifactWriter {
     /// Blocking; from async code wrap it in `BlockingIO.run`.
     @discardableResult
     public static func write(_ image: ImageToWrite, format: OutputFormat, to path: String, store: ContentStore) throws -> WriteResult {
+        try stage(image, format: format, to: path, store: store).commit()
+    }
+
+    /// Builds the output without putting it in place. With `layerAvailability`, it may start
+    /// before the layers are in the store: each is waited for when the writer reaches it. An
+    /// archive is assembled completely here; an OCI layout (hard links from the store, cheap)
+    /// waits for every layer and is built by `commit()`. Blocking.
+    public static func stage(
+        _ image: ImageToWrite, format: OutputFormat, to path: String, store: ContentStore,
+        layerAvailability: LayerAvailability? = nil
+    ) throws -> StagedArtifact {
         switch format {
-        case .dockerArchive, .ociArchive: try ArchiveWriter(store: store, format: format).write(image, to: path)
-        case .oci: try OCILayoutWriter(store: store).write(image, to: path)
+        case .dockerArchive, .ociArchive:
+            return try ArchiveWriter(store: store, format: format).stage(image, to: path, layerAvailability: layerAvailability)
+        case .oci:
+            if let layerAvailability {
+                for layer in image.layers { try layerAvailability(layer.digest, layer.size) }
+            }
+            let writer = OCILayoutWriter(store: store)
+            return StagedArtifact(commit: { try writer.write(image, to: path) }, discard: {})
         }
     }
 }

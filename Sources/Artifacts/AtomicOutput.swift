@@ -39,6 +39,13 @@ enum AtomicOutput {
     /// Writes a file: `body` gets a file descriptor open on the temporary. A file already at
     /// `path` is replaced atomically; a directory there is refused.
     static func writeFile<T>(at path: String, _ body: (Int32, String) throws -> T) throws -> T {
+        let staged = try stageFile(at: path, body)
+        try commitFile(staged.temporary, to: path)
+        return staged.value
+    }
+
+    /// The first half of `writeFile`: builds and fsyncs the temporary, leaves it there.
+    static func stageFile<T>(at path: String, _ body: (Int32, String) throws -> T) throws -> (temporary: String, value: T) {
         guard !path.isEmpty else {
             throw ArtifactsError(.io, "the output path is empty; give a file name")
         }
@@ -53,14 +60,28 @@ enum AtomicOutput {
             let result = try body(fd, temporary)
             try FileSystem.sync(fd, path: temporary)
             close(fd)
-            try FileSystem.move(temporary, to: path)
-            FileSystem.syncDirectory(FileSystem.directoryName(path))
-            return result
+            return (temporary, result)
         } catch {
             close(fd)
             unlink(temporary)
             throw error
         }
+    }
+
+    /// The second half of `writeFile`: renames a staged temporary into place (removing it if that fails).
+    static func commitFile(_ temporary: String, to path: String) throws {
+        do {
+            try FileSystem.move(temporary, to: path)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        FileSystem.syncDirectory(FileSystem.directoryName(path))
+    }
+
+    /// Removes a staged temporary that will not be committed.
+    static func discardFile(_ temporary: String) {
+        unlink(temporary)
     }
 
     /// Builds a new directory with `body` (which gets the temporary directory's path) and moves

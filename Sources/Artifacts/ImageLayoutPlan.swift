@@ -38,8 +38,16 @@ struct ImageLayoutPlan {
         "blobs/\(digest.algorithm.rawValue)/\(digest.encoded)"
     }
 
-    init(_ image: ImageToWrite, store: ContentStore) throws {
+    let store: ContentStore
+    /// Set when the plan was made while layers were still downloading.
+    let layerAvailability: LayerAvailability?
+
+    /// Without `layerAvailability` every layer must be in `store` already; with it, each layer is
+    /// waited for (and then checked) only when a writer is about to read it.
+    init(_ image: ImageToWrite, store: ContentStore, layerAvailability: LayerAvailability? = nil) throws {
         self.image = image
+        self.store = store
+        self.layerAvailability = layerAvailability
         naming = try ImageNaming(image.name)
 
         let manifestHex = BlobHasher.hex(of: image.manifestBytes, algorithm: image.manifestDigest.algorithm)
@@ -79,13 +87,8 @@ struct ImageLayoutPlan {
         var seen: Set<Digest> = [image.config.digest]
         var blobs = [Blob(digest: image.config.digest, size: image.config.size, source: .bytes(image.configBytes))]
         for layer in image.layers where seen.insert(layer.digest).inserted {
-            guard store.contains(layer.digest, size: layer.size) else {
-                let present = FileSystem.regularFileSize(store.path(of: layer.digest))
-                let why = present.map { "the cached file has \($0) bytes, the manifest says \(layer.size)" } ?? "it is not in the cache"
-                throw ArtifactsError(
-                    present == nil ? .missingBlob : .sizeMismatch,
-                    "layer \(layer.digest) cannot be written: \(why) (\(store.root)); run the pull again to fetch it"
-                )
+            if layerAvailability == nil {
+                try Self.requireStored(digest: layer.digest, size: layer.size, in: store)
             }
             blobs.append(Blob(digest: layer.digest, size: layer.size, source: .file(store.path(of: layer.digest))))
         }
@@ -93,6 +96,25 @@ struct ImageLayoutPlan {
             blobs.append(Blob(digest: manifestDigest, size: Int64(manifestBytes.count), source: .bytes(manifestBytes)))
         }
         self.blobs = blobs
+    }
+
+    /// Before a writer reads a layer's file: waits for the layer when the plan was made while
+    /// layers were still downloading, then checks that the store holds all of it.
+    func prepare(_ blob: Blob) throws {
+        guard let layerAvailability, case .file = blob.source else { return }
+        try layerAvailability(blob.digest, blob.size)
+        try Self.requireStored(digest: blob.digest, size: blob.size, in: store)
+    }
+
+    private static func requireStored(digest: Digest, size: Int64, in store: ContentStore) throws {
+        guard store.contains(digest, size: size) else {
+            let present = FileSystem.regularFileSize(store.path(of: digest))
+            let why = present.map { "the cached file has \($0) bytes, the manifest says \(size)" } ?? "it is not in the cache"
+            throw ArtifactsError(
+                present == nil ? .missingBlob : .sizeMismatch,
+                "layer \(digest) cannot be written: \(why) (\(store.root)); run the pull again to fetch it"
+            )
+        }
     }
 
     /// The index entry for the manifest, annotated with the tag and the full name.

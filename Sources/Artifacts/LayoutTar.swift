@@ -23,7 +23,9 @@ enum LayoutTar {
         for blob in plan.blobs {
             switch blob.source {
             case .bytes(let data): try tar.addFile(name: blob.memberPath, data: data)
-            case .file(let path): try tar.addFile(name: blob.memberPath, contentsOf: path, size: blob.size)
+            case .file(let path):
+                try plan.prepare(blob)
+                try tar.addFile(name: blob.memberPath, contentsOf: path, size: blob.size)
             }
         }
         try tar.addFile(name: "index.json", data: try plan.indexJSON())

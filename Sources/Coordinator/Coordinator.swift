@@ -16,37 +16,75 @@ public enum Coordinator {
         let store = ContentStore(root: request.storeRoot)
 
         var decision = decide(runs, request)
-        var statistics = BlobFetcher.Statistics()
-        if decision.verdict == .agree, request.policy.blobVerification == .everyVantage {
-            // Every vantage downloads and hashes every layer; the preferred one keeps them in the store.
-            statistics = try await hashEverywhere(request, clients: clients, runs: &runs, store: store, events: events)
-            decision = decide(runs, request)
-        }
         var result = PullResult(request: request, vantages: runs, decision: decision, written: nil)
-        guard decision.verdict == .agree, let output = request.output else { return result }
-
+        let everyVantage = request.policy.blobVerification == .everyVantage
+        guard decision.verdict == .agree, request.output != nil || everyVantage else { return result }
         let sources = preferredSources(runs, clients: clients)
-        guard let resolution = sources.first?.resolution else { return result }
-        try ingestConfig(resolution, store: store)
-        if request.policy.blobVerification == .source {
-            statistics = try await BlobFetcher(
-                store: store, sources: sources.map { ($0.name, $0.client) }, reference: request.reference,
-                concurrency: request.blobConcurrency, events: events
-            ).fetch(resolution.manifest.layers)
+        guard let primary = sources.first else { return result }
+
+        // The output is assembled while the layers download: the writer waits at the gate for each
+        // layer to be verified into the store, and the finished output is put in place only if the
+        // verdict after every download is still agreement.
+        let gate = LayerGate(store: store)
+        let staging = try stageOutput(request, resolution: primary.resolution, store: store, gate: gate)
+        let statistics: BlobFetcher.Statistics
+        do {
+            if everyVantage {
+                // Every vantage downloads and hashes every layer; the preferred one keeps them in the store.
+                statistics = try await hashEverywhere(request, clients: clients, runs: &runs, store: store, events: gate.forwarding(events))
+                decision = decide(runs, request)
+            } else {
+                statistics = try await BlobFetcher(
+                    store: store, sources: sources.map { ($0.name, $0.client) }, reference: request.reference,
+                    concurrency: request.blobConcurrency, events: gate.forwarding(events)
+                ).fetch(primary.resolution.manifest.layers)
+            }
+        } catch {
+            gate.close()
+            await discard(staging)
+            throw error
         }
+        gate.close()
+        result.vantages = runs
+        result.decision = decision
         result.layersDownloaded = statistics.downloaded
         result.layersCached = statistics.cached
         result.layersResumed = statistics.resumed
         result.bytesReceived = statistics.bytesReceived
 
+        guard let staging, let output = request.output else { return result }
+        guard decision.verdict == .agree else {
+            await discard(staging)
+            return result
+        }
         events?(.writing(path: output.path, format: output.format.rawValue))
-        let image = try imageToWrite(resolution, store: store)
         do {
-            result.written = try await BlockingIO.run { try ArtifactWriter.write(image, format: output.format, to: output.path, store: store) }
+            let staged = try await staging.value
+            result.written = try await BlockingIO.run { try staged.commit() }
         } catch {
             throw CoordinatorError(.notMet, "could not write \(output.path): \(error)")
         }
         return result
+    }
+
+    /// Starts building the output (when there is one) from the preferred vantage's resolution,
+    /// on a blocking thread; it waits at `gate` for layers that are not in the store yet.
+    static func stageOutput(_ request: PullRequest, resolution: ImageResolution, store: ContentStore, gate: LayerGate) throws -> Task<StagedArtifact, any Error>? {
+        guard let output = request.output else { return nil }
+        try ingestConfig(resolution, store: store)
+        let image = try imageToWrite(resolution, store: store)
+        let availability = gate.availability
+        return Task {
+            try await BlockingIO.run {
+                try ArtifactWriter.stage(image, format: output.format, to: output.path, store: store, layerAvailability: availability)
+            }
+        }
+    }
+
+    /// Waits for a staged output that will not be used and removes it.
+    static func discard(_ staging: Task<StagedArtifact, any Error>?) async {
+        guard let staging, let staged = try? await staging.value else { return }
+        staged.discard()
     }
 
     static func decide(_ runs: [VantageRun], _ request: PullRequest) -> Decision<ObservedImage> {
