@@ -29,14 +29,16 @@ struct CurlTransportFailureTests {
     func lowSpeedTimeout() async throws {
         let transport = try CurlTransport(configuration: TransportConfiguration(lowSpeedLimit: 100_000, lowSpeedTime: 1))
         try await FixtureHTTPServer.with { server in
-            let started = Date()
+            let started = Date().timeIntervalSince1970
             let error = await #expect(throws: TransportError.self) {
                 try await transport.perform(HTTPRequest(url: server.url("/slow")), into: .discard)
             }
             #expect(error?.kind == .timeout)
-            // /slow would take 60 s; the timeout ends it long before, even when the rest of the
-            // suite keeps the test process's two cooperative threads busy.
-            #expect(Date().timeIntervalSince(started) < 30)
+            // /slow would take 60 s; the timeout ends it within seconds. Measured by when the
+            // server saw the connection close, not by when this test got a thread back (the rest
+            // of the suite may keep the test process's two cooperative threads busy).
+            let closedAt = try #require(try await server.slowClientClosedAt())
+            #expect(closedAt - started < 10, "the server saw the client leave after \(closedAt - started) s")
         }
     }
 
@@ -46,13 +48,18 @@ struct CurlTransportFailureTests {
         try await FixtureHTTPServer.with { server in
             let url = server.url("/slow")
             let task = Task { try await transport.perform(HTTPRequest(url: url), into: .discard) }
-            try await Task.sleep(for: .milliseconds(400))
-            let started = Date()
+            // Cancel once the transfer is under way (the server has the request), however long
+            // the test process took to start the task.
+            _ = try #require(try await server.slowRequestStartedAt())
+            try await Task.sleep(for: .milliseconds(300))
+            let cancelledAt = Date().timeIntervalSince1970
             task.cancel()
             let result = await task.result
-            // The server would take 60 s to finish; a cancelled transfer ends long before that,
-            // even when the rest of the suite keeps the test process's two cooperative threads busy.
-            #expect(Date().timeIntervalSince(started) < 30)
+            // The server would take 60 s to finish; a cancelled transfer drops the connection
+            // within about a second (libcurl's progress callback). Measured by when the server
+            // saw the connection close, not by when this test got a thread back.
+            let closedAt = try #require(try await server.slowClientClosedAt())
+            #expect(closedAt - cancelledAt < 5, "the server saw the client leave \(closedAt - cancelledAt) s after the cancel")
             #expect(throws: CancellationError.self) { try result.get() }
         }
     }

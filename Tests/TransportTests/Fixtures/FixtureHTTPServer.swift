@@ -45,6 +45,29 @@ final class FixtureHTTPServer: @unchecked Sendable {
         return path
     }
 
+    /// When /slow saw its client disconnect (seconds since 1970, by the server's clock), waiting
+    /// up to `timeout` for it; nil if it never did.
+    func slowClientClosedAt(timeout: Duration = .seconds(60)) async throws -> Double? {
+        try await firstTime(in: "slow-closed", timeout: timeout)
+    }
+
+    /// When /slow started answering a request; nil if none came within `timeout`.
+    func slowRequestStartedAt(timeout: Duration = .seconds(60)) async throws -> Double? {
+        try await firstTime(in: "slow-started", timeout: timeout)
+    }
+
+    private func firstTime(in log: String, timeout: Duration) async throws -> Double? {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: root.path(log), encoding: .utf8),
+               let first = text.split(separator: "\n").first, let time = Double(first) {
+                return time
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
     func stop() {
         process.stop()
         root.remove()

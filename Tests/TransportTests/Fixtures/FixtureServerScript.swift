@@ -67,6 +67,8 @@ class Handler(BaseHTTPRequestHandler):
         elif parts[0] == "redirect":
             self.send_body(302, b"moved", [("Location", "/bytes/10")])
         elif parts[0] == "slow":
+            with open(os.path.join(ROOT, "slow-started"), "a") as log:
+                log.write(f"{time.time()}\n")
             self.send_response(200)
             self.send_header("Content-Length", "1000000")
             self.end_headers()
@@ -76,7 +78,10 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.flush()
                     time.sleep(0.2)
             except OSError:
-                pass
+                # The client went away: record when, seen from the server (tests compare it with
+                # when they cancelled, free of their own scheduling delays).
+                with open(os.path.join(ROOT, "slow-closed"), "a") as log:
+                    log.write(f"{time.time()}\n")
         else:
             self.send_body(404, b"no such fixture\n")
 
