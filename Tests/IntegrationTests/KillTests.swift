@@ -106,6 +106,71 @@ struct KillTests {
         #expect(temporaryLeftovers(in: lab.home.path).isEmpty, "\(temporaryLeftovers(in: lab.home.path))")
     }
 
+    /// The multi-GB case: a 2.1 GB image in three layers, killed with SIGKILL at three
+    /// random points and interrupted with SIGINT at a fourth, then pulled to the end. Each stop
+    /// leaves nothing at --output and a store whose every blob matches its digest; the last run
+    /// downloads only what no earlier run finished.
+    @Test func multiGigabytePullStoppedAtRandomPoints() async throws {
+        let lab = try await Lab()
+        let layout = try lab.makeImage(layers: [1_250_000_000, 820_000_000, 40_000_000], content: .incompressible, gzipLevel: 0)
+        _ = try lab.push(layout, "kill/huge", tag: "1")
+        try? FileManager.default.removeItem(atPath: layout.layoutPath)  // the registry has it; free the disk
+        let layers = layout.images[0].layers
+        let total = layers.reduce(Int64(0)) { $0 + Int64($1.size) }
+        #expect(total > 2_000_000_000)
+        let vantages = try lab.vantagesFile()
+        let output = lab.home.file("huge.tar")
+        let cache = lab.home.file("cache")
+        let arguments = ["pull", "\(lab.registry.host)/kill/huge:1", "--output", output, "--vantages", vantages, "--json"] + (try lab.registryOptions())
+
+        // Each stop lands somewhere in the next 10-45 % of what is still missing.
+        func randomPoint() -> Int64 {
+            let done = Self.cacheBytes(cache)
+            let left = max(0, total - done)
+            return done + Int64.random(in: (left / 10)...(left * 45 / 100))
+        }
+        for round in 1...3 {
+            let point = randomPoint()
+            try Self.killedPull(arguments, lab: lab, cache: cache, output: output, stage: "round \(round), at \(point) of \(total) bytes") {
+                Self.cacheBytes(cache) >= point
+            }
+        }
+
+        let point = randomPoint()
+        let interrupted = try Pull(arguments, home: lab.home.path, cache: cache)
+        let reached = interrupted.wait(until: { Self.cacheBytes(cache) >= point })
+        #expect(reached, "the pull ended before \(point) of \(total) bytes: \(interrupted.stderr)")
+        let sentAt = Date()
+        kill(interrupted.pid, SIGINT)
+        interrupted.process.waitUntilExit()
+        #expect(Date().timeIntervalSince(sentAt) < 5, "SIGINT took \(Date().timeIntervalSince(sentAt)) s to end the pull")
+        #expect(interrupted.process.terminationStatus == 130, "\(interrupted.stderr)")
+        #expect(interrupted.stderr.contains("interrupted"), "\(interrupted.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(temporaryLeftovers(in: lab.home.path).isEmpty, "SIGINT removes the staged archive: \(temporaryLeftovers(in: lab.home.path))")
+        try Self.expectStoreIntact(cache)
+
+        // What is finished stays finished: the last run downloads at most the rest.
+        let finished = layers.filter { Self.size(Self.blob($0.digest, in: cache)) == Int64($0.size) }
+        let finishedBytes = finished.reduce(Int64(0)) { $0 + Int64($1.size) }
+        let last = try lab.run(arguments, environment: ["THREETOFU_CACHE": cache])
+        #expect(last.status == 0, "\(last.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(last.stdout.utf8)) as? [String: Any]
+        #expect(summary?["layersCached"] as? Int == finished.count, "\(last.stdout)")
+        let received = (summary?["bytesReceived"] as? Int).map(Int64.init) ?? .max
+        #expect(received <= total - finishedBytes, "received \(received) bytes, \(total - finishedBytes) were still missing")
+        let inspected = try Shell.run(["skopeo", "inspect", "docker-archive:\(output)"])
+        #expect(inspected.status == 0, "\(inspected.stderr)")
+        // skopeo lists a docker-archive's layers by their uncompressed digests (diff IDs).
+        for layer in layers {
+            #expect(inspected.stdout.contains(layer.diffID), "layer \(layer.digest) (diff ID \(layer.diffID)) in the written archive")
+        }
+        #expect(temporaryLeftovers(in: lab.home.path).isEmpty, "\(temporaryLeftovers(in: lab.home.path))")
+        try Self.expectStoreIntact(cache)
+        try? FileManager.default.removeItem(atPath: output)
+        try? FileManager.default.removeItem(atPath: cache)
+    }
+
     static func killedPull(_ arguments: [String], lab: Lab, cache: String, output: String, stage: String, at condition: () -> Bool) throws {
         let pull = try Pull(arguments, home: lab.home.path, cache: cache)
         let hit = pull.wait(until: condition)
@@ -116,12 +181,21 @@ struct KillTests {
         try expectStoreIntact(cache)
     }
 
-    /// Every file under blobs/ hashes to its own name.
+    /// Every file under blobs/ hashes to its own name (sha256sum reads them: no blob in memory).
     static func expectStoreIntact(_ cache: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let directory = cache + "/blobs/sha256"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-            let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name))
-            #expect(try Shell.sha256Hex(data) == name, "blobs/sha256/\(name) does not match its digest", sourceLocation: sourceLocation)
+            let line = try Shell.check(["sha256sum", directory + "/" + name])
+            #expect(line.split(separator: " ").first.map(String.init) == name, "blobs/sha256/\(name) does not match its digest", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Bytes under the cache's blobs/ and ingest/: how far a pull has come, whichever layers it is on.
+    static func cacheBytes(_ cache: String) -> Int64 {
+        ["/blobs/sha256", "/ingest"].reduce(0) { total, folder in
+            let directory = cache + folder
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            return total + names.reduce(0) { $0 + (size(directory + "/" + $1) ?? 0) }
         }
     }
 

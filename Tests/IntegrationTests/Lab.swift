@@ -64,8 +64,9 @@ final class Lab: Sendable {
         try TestImage.push(layout, to: registry, repository: repository, tag: tag)
     }
 
-    func makeImage(layers: [Int], mediaTypes: TestImage.MediaTypes = .oci, platforms: TestImage.Platforms = .single(.linuxAMD64), seed: Int = 1, content: TestImage.Content = .compressible) throws -> TestImageLayout {
-        try TestImage.make(in: home.file("layout-\(UUID().uuidString.prefix(8))"), layers: layers, content: content, mediaTypes: mediaTypes, platforms: platforms, seed: seed)
+    /// `gzipLevel` 0 stores the layer data uncompressed inside gzip: the fast way to make gigabytes.
+    func makeImage(layers: [Int], mediaTypes: TestImage.MediaTypes = .oci, platforms: TestImage.Platforms = .single(.linuxAMD64), seed: Int = 1, content: TestImage.Content = .compressible, gzipLevel: Int = 6) throws -> TestImageLayout {
+        try TestImage.make(in: home.file("layout-\(UUID().uuidString.prefix(8))"), layers: layers, content: content, mediaTypes: mediaTypes, platforms: platforms, seed: seed, gzipLevel: gzipLevel)
     }
 
     func stop() {
