@@ -8,7 +8,9 @@ final class ReadAhead: @unchecked Sendable {
     // and `filled.signal()`, and read by the consumer between `filled.wait()` and its next
     // `free.signal()`; the semaphores order every access. `stopped` is guarded by `lock`.
     private let buffers: [AlignedBuffer]
-    private var results: [Result<Int, DirectIOError>]
+    /// Per slot: the byte count read, or minus the errno of a failed read. Raw memory rather than
+    /// an array, so the two threads never touch a shared copy-on-write buffer.
+    private let results: UnsafeMutablePointer<Int>
     private let free: DispatchSemaphore
     private let filled = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
@@ -23,7 +25,8 @@ final class ReadAhead: @unchecked Sendable {
     /// the end of the file).
     init(slots: Int, bufferSize: Int, read: @escaping @Sendable (UnsafeMutableRawPointer, Int) throws(DirectIOError) -> Int) {
         buffers = (0..<max(2, slots)).map { _ in AlignedBuffer(size: bufferSize) }
-        results = Array(repeating: .success(0), count: buffers.count)
+        results = UnsafeMutablePointer<Int>.allocate(capacity: buffers.count)
+        results.initialize(repeating: 0, count: buffers.count)
         // Semaphores start at 0 and are signalled up: libdispatch traps when one is freed with a
         // value below the one it was created with, which a stop before the end would leave.
         free = DispatchSemaphore(value: 0)
@@ -38,15 +41,15 @@ final class ReadAhead: @unchecked Sendable {
             free.wait()
             if isStopped { break }
             let buffer = buffers[slot]
-            let result: Result<Int, DirectIOError>
+            let result: Int
             do {
-                result = .success(try read(buffer.base, buffer.count))
+                result = try read(buffer.base, buffer.count)
             } catch {
-                result = .failure(error)
+                result = -Int(max(1, error.code))
             }
             results[slot] = result
             filled.signal()
-            if case .success(let count) = result, count > 0 {
+            if result > 0 {
                 slot = (slot + 1) % buffers.count
                 continue
             }
@@ -74,12 +77,13 @@ final class ReadAhead: @unchecked Sendable {
         }
         filled.wait()
         holding = true
-        let result = results[consumerSlot]
-        if case .success(let count) = result, count > 0 {
+        let count = results[consumerSlot]
+        if count > 0 {
             return UnsafeRawBufferPointer(start: buffers[consumerSlot].base, count: count)
         }
+        let result: Result<Int, DirectIOError> = count == 0 ? .success(0) : .failure(DirectIOError(code: Int32(-count)))
         ending = result
-        let count = try result.get()
+        _ = try result.get()
         return UnsafeRawBufferPointer(start: buffers[consumerSlot].base, count: count)
     }
 
@@ -91,5 +95,6 @@ final class ReadAhead: @unchecked Sendable {
         free.signal()  // wake a producer that waits for a free slot
         finished.wait()
         for buffer in buffers { buffer.deallocate() }
+        results.deallocate()
     }
 }
