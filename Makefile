@@ -54,8 +54,9 @@ clean:
 bench: build
 	bash bench/run.sh .build/release/3tofu
 
-# make fuzz: libFuzzer harnesses over the OCI parsers (references, digests, manifests, challenges),
-# each for FUZZ_SECONDS (default 60) from the seeds in Fuzz/corpus/; fails on a crash.
+# make fuzz: libFuzzer harnesses over the parsers (references, digests, manifests, challenges, the
+# SSH agent protocol, the TOML-to-config mapping), each for FUZZ_SECONDS (default 60) from the seeds
+# in Fuzz/corpus/; FUZZ_TARGETS picks some; fails on a crash (see Fuzz/run.sh).
 .PHONY: fuzz
 fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash Fuzz/run.sh

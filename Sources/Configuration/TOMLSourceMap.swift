@@ -11,7 +11,7 @@ struct TOMLSourceMap {
 
     init(text: String) {
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map(Substring.init) {
             lineNumber += 1
             let line = rawLine.trimmingCharacters(in: " \t\r")
             if line.hasPrefix("[") {

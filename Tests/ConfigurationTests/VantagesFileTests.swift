@@ -2,27 +2,30 @@ import Configuration
 import Testing
 
 @Suite struct VantagesFileTests {
+    /// The example vantages file of DESIGN.md.
+    static let designExample = """
+        [[vantage]]
+        name = "home"
+        kind = "local"
+
+        [[vantage]]
+        name = "tor"
+        kind = "proxy"
+        proxy = "socks5h://127.0.0.1:9050"
+
+        [[vantage]]
+        name = "vps-fra"
+        kind = "ssh"
+        host = "203.0.113.7"
+        port = 2222
+        user = "verify"
+        identity = "~/.ssh/id_ed25519"
+        known_hosts = "~/.ssh/known_hosts"
+        agent = "3tofu"
+        """
+
     @Test func parsesTheDesignExample() throws {
-        let text = """
-            [[vantage]]
-            name = "home"
-            kind = "local"
-
-            [[vantage]]
-            name = "tor"
-            kind = "proxy"
-            proxy = "socks5h://127.0.0.1:9050"
-
-            [[vantage]]
-            name = "vps-fra"
-            kind = "ssh"
-            host = "203.0.113.7"
-            port = 2222
-            user = "verify"
-            identity = "~/.ssh/id_ed25519"
-            known_hosts = "~/.ssh/known_hosts"
-            agent = "3tofu"
-            """
+        let text = Self.designExample
         let file = try VantagesFile.parse(text: text, path: "v.toml", environment: ["HOME": "/home/op"])
         #expect(file.vantages.map(\.name) == ["home", "tor", "vps-fra"])
         #expect(file.vantages.map(\.kind) == [.local, .proxy, .ssh])
