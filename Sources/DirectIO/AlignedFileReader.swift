@@ -18,9 +18,11 @@ public final class AlignedFileReader {
         let opened = open(path, O_RDONLY | O_CLOEXEC)
         guard opened >= 0 else { throw DirectIOError(code: errno) }
         fd = opened
-        let state = DirectState(fd: opened, isDirect: direct && DirectMode.enable(opened))
+        let file = DirectFile(fd: opened, direct: direct)
         readAhead = ReadAhead(slots: readAheadBuffers, bufferSize: bufferSize) { base, count throws(DirectIOError) in
-            try state.read(into: base, count: count)
+            // A short read leaves the offset unaligned; only the end of the file does that in
+            // practice, and a direct read refused there is retried buffered.
+            try file.read(into: base, count: count)
         }
     }
 
@@ -33,33 +35,5 @@ public final class AlignedFileReader {
     /// The view is valid until the next call.
     public func next() throws(DirectIOError) -> UnsafeRawBufferPointer {
         try readAhead.next()
-    }
-
-    /// The read side's file descriptor and mode, used only by the read-ahead thread.
-    private final class DirectState: @unchecked Sendable {
-        let fd: Int32
-        var isDirect: Bool
-
-        init(fd: Int32, isDirect: Bool) {
-            self.fd = fd
-            self.isDirect = isDirect
-        }
-
-        func read(into base: UnsafeMutableRawPointer, count: Int) throws(DirectIOError) -> Int {
-            while true {
-                // A short read leaves the offset unaligned; only the end of the file does that in
-                // practice, and a direct read refused there (EINVAL) is retried buffered.
-                let received = SystemCalls.read(fd, base, count)
-                if received >= 0 { return received }
-                let code = errno
-                if code == EINTR { continue }
-                if code == EINVAL, isDirect {
-                    DirectMode.disable(fd)
-                    isDirect = false
-                    continue
-                }
-                throw DirectIOError(code: code)
-            }
-        }
     }
 }

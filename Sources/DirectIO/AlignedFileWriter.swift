@@ -1,4 +1,3 @@
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,7 +16,7 @@ import Darwin
 /// writer stays buffered from then on. A failed write is thrown by the next `write` or by
 /// `finish`. Not thread-safe: one writer, one thread at a time.
 public final class AlignedFileWriter {
-    private let output: Output
+    private let output: DirectFile
     private let buffers: [AlignedBuffer]
     private var current = 0
     private var filled = 0
@@ -29,8 +28,7 @@ public final class AlignedFileWriter {
     /// `direct` is true, the platform has O_DIRECT, and the file's current end is block-aligned
     /// (an append to a partial file of odd length stays buffered).
     public init(fileDescriptor: Int32, bufferSize: Int = 1 << 20, direct: Bool = true) {
-        let direct = direct && AlignedBuffer.isAligned(Self.writePosition(of: fileDescriptor)) && DirectMode.enable(fileDescriptor)
-        output = Output(fd: fileDescriptor, isDirect: direct)
+        output = DirectFile(fd: fileDescriptor, direct: direct && AlignedBuffer.isAligned(Self.writePosition(of: fileDescriptor)))
         buffers = [AlignedBuffer(size: bufferSize), AlignedBuffer(size: bufferSize)]
     }
 
@@ -89,50 +87,5 @@ public final class AlignedFileWriter {
             return fstat(fd, &info) == 0 ? Int64(info.st_size) : -1
         }
         return Int64(lseek(fd, 0, SEEK_CUR))
-    }
-
-    /// The file descriptor and its mode, shared with the write-behind thread.
-    private final class Output: Sendable {
-        let fd: Int32
-        private let direct: Mutex<Bool>
-
-        init(fd: Int32, isDirect: Bool) {
-            self.fd = fd
-            direct = Mutex(isDirect)
-        }
-
-        var isDirect: Bool { direct.withLock { $0 } }
-
-        func leaveDirectMode() {
-            direct.withLock { isDirect in
-                if isDirect {
-                    DirectMode.disable(fd)
-                    isDirect = false
-                }
-            }
-        }
-
-        /// Writes `count` bytes, retrying short writes and EINTR. A transfer refused in direct
-        /// mode (EINVAL: the file system took the flag but not the request, or a short write left
-        /// the offset unaligned) is retried buffered.
-        func writeAll(_ base: UnsafeRawPointer, count: Int) throws(DirectIOError) {
-            var cursor = base
-            var remaining = count
-            while remaining > 0 {
-                let written = SystemCalls.write(fd, cursor, remaining)
-                if written < 0 {
-                    let code = errno
-                    if code == EINTR { continue }
-                    if code == EINVAL, isDirect {
-                        leaveDirectMode()
-                        continue
-                    }
-                    throw DirectIOError(code: code)
-                }
-                if written == 0 { throw DirectIOError(code: EIO) }
-                cursor += written
-                remaining -= written
-            }
-        }
     }
 }
