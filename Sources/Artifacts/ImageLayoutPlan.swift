@@ -31,7 +31,7 @@ struct ImageLayoutPlan {
     /// Set when `manifestBytes` is a conversion of this verified Docker manifest.
     let convertedFrom: Digest?
     let platform: Platform?
-    /// Config, then layers (each once), then the manifest.
+    /// Config, then layers (each once, in `LayerOrder`), then the manifest.
     let blobs: [Blob]
 
     static func memberPath(_ digest: Digest) -> String {
@@ -86,7 +86,7 @@ struct ImageLayoutPlan {
 
         var seen: Set<Digest> = [image.config.digest]
         var blobs = [Blob(digest: image.config.digest, size: image.config.size, source: .bytes(image.configBytes))]
-        for layer in image.layers where seen.insert(layer.digest).inserted {
+        for layer in LayerOrder.forWriting(image.layers) where seen.insert(layer.digest).inserted {
             if layerAvailability == nil {
                 try Self.requireStored(digest: layer.digest, size: layer.size, in: store)
             }

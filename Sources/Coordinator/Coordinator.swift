@@ -37,7 +37,7 @@ public enum Coordinator {
                 statistics = try await BlobFetcher(
                     store: store, sources: sources.map { ($0.name, $0.client) }, reference: request.reference,
                     concurrency: request.blobConcurrency, events: gate.forwarding(events)
-                ).fetch(primary.resolution.manifest.layers)
+                ).fetch(LayerOrder.forWriting(primary.resolution.manifest.layers))
             }
         } catch {
             gate.close()
@@ -259,7 +259,7 @@ public enum Coordinator {
     /// The primary's part of every-vantage verification: its layers into the store, then the config.
     static func fetchIntoStore(_ fetcher: BlobFetcher, layers: [Descriptor], primary: Source, store: ContentStore) async -> Result<BlobFetcher.Statistics, any Error> {
         do {
-            let statistics = try await fetcher.fetch(layers)
+            let statistics = try await fetcher.fetch(LayerOrder.forWriting(layers))
             try ingestConfig(primary.resolution, store: store)
             return .success(statistics)
         } catch {
