@@ -12,7 +12,7 @@ endif
 # independent checkers (registry, proxies, sshd, mitmproxy; skopeo, umoci, podman).
 APT_PACKAGES := libcurl4-openssl-dev libssh2-1-dev pkg-config ca-certificates openssl python3 \
 	docker-registry skopeo umoci podman tinyproxy microsocks openssh-server openssh-client \
-	apache2-utils mitmproxy python3-jsonschema chromium time nginx tar gzip
+	apache2-utils mitmproxy python3-jsonschema chromium time nginx tar gzip procps
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build debug test demo clean help

@@ -256,6 +256,43 @@ struct SSHRemoteFaultTests {
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    /// The registry needs a password; the SSH vantage's curl gets it on standard input (`-K -`),
+    /// never as an argument. A wrapper around the remote curl records its own arguments and the
+    /// machine's whole process list while each request runs (sshd is on this machine, so that
+    /// list also holds 3tofu itself and the session's shell): no credential in any of them.
+    @Test func credentialsNeverReachTheRemoteCommandLineOrTheProcessList() async throws {
+        let ca = try TestCA()
+        let user = "dave"
+        let password = "pr0cess-List-s3cret"
+        let lab = try await Lab([.tls(ca), .htpasswd(user: user, password: password)])
+        let image = try lab.makeImage(layers: [40_000, 7_000], seed: 23)
+        _ = try lab.push(image, SSHVantageTests.repository, tag: "creds")
+        let scratch = try TemporaryDirectory(prefix: "argv")
+        let seen = scratch.file("seen.txt")
+        let bin = try SSHVantageTests.curlWrapper(in: scratch.path, body: """
+            { printf 'ARGV:'; printf ' %s' "$@"; printf '\n'; ps -eo args; } >> \(seen)
+            exec /usr/bin/curl "$@"
+            """)
+        let server = try await SSHServer(environment: ["PATH": "\(bin):/usr/bin:/bin"])
+        let vantages = try lab.vantagesFile(extra: SSHVantageTests.sshVantage("vps", server), only: [.direct, .httpProxy])
+        let output = lab.home.file("creds.tar")
+        let pull = try lab.run(
+            ["pull", "\(lab.registry.host)/\(SSHVantageTests.repository):creds", "--output", output, "--vantages", vantages] + lab.registryOptions())
+        #expect(pull.status == 0, "\(pull.stderr)")
+        let text = try String(contentsOfFile: seen, encoding: .utf8)
+        // The wrapper ran for the manifest requests and saw the 3tofu process and the remote shell.
+        #expect(text.components(separatedBy: "ARGV:").count > 2, "\(text.prefix(2000))")
+        #expect(text.contains("3tofu") && text.contains(" pull "), "\(text.prefix(2000))")
+        #expect(text.contains("ARGV: -q -K - "), "curl reads its headers from standard input: \(text.prefix(2000))")
+        let basic = Data("\(user):\(password)".utf8).base64EncodedString()
+        for secret in [password, basic, "Authorization", "authorization", "Basic ", "Bearer "] {
+            #expect(!text.contains(secret), "'\(secret)' appeared in a command line or the process list")
+        }
+        for stream in [pull.stdout, pull.stderr] {
+            #expect(!stream.contains(password) && !stream.contains(basic))
+        }
+    }
+
     @Test func remoteCommandFailingIsAClearFailure() async throws {
         let lab = try await Lab()
         let image = try lab.makeImage(layers: [5_000], seed: 22)
