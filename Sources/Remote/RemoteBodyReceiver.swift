@@ -1,41 +1,21 @@
-import Crypto
 import Foundation
 import Transport
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-/// Takes the remote command's stdout for one exchange: parses the head, then sends the body
-/// where the `BodyDestination` says, hashing it on the way. Used on the connection's queue only.
-final class RemoteBodyReceiver {
-    static let errorBodyLimit = 64 * 1024
-
-    private let destination: BodyDestination
-    private let shownURL: String
+/// Takes the remote curl's stdout for one exchange: parses the head, then hands the body to a
+/// `RemoteBodySink`. Used on the connection's queue only.
+final class RemoteBodyReceiver: RemoteReplyReceiver {
     private var parser = RemoteCurlReply.HeadParser()
-    private var hasher = SHA256()
-    private(set) var length: Int64 = 0
-    private(set) var body = Data()
-    private var file: Int32 = -1
-    private var sink: Sink?
-
-    private enum Sink {
-        case memory(limit: Int)
-        case errorMemory
-        case file
-        case discard
-    }
+    private let sink: RemoteBodySink
+    private let shownURL: String
 
     init(destination: BodyDestination, shownURL: String) {
-        self.destination = destination
+        sink = RemoteBodySink(destination: destination, shownURL: shownURL)
         self.shownURL = shownURL
     }
 
-    deinit { closeFile() }
-
     var head: RemoteCurlReply.Head? { parser.head }
+    var length: Int64 { sink.length }
+    var body: Data { sink.body }
 
     func receive(_ bytes: UnsafeRawBufferPointer) throws {
         let bodyPart: UnsafeRawBufferPointer
@@ -44,75 +24,18 @@ final class RemoteBodyReceiver {
         } catch let error as RemoteCurlReply.ParseError {
             throw TransportError(kind: .other, url: shownURL, detail: error.description)
         }
-        guard bodyPart.count > 0, let head = parser.head else { return }
-        let sink = try self.sink ?? openSink(status: head.status)
-        self.sink = sink
-        hasher.update(bufferPointer: bodyPart)
-        length += Int64(bodyPart.count)
-        switch sink {
-        case .memory(let limit):
-            guard body.count + bodyPart.count <= limit else {
-                throw TransportError(kind: .bodyTooLarge, url: shownURL, detail: "the response body is larger than the \(limit) bytes allowed")
-            }
-            body.append(contentsOf: bodyPart)
-        case .errorMemory:
-            let room = Self.errorBodyLimit - body.count
-            if room > 0 { body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bodyPart.prefix(room))) }
-        case .file:
-            try writeAll(bodyPart)
-        case .discard:
-            break
-        }
-    }
-
-    private func openSink(status: Int) throws -> Sink {
-        switch destination {
-        case .memory(let limit):
-            return .memory(limit: limit)
-        case .discard:
-            return .discard
-        case .file(let path):
-            guard (200...299).contains(status) else { return .errorMemory }
-            let flags = O_WRONLY | O_CREAT | (status == 206 ? O_APPEND : O_TRUNC)
-            file = open(path, flags, 0o644)
-            guard file >= 0 else {
-                throw TransportError(kind: .io, url: shownURL, detail: "cannot open \(path) for writing: \(String(cString: strerror(errno)))")
-            }
-            return .file
-        }
-    }
-
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var base = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let written = write(file, base, remaining)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw TransportError(kind: .io, url: shownURL, detail: "cannot write the download to disk: \(String(cString: strerror(errno)))")
-            }
-            remaining -= written
-            base = base.advanced(by: written)
-        }
+        guard let head = parser.head else { return }
+        try sink.take(bodyPart, status: head.status)
     }
 
     /// A 2xx response to a `.file` destination with an empty body still truncates (or creates) the file.
     func finishEmptyBody() throws {
-        guard sink == nil, let head = parser.head else { return }
-        if case .file = destination, (200...299).contains(head.status), head.status != 206 {
-            sink = try openSink(status: head.status)
-        }
+        guard let head = parser.head else { return }
+        try sink.finishEmptyBody(status: head.status)
     }
 
-    func closeFile() {
-        if file >= 0 {
-            close(file)
-            file = -1
-        }
-    }
+    func closeFile() { sink.closeFile() }
 
     /// Lowercase hex SHA-256 of the body bytes received.
-    func sha256Hex() -> String {
-        hasher.finalize().map { String(format: "%02x", $0) }.joined()
-    }
+    func sha256Hex() -> String { sink.sha256Hex() }
 }

@@ -28,33 +28,19 @@ public final class SSHAgentTransport: HTTPTransport, Sendable {
     public func perform(_ request: HTTPRequest, into destination: BodyDestination) async throws -> HTTPResponse {
         try RemoteRequestCheck.check(request)
         let shownURL = RemoteRequestCheck.removingUserInfo(request.url)
-        let mode: AgentProtocol.Mode
-        var memoryLimit: Int?
-        switch destination {
-        case .discard where request.method == .get: mode = .hash
-        case .memory(let limit): mode = .stream; memoryLimit = limit
-        default: mode = .stream
-        }
+        let travel = RemoteExchange.bodyTravel(request, into: destination)
+        let mode: AgentProtocol.Mode = travel.hashOnRemote ? .hash : .stream
+        let memoryLimit = travel.memoryLimit
         let agentRequest = AgentProtocol.Request(
             request, mode: mode, memoryLimit: memoryLimit, caPEM: extraCAPEM.map { String(decoding: $0, as: UTF8.self) },
             connectTimeout: connectTimeout)
         let input = try AgentProtocol.line(agentRequest)
         let route = self.route
-        do {
-            return try await connection.withSession { session, cancellation in
-                let receiver = AgentReplyReceiver(destination: destination, shownURL: shownURL)
-                defer { receiver.closeFile() }
-                let result = try session.exec(AgentProtocol.command, stdin: input, cancellation: cancellation) { bytes in
-                    try receiver.receive(bytes)
-                }
-                var response = try Self.response(result, receiver: receiver, mode: mode, route: route, shownURL: shownURL)
-                response.evidence.sshHostKey = session.hostKey.fingerprint
-                return response
-            }
-        } catch let error as SSHError where error.kind == .connectionLost {
-            throw TransportError(kind: .connect, url: shownURL, detail: "SSH vantage \(route): \(error.message)")
-        } catch let error as SSHError where error.kind == .timeout {
-            throw TransportError(kind: .timeout, url: shownURL, detail: "SSH vantage \(route): \(error.message)")
+        return try await RemoteExchange.run(
+            AgentProtocol.command, stdin: input, on: connection, shownURL: shownURL,
+            receiver: { AgentReplyReceiver(destination: destination, shownURL: shownURL) }
+        ) { result, receiver in
+            try Self.response(result, receiver: receiver, mode: mode, route: route, shownURL: shownURL)
         }
     }
 

@@ -1,0 +1,51 @@
+import Foundation
+import Transport
+
+/// What one exchange over an SSH vantage's session needs from the receiver of the remote
+/// command's stdout (`RemoteBodyReceiver` for the remote curl, `AgentReplyReceiver` for
+/// `3tofu agent`). Both are used on the connection's queue only.
+protocol RemoteReplyReceiver: AnyObject, SendableMetatype {
+    func receive(_ bytes: UnsafeRawBufferPointer) throws
+    func closeFile()
+}
+
+/// The part both SSH transports share: how the body travels, and one run of the remote command
+/// with its stdout fed to a fresh receiver.
+enum RemoteExchange {
+    /// A GET into `.discard` is hashed on the remote (only the SHA-256 and size come back); every
+    /// other body streams back, into memory up to `memoryLimit` for `.memory`.
+    static func bodyTravel(_ request: HTTPRequest, into destination: BodyDestination) -> (hashOnRemote: Bool, memoryLimit: Int?) {
+        switch destination {
+        case .discard where request.method == .get: (true, nil)
+        case .memory(let limit): (false, limit)
+        default: (false, nil)
+        }
+    }
+
+    /// Runs `command` with `stdin` on the vantage's session, its stdout fed to a receiver made for
+    /// this exchange, and turns what came back into a response with `respond`, adding the
+    /// session's host key to the evidence. A lost or timed-out SSH connection becomes the
+    /// `TransportError` the registry client retries on.
+    static func run<Receiver: RemoteReplyReceiver>(
+        _ command: String, stdin: Data, on connection: SSHConnection, shownURL: String,
+        receiver makeReceiver: @escaping @Sendable () -> Receiver, respond: @escaping @Sendable (SSHSession.ExecResult, Receiver) throws -> HTTPResponse
+    ) async throws -> HTTPResponse {
+        let route = connection.target.route
+        do {
+            return try await connection.withSession { session, cancellation in
+                let receiver = makeReceiver()
+                defer { receiver.closeFile() }
+                let result = try session.exec(command, stdin: stdin, cancellation: cancellation) { bytes in
+                    try receiver.receive(bytes)
+                }
+                var response = try respond(result, receiver)
+                response.evidence.sshHostKey = session.hostKey.fingerprint
+                return response
+            }
+        } catch let error as SSHError where error.kind == .connectionLost {
+            throw TransportError(kind: .connect, url: shownURL, detail: "SSH vantage \(route): \(error.message)")
+        } catch let error as SSHError where error.kind == .timeout {
+            throw TransportError(kind: .timeout, url: shownURL, detail: "SSH vantage \(route): \(error.message)")
+        }
+    }
+}
