@@ -78,46 +78,14 @@ trap cleanup EXIT
 rm -rf "$work" "$samples"
 mkdir -p "$work"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    die "nothing listens on port $1"
-}
+# shellcheck source=examples/loopback-lab.sh
+source "$repo/examples/loopback-lab.sh"
 
 say "starting a registry, tinyproxy and microsocks on 127.0.0.1"
-registry_port=$(free_port); http_port=$(free_port); socks_port=$(free_port)
+loopback_lab_start Warning || die "the loopback servers did not start; see $work/*.log"
 registry=127.0.0.1:$registry_port
-cat > "$work/registry.yml" <<YAML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: $registry}
-YAML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 & pids+=($!)
-printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nLogLevel Warning\nLogFile "%s"\nMaxClients 64\n' \
-    "$http_port" "$work/tinyproxy.log" > "$work/tinyproxy.conf"
-tinyproxy -d -c "$work/tinyproxy.conf" >/dev/null 2>&1 & pids+=($!)
-microsocks -i 127.0.0.1 -p "$socks_port" >/dev/null 2>&1 & pids+=($!)
-wait_port "$registry_port"; wait_port "$http_port"; wait_port "$socks_port"
 
-cat > "$work/vantages.toml" <<TOML
-[[vantage]]
-name = "direct"
-kind = "local"
-
-[[vantage]]
-name = "http-proxy"
-kind = "proxy"
-proxy = "http://127.0.0.1:$http_port"
-
-[[vantage]]
-name = "socks"
-kind = "proxy"
-proxy = "socks5h://127.0.0.1:$socks_port"
-TOML
+loopback_lab_vantages "$work/vantages.toml"
 # strict, but every vantage downloads and hashes every blob. (paranoid also sets that, but refuses
 # plain-HTTP registries, and the bench registry is plain HTTP on loopback.)
 cat > "$work/every-vantage.toml" <<TOML

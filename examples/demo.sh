@@ -16,28 +16,11 @@ cleanup() {
 }
 trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-    for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "nothing listens on port $1" >&2; return 1
-}
+# shellcheck source=examples/loopback-lab.sh
+source "$here/loopback-lab.sh"
 
 step "Starting a registry, tinyproxy and microsocks on 127.0.0.1"
-registry_port=$(free_port); http_port=$(free_port); socks_port=$(free_port)
-cat > "$work/registry.yml" <<YAML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: 127.0.0.1:$registry_port}
-YAML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 & pids+=($!)
-printf 'Port %s\nListen 127.0.0.1\nAllow 127.0.0.1\nLogLevel Info\nLogFile "%s"\n' "$http_port" "$work/tinyproxy.log" > "$work/tinyproxy.conf"
-tinyproxy -d -c "$work/tinyproxy.conf" >/dev/null 2>&1 & pids+=($!)
-microsocks -i 127.0.0.1 -p "$socks_port" >/dev/null 2>&1 & pids+=($!)
-wait_port "$registry_port"; wait_port "$http_port"; wait_port "$socks_port"
+loopback_lab_start Info
 echo "registry 127.0.0.1:$registry_port, http proxy :$http_port, socks5 proxy :$socks_port"
 
 step "Pushing a sample image (3 layers, linux/amd64 and linux/arm64) with skopeo"
@@ -49,21 +32,7 @@ image="127.0.0.1:$registry_port/demo/hello:1.0"
 skopeo copy --quiet --insecure-policy --all --preserve-digests --dest-tls-verify=false "oci:$work/layout" "docker://$image"
 echo "pushed $image"
 
-cat > "$work/vantages.toml" <<TOML
-[[vantage]]
-name = "direct"
-kind = "local"
-
-[[vantage]]
-name = "http-proxy"
-kind = "proxy"
-proxy = "http://127.0.0.1:$http_port"
-
-[[vantage]]
-name = "socks"
-kind = "proxy"
-proxy = "socks5h://127.0.0.1:$socks_port"
-TOML
+loopback_lab_vantages "$work/vantages.toml"
 echo "vantages file:"; sed 's/^/    /' "$work/vantages.toml"
 
 export THREETOFU_CACHE="$work/cache"
