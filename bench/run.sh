@@ -4,7 +4,8 @@
 # Starts a registry, tinyproxy (HTTP CONNECT) and microsocks (SOCKS5) on 127.0.0.1 with free ports,
 # generates synthetic images of incompressible data with examples/make-image.py, pushes them with
 # skopeo, then times every tool BENCH_RUNS times, interleaved (the order rotates each run), each
-# under /usr/bin/time -v for peak RSS. Prints a table; writes bench/out/results.json.
+# under /usr/bin/time -v for peak RSS, and again until a `sync` after it returns (3tofu fsyncs its
+# output; the others leave theirs in the page cache). Prints a table; writes bench/out/results.json.
 #
 # Usage: bench/run.sh [path/to/3tofu]
 # Environment:
@@ -167,17 +168,21 @@ measure() {
     start=$(date +%s%N)
     THREETOFU_CACHE=$dir/cache TMPDIR=$dir/tmp /usr/bin/time -v -o "$dir/time.txt" "${cmd[@]}" >"$dir/stdout" 2>"$dir/stderr" || status=$?
     end=$(date +%s%N)
+    # Also timed: until the output is on disk. 3tofu fsyncs what it writes; skopeo, occystrap and
+    # the floor's cp leave it in the page cache when they exit.
+    sync
+    local synced; synced=$(date +%s%N)
     local bytes=0
     if [ -f "$dir/out.tar" ]; then bytes=$(stat -c %s "$dir/out.tar"); else bytes=$(du -sb "$dir/floor" | cut -f1); fi
-    python3 - "$image" "$tool" "$run" "$start" "$end" "$status" "$bytes" "$dir/time.txt" "$dir/stderr" "$load" >>"$samples" <<'PY'
+    python3 - "$image" "$tool" "$run" "$start" "$end" "$status" "$bytes" "$dir/time.txt" "$dir/stderr" "$load" "$synced" >>"$samples" <<'PY'
 import json, sys
-image, tool, run, start, end, status, size, timefile, stderr, load = sys.argv[1:]
+image, tool, run, start, end, status, size, timefile, stderr, load, synced = sys.argv[1:]
 fields = {}
 for line in open(timefile, errors="replace"):
     key, _, value = line.strip().rpartition(": ")
     fields[key] = value
 sample = {"image": image, "tool": tool, "run": int(run), "status": int(status),
-          "wall": (int(end) - int(start)) / 1e9,
+          "wall": (int(end) - int(start)) / 1e9, "wallSynced": (int(synced) - int(start)) / 1e9,
           "user": float(fields.get("User time (seconds)", 0)), "sys": float(fields.get("System time (seconds)", 0)),
           "maxRSSKiB": int(fields.get("Maximum resident set size (kbytes)", 0)), "outputBytes": int(size),
           "load1": float(load)}
