@@ -24,20 +24,33 @@ enum TOMLPrecheck {
                     file: path, line: lineNumber,
                     message: "the line holds a control character (such as NUL, or a carriage return that does not end the line); TOML allows only tabs; remove it")
             }
-            if line.contains("\\u0000") || line.contains("\\U00000000") {
-                throw ConfigurationError(file: path, line: lineNumber, message: "a string holds an escaped NUL (\\u0000), which no name, URL or path may contain; remove it")
-            }
         }
         if let (lineNumber, problem) = syntaxProblem(Array(text.utf8)) {
-            throw ConfigurationError(file: path, line: lineNumber, message: "TOML syntax error: \(problem)")
+            throw ConfigurationError(file: path, line: lineNumber, message: problem)
         }
     }
 
-    /// Walks the text outside strings and comments, as toml++ reads it, for the two places where
-    /// toml++ asserts instead of reporting an error: a table header (a '[' that starts a line outside
-    /// any value) whose key does not start right away, and an array element that is '}' or a Unicode
-    /// line separator. Both are syntax errors in every TOML file. Returns the line and the problem.
+    static let escapedNULMessage = "a string holds an escaped NUL (\\u0000), which no name, URL or path may contain; remove it"
+
+    /// Walks the text outside strings and comments, as toml++ reads it, for the places where toml++
+    /// asserts instead of reporting an error: a table header (a '[' that starts a line outside any
+    /// value) whose key does not start right away, an array element that is '}' or a Unicode line
+    /// separator, two date-time shapes. All are syntax errors in every TOML file. Inside basic
+    /// strings it also finds an escaped NUL (`\u0000`, `\U00000000`). Returns the line and the message.
     static func syntaxProblem(_ bytes: [UInt8]) -> (Int, String)? {
+        switch firstProblem(bytes) {
+        case nil: return nil
+        case (let line, .syntax(let problem))?: return (line, "TOML syntax error: \(problem)")
+        case (let line, .escapedNUL)?: return (line, escapedNULMessage)
+        }
+    }
+
+    private enum Problem {
+        case syntax(String)
+        case escapedNUL
+    }
+
+    private static func firstProblem(_ bytes: [UInt8]) -> (Int, Problem)? {
         let newline = UInt8(ascii: "\n")
         var line = 1
         var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0  // toml++ skips a byte order mark
@@ -64,11 +77,20 @@ enum TOMLPrecheck {
                 let delimiter = starts([byte, byte, byte], at: index) ? [byte, byte, byte] : [byte]
                 index += delimiter.count
                 while index < bytes.count, !starts(delimiter, at: index) {
-                    if bytes[index] == newline {
+                    let current = bytes[index]
+                    if current == newline {
                         if delimiter.count == 1 { break }  // unterminated: toml++ reports it
                         line += 1
+                    } else if byte == UInt8(ascii: "\""), current == UInt8(ascii: "\\") {
+                        // An escape. TOMLKit hands strings over as C strings: an escaped NUL would cut
+                        // the value short. Compared as bytes, so a combining mark after it hides nothing.
+                        if starts(Array("u0000".utf8), at: index + 1) || starts(Array("U00000000".utf8), at: index + 1) {
+                            return (line, .escapedNUL)
+                        }
+                        // Skip the escaped byte, but not a line break (a line-ending backslash): it is counted.
+                        if index + 1 < bytes.count, bytes[index + 1] != newline { index += 1 }
                     }
-                    index += byte == UInt8(ascii: "\"") && bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+                    index += 1
                 }
                 if starts(delimiter, at: index) { index += delimiter.count }
                 // A multi-line string may end in up to two more quotes ("""a"""" holds a").
@@ -77,20 +99,20 @@ enum TOMLPrecheck {
                 atLineStart = false
                 expectingValue = false
             case UInt8(ascii: "[") where open.isEmpty && atLineStart:
-                if let problem = tableHeaderProblem(bytes, at: index) { return (line, problem) }
+                if let problem = tableHeaderProblem(bytes, at: index) { return (line, .syntax(problem)) }
                 // The rest of the line is the header's key, ']' or ']]', and maybe a comment.
                 while index < bytes.count, bytes[index] != newline { index += 1 }
                 last = UInt8(ascii: "]")
             default:
                 if last == UInt8(ascii: "[") || last == UInt8(ascii: ",") {
                     if byte == UInt8(ascii: "}") {
-                        return (line, "'}' where a value or ']' should follow '\(Character(Unicode.Scalar(last)))'")
+                        return (line, .syntax("'}' where a value or ']' should follow '\(Character(Unicode.Scalar(last)))'"))
                     }
                     if starts([0xC2, 0x85], at: index) || starts([0xE2, 0x80, 0xA8], at: index) || starts([0xE2, 0x80, 0xA9], at: index) {
-                        return (line, "a Unicode line separator where a value or ']' should follow '\(Character(Unicode.Scalar(last)))'; use a plain line break")
+                        return (line, .syntax("a Unicode line separator where a value or ']' should follow '\(Character(Unicode.Scalar(last)))'; use a plain line break"))
                     }
                 }
-                if expectingValue, let problem = dateTimeProblem(bytes, at: index) { return (line, problem) }
+                if expectingValue, let problem = dateTimeProblem(bytes, at: index) { return (line, .syntax(problem)) }
                 switch byte {
                 case UInt8(ascii: "["), UInt8(ascii: "{"): open.append(byte)
                 case UInt8(ascii: "]"), UInt8(ascii: "}"): _ = open.popLast()

@@ -150,6 +150,50 @@ import Testing
         }
     }
 
+    /// An escaped NUL is found as bytes inside basic strings only: a combining mark after it (one
+    /// Character with the escape's last digit) does not hide it, and the same six characters in a
+    /// comment, a literal string or after an escaped backslash are not one.
+    @Test func escapedNULsAreFoundOnlyWhereTheyAreEscapes() throws {
+        for (hidden, line) in [
+            ("name = \"ho\\u0000\u{301}me\"", 2), ("name = \"\\U00000000\u{301}\"", 2), ("\"k\\u0000\" = 1", 2),
+            ("name = \"\"\"\na\\u0000\"\"\"", 3),
+        ] {
+            let text = "[[vantage]]\n\(hidden)\nkind = \"local\"\n"
+            do {
+                _ = try VantagesFile.parse(text: text, path: "v.toml")
+                Issue.record("accepted \(text.debugDescription)")
+            } catch let error as ConfigurationError {
+                #expect(error.description.contains("escaped NUL"), "\(error)")
+                #expect(error.line == line, "\(error)")
+            }
+        }
+        // Not escapes: each policy reads, its description holding the six characters as written.
+        for (description, expected) in [
+            ("'C:\\u0000dir' # never put \\u0000 in a name", "C:\\u0000dir"), ("\'\'\'\nC:\\u0000\'\'\'", "C:\\u0000"),
+            ("\"\\\\u0000\"", "\\u0000"),
+        ] {
+            let text = PolicyFileTests.valid.replacingOccurrences(of: "description = \"d\"", with: "description = \(description)")
+            #expect(text != PolicyFileTests.valid)
+            let policy = try PolicyFile.parse(text: text, path: "p.toml")
+            #expect(policy.description == expected, "\(text.debugDescription)")
+        }
+    }
+
+    /// A backslash that ends a line inside a multi-line basic string still ends a line: errors
+    /// after it point at their own line.
+    @Test func aLineEndingBackslashDoesNotShiftLaterLineNumbers() {
+        for (text, expected) in [("x = \"\"\"a \\\nb\"\"\"\ny = 1\na = [}]\n", 4), ("a = \"\"\"x\\\n\"\"\"\n[\u{E9}]\n", 3)] {
+            do {
+                _ = try PolicyFile.parse(text: text, path: "p.toml")
+                Issue.record("accepted \(text.debugDescription)")
+            } catch let error as ConfigurationError {
+                #expect(error.line == expected, "\(text.debugDescription): \(error)")
+            } catch {
+                Issue.record("unexpected error \(error)")
+            }
+        }
+    }
+
     @Test func aCarriageReturnThatDoesNotEndALineIsRefusedWithItsLine() {
         do {
             _ = try VantagesFile.parse(text: "[[vantage]]\nname = \"a\"\rkind = \"local\"\n", path: "v.toml")
