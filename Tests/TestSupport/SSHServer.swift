@@ -94,7 +94,10 @@ public final class SSHServer: Sendable {
                 // cure (the failure is in starting the fixture, not in what the tests check).
                 let state = pid.map { kill($0, 0) == 0 ? "pid \($0) alive" : "pid \($0) gone" } ?? "no pid file"
                 lastError = FixtureError("sshd did not listen on 127.0.0.1:\(port) within 10 s (\(state)); log:\n\(log())")
-                if let pid { Self.terminate(pid) }
+                // A daemon that writes its pid file late must not outlive the failed attempt.
+                if pid == nil { try await Task.sleep(for: .seconds(1)) }
+                let late = (try? String(contentsOfFile: pidFilePath, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                if let stray = pid ?? late { Self.terminate(stray) }
                 continue
             }
             let publicKey = try String(contentsOfFile: hostKeyPath + ".pub", encoding: .utf8)
