@@ -50,7 +50,15 @@ enum TOMLPrecheck {
         case escapedNUL
     }
 
-    private static func firstProblem(_ bytes: [UInt8]) -> (Int, Problem)? {
+    /// The numbers of the lines that begin inside a multi-line string (for `TOMLSourceMap`, which
+    /// must not read them as headers or keys). Meaningful for a text the pre-check accepted.
+    static func linesInsideMultilineStrings(_ bytes: [UInt8]) -> Set<Int> {
+        var lines: Set<Int> = []
+        _ = firstProblem(bytes) { lines.insert($0) }
+        return lines
+    }
+
+    private static func firstProblem(_ bytes: [UInt8], lineInsideString: (Int) -> Void = { _ in }) -> (Int, Problem)? {
         let newline = UInt8(ascii: "\n")
         var line = 1
         var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0  // toml++ skips a byte order mark
@@ -81,6 +89,7 @@ enum TOMLPrecheck {
                     if current == newline {
                         if delimiter.count == 1 { break }  // unterminated: toml++ reports it
                         line += 1
+                        lineInsideString(line)
                     } else if byte == UInt8(ascii: "\""), current == UInt8(ascii: "\\") {
                         // An escape. TOMLKit hands strings over as C strings: an escaped NUL would cut
                         // the value short. Compared as bytes, so a combining mark after it hides nothing.

@@ -1,6 +1,7 @@
 /// Finds the lines of tables and keys in a TOML text, so semantic errors can point at a line.
 /// TOMLKit reports positions only for syntax errors; this covers the simple layouts our files use
-/// (`[[array]]` headers, `[table]` headers and `key = value` lines).
+/// (`[[array]]` headers, `[table]` headers and `key = value` lines), skipping the lines inside
+/// multi-line strings.
 struct TOMLSourceMap {
     private struct Block {
         var header: String
@@ -10,9 +11,11 @@ struct TOMLSourceMap {
     private var blocks: [Block] = [Block(header: "", line: 1, keys: [:])]
 
     init(text: String) {
+        let insideStrings = TOMLPrecheck.linesInsideMultilineStrings(Array(text.utf8))
         var lineNumber = 0
         for rawLine in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map(Substring.init) {
             lineNumber += 1
+            if insideStrings.contains(lineNumber) { continue }
             let line = rawLine.trimmingCharacters(in: " \t\r")
             if line.hasPrefix("[") {
                 let header = line.prefix { $0 != "#" }.trimmingCharacters(in: " \t")

@@ -194,6 +194,34 @@ import Testing
         }
     }
 
+    /// Lines inside a multi-line string are not headers or keys to the line finder: an error after
+    /// such a string still points at its own line.
+    @Test func linesInsideAMultilineStringAreNotHeadersOrKeys() {
+        let text = """
+            [[vantage]]
+            name = "a"
+            kind = "proxy"
+            proxy = "http://127.0.0.1:1"
+            ca_cert = \"\"\"
+            [[vantage]]
+            kind = "x"
+            \"\"\"
+
+            [[vantage]]
+            name = "b"
+            kind = "tor"
+
+            """
+        do {
+            _ = try VantagesFile.parse(text: text, path: "v.toml")
+            Issue.record("accepted kind = \"tor\"")
+        } catch let error as ConfigurationError {
+            #expect(error.line == 12 && error.field == "kind", "\(error)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
     @Test func aCarriageReturnThatDoesNotEndALineIsRefusedWithItsLine() {
         do {
             _ = try VantagesFile.parse(text: "[[vantage]]\nname = \"a\"\rkind = \"local\"\n", path: "v.toml")
