@@ -96,7 +96,10 @@ struct PullCommand: AsyncParsableCommand {
                     layersDownloaded: result.layersDownloaded, layersCached: result.layersCached, layersResumed: result.layersResumed,
                     bytesReceived: result.bytesReceived))
         } else {
-            Terminal.note("Wrote \(written.path) (\(written.format.rawValue)), verified by \(result.answeringCount) vantages.")
+            // An archive's SHA-256 (computed while writing it) lets the far side of an air gap check
+            // the copy; an OCI layout is a directory, with no one hash to compare.
+            let checksum = written.format == .oci || written.sha256.isEmpty ? "" : ", sha256 \(written.sha256)"
+            Terminal.note("Wrote \(written.path) (\(written.format.rawValue)\(checksum)), verified by \(result.answeringCount) vantages.")
             print(setup.reference.pinned(to: try Digest(parsing: result.decision.agreed?.topDigest ?? "")).description)
         }
     }

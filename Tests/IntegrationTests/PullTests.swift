@@ -15,6 +15,9 @@ struct PullTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(lab.registry.host)/demo/app:1.0@\(layout.topDigest)")
         #expect(result.stderr.contains("verdict: AGREE"))
+        // The written file's SHA-256 is shown, for checking the copy on the far side of an air gap.
+        let fileSHA256 = try Shell.sha256Hex(try Data(contentsOf: URL(fileURLWithPath: output)))
+        #expect(result.stderr.contains("Wrote \(output) (docker-archive, sha256 \(fileSHA256)), verified by 3 vantages."), "\(result.stderr)")
 
         // Each proxy carried its vantage's traffic.
         #expect(lab.httpProxy.requests().contains { $0.contains("/v2/demo/app/manifests/1.0") })
