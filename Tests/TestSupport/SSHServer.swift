@@ -82,22 +82,23 @@ public final class SSHServer: Sendable {
                 if log().contains("Address already in use") { continue }
                 break
             }
-            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-            var pid: Int32?
-            while ContinuousClock.now < deadline {
-                pid = (try? String(contentsOfFile: pidFilePath, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                if pid != nil, FreePort.isAccepting(port: port) { break }
+            let currentPID = { (try? String(contentsOfFile: pidFilePath, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
+            let patience = Duration.seconds(20)
+            let deadline = ContinuousClock.now.advanced(by: patience)
+            while ContinuousClock.now < deadline, currentPID() == nil || !FreePort.isAccepting(port: port) {
                 try await Task.sleep(for: .milliseconds(25))
             }
-            guard let pid, FreePort.isAccepting(port: port) else {
-                // Seen once in a loaded full run with an empty log; a fresh port and daemon is the
-                // cure (the failure is in starting the fixture, not in what the tests check).
-                let state = pid.map { kill($0, 0) == 0 ? "pid \($0) alive" : "pid \($0) gone" } ?? "no pid file"
-                lastError = FixtureError("sshd did not listen on 127.0.0.1:\(port) within 10 s (\(state)); log:\n\(log())")
-                // A daemon that writes its pid file late must not outlive the failed attempt.
-                if pid == nil { try await Task.sleep(for: .seconds(1)) }
-                let late = (try? String(contentsOfFile: pidFilePath, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                if let stray = pid ?? late { Self.terminate(stray) }
+            // Looked at again after the loop: on a loaded machine this task may wake only after the
+            // deadline, when the daemon has long been listening.
+            guard let pid = currentPID(), FreePort.isAccepting(port: port) else {
+                // A fresh port and daemon is the cure (the failure is in starting the fixture, not in
+                // what the tests check). A daemon that writes its pid file late must not outlive the
+                // failed attempt.
+                let early = currentPID()
+                lastError = FixtureError(
+                    "sshd did not listen on 127.0.0.1:\(port) within \(patience) (\(early.map { kill($0, 0) == 0 ? "pid \($0) alive" : "pid \($0) gone" } ?? "no pid file")); log:\n\(log())")
+                if early == nil { try await Task.sleep(for: .seconds(1)) }
+                if let stray = early ?? currentPID() { Self.terminate(stray) }
                 continue
             }
             let publicKey = try String(contentsOfFile: hostKeyPath + ".pub", encoding: .utf8)
