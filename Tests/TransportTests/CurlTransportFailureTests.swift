@@ -44,7 +44,9 @@ struct CurlTransportFailureTests {
 
     @Test("cancelling the task stops a running transfer promptly")
     func cancellation() async throws {
-        let transport = try CurlTransport(configuration: TransportConfiguration())
+        // No low-speed timeout within the test's life: only the cancel can end the transfer, however
+        // late this task gets a thread back on a busy machine to send it.
+        let transport = try CurlTransport(configuration: TransportConfiguration(lowSpeedLimit: 1024, lowSpeedTime: 3600))
         try await FixtureHTTPServer.with { server in
             let url = server.url("/slow")
             let task = Task { try await transport.perform(HTTPRequest(url: url), into: .discard) }
