@@ -41,7 +41,7 @@ let package = Package(
         // SSH vantages: a libssh2 session (strict known_hosts) and HTTP exchanges run by curl on the remote.
         .target(
             name: "Remote",
-            dependencies: ["CSSH2", "Transport", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CSSH2", "Transport", "DirectIO", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Distribution-spec client over any HTTPTransport.
         .target(

@@ -50,7 +50,7 @@ final class AgentReplyReceiver: RemoteReplyReceiver {
         try sink.finishEmptyBody(status: status)
     }
 
-    func closeFile() { sink.closeFile() }
+    func closeFile() throws { try sink.closeFile() }
 
     /// Lowercase hex SHA-256 of the body bytes received.
     func sha256Hex() -> String { sink.sha256Hex() }

@@ -34,7 +34,7 @@ final class RemoteBodyReceiver: RemoteReplyReceiver {
         try sink.finishEmptyBody(status: head.status)
     }
 
-    func closeFile() { sink.closeFile() }
+    func closeFile() throws { try sink.closeFile() }
 
     /// Lowercase hex SHA-256 of the body bytes received.
     func sha256Hex() -> String { sink.sha256Hex() }

@@ -1,11 +1,7 @@
 import Crypto
+import DirectIO
 import Foundation
 import Transport
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Where the body of one remote exchange goes once its head is known, for both SSH transports
 /// (remote curl and `3tofu agent`): memory up to a limit, a file (appended to for a 206), or
@@ -19,13 +15,12 @@ final class RemoteBodySink {
     private var hasher = SHA256()
     private(set) var length: Int64 = 0
     private(set) var body = Data()
-    private var file: Int32 = -1
     private var sink: Sink?
 
     private enum Sink {
         case memory(limit: Int)
         case errorMemory
-        case file
+        case file(DownloadFile)
         case discard
     }
 
@@ -34,7 +29,7 @@ final class RemoteBodySink {
         self.shownURL = shownURL
     }
 
-    deinit { closeFile() }
+    deinit { try? closeFile() }
 
     /// Takes body bytes of a response with `status`.
     func take(_ bodyPart: UnsafeRawBufferPointer, status: Int) throws {
@@ -52,8 +47,12 @@ final class RemoteBodySink {
         case .errorMemory:
             let room = Self.errorBodyLimit - body.count
             if room > 0 { body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bodyPart.prefix(room))) }
-        case .file:
-            try writeAll(bodyPart)
+        case .file(let file):
+            do {
+                try file.write(bodyPart)
+            } catch {
+                throw writeError(error, file.path)
+            }
         case .discard:
             break
         }
@@ -67,11 +66,19 @@ final class RemoteBodySink {
         }
     }
 
-    func closeFile() {
-        if file >= 0 {
-            close(file)
-            file = -1
+    /// Writes out what is still buffered (also after a failed exchange, so a resume starts from
+    /// every byte received) and closes the file; later calls do nothing.
+    func closeFile() throws {
+        guard case .file(let file)? = sink else { return }
+        do {
+            try file.finish()
+        } catch {
+            throw writeError(error, file.path)
         }
+    }
+
+    private func writeError(_ error: DirectIOError, _ path: String) -> TransportError {
+        TransportError(kind: .io, url: shownURL, detail: "cannot write the download to \(path): \(error); check free space")
     }
 
     /// Lowercase hex SHA-256 of the body bytes received.
@@ -87,26 +94,11 @@ final class RemoteBodySink {
             return .discard
         case .file(let path):
             guard (200...299).contains(status) else { return .errorMemory }
-            let flags = O_WRONLY | O_CREAT | (status == 206 ? O_APPEND : O_TRUNC)
-            file = open(path, flags, 0o644)
-            guard file >= 0 else {
-                throw TransportError(kind: .io, url: shownURL, detail: "cannot open \(path) for writing: \(String(cString: strerror(errno)))")
+            do {
+                return .file(try DownloadFile(path: path, status: status))
+            } catch {
+                throw TransportError(kind: .io, url: shownURL, detail: "cannot open \(path) for writing: \(error); check that the directory exists and is writable")
             }
-            return .file
-        }
-    }
-
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var base = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let written = write(file, base, remaining)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw TransportError(kind: .io, url: shownURL, detail: "cannot write the download to disk: \(String(cString: strerror(errno)))")
-            }
-            remaining -= written
-            base = base.advanced(by: written)
         }
     }
 }

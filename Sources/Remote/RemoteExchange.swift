@@ -6,7 +6,8 @@ import Transport
 /// `3tofu agent`). Both are used on the connection's queue only.
 protocol RemoteReplyReceiver: AnyObject, SendableMetatype {
     func receive(_ bytes: UnsafeRawBufferPointer) throws
-    func closeFile()
+    /// Writes out and closes the body's file, if any; later calls do nothing.
+    func closeFile() throws
 }
 
 /// The part both SSH transports share: how the body travels, and one run of the remote command
@@ -34,10 +35,13 @@ enum RemoteExchange {
         do {
             return try await connection.withSession { session, cancellation in
                 let receiver = makeReceiver()
-                defer { receiver.closeFile() }
+                // After a failure, what was received still reaches the file for a resume.
+                defer { try? receiver.closeFile() }
                 let result = try session.exec(command, stdin: stdin, cancellation: cancellation) { bytes in
                     try receiver.receive(bytes)
                 }
+                // A buffered tail that cannot be written fails the exchange.
+                try receiver.closeFile()
                 var response = try respond(result, receiver)
                 response.evidence.sshHostKey = session.hostKey.fingerprint
                 return response

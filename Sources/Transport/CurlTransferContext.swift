@@ -1,6 +1,5 @@
 import CCurl
 import Crypto
-import DirectIO
 import Foundation
 
 /// The state of one transfer that libcurl's callbacks write into. Created, used and dropped on a
@@ -16,7 +15,7 @@ final class CurlTransferContext {
     /// Where body bytes go once the status is known.
     private enum Sink {
         case memory(limit: Int)
-        case file(writer: AlignedFileWriter, path: String)
+        case file(DownloadFile)
         case cappedMemory(cap: Int)
         case nothing
     }
@@ -34,8 +33,6 @@ final class CurlTransferContext {
     private(set) var headers = HTTPHeaders()
     private(set) var statusLineCode = 0
     private(set) var failure: Failure?
-    private(set) var fileDescriptor: Int32 = -1
-    private var fileWriter: AlignedFileWriter?
 
     init(handle: UnsafeMutableRawPointer, destination: BodyDestination, cancellation: CancellationFlag) {
         self.handle = handle
@@ -50,19 +47,11 @@ final class CurlTransferContext {
     /// Writes out what the file writer still buffers (also after a failed transfer, so a resume
     /// starts from every byte received) and closes the file.
     func closeFile() {
-        if let writer = fileWriter {
-            fileWriter = nil
-            do {
-                try writer.finish()
-            } catch {
-                if failure == nil, case .file(let path) = destination {
-                    failure = .fileWrite(path: path, errno: error.code)
-                }
-            }
-        }
-        if fileDescriptor >= 0 {
-            close(fileDescriptor)
-            fileDescriptor = -1
+        guard case .file(let file)? = sink else { return }
+        do {
+            try file.finish()
+        } catch {
+            if failure == nil { failure = .fileWrite(path: file.path, errno: error.code) }
         }
     }
 
@@ -117,11 +106,11 @@ final class CurlTransferContext {
                 return false
             }
             body.append(contentsOf: bytes)
-        case .file(let writer, let path):
+        case .file(let file):
             do {
-                try writer.write(bytes)
+                try file.write(bytes)
             } catch {
-                failure = .fileWrite(path: path, errno: error.code)
+                failure = .fileWrite(path: file.path, errno: error.code)
                 return false
             }
         case .cappedMemory(let cap):
@@ -163,20 +152,13 @@ final class CurlTransferContext {
         case .discard:
             return isSuccess ? .nothing : .cappedMemory(cap: Self.errorBodyCap)
         case .file(let path):
-            guard isSuccess else { return .cappedMemory(cap: Self.errorBodyCap) }
-            // 206 continues what the file holds; any other 2xx is the whole body and replaces it.
-            let mode = code == 206 ? O_APPEND : O_TRUNC
-            let fd = open(path, O_WRONLY | O_CREAT | mode | O_CLOEXEC, 0o644)
-            guard fd >= 0 else {
-                failure = .fileOpen(path: path, errno: errno)
+            guard isSuccess, let code else { return .cappedMemory(cap: Self.errorBodyCap) }
+            do {
+                return .file(try DownloadFile(path: path, status: code))
+            } catch {
+                failure = .fileOpen(path: path, errno: error.code)
                 return nil
             }
-            fileDescriptor = fd
-            // Blobs are written once and fsynced when committed: write them directly, in 1 MiB
-            // requests, instead of 16 KiB callbacks through the page cache.
-            let writer = AlignedFileWriter(fileDescriptor: fd)
-            fileWriter = writer
-            return .file(writer: writer, path: path)
         }
     }
 }

@@ -67,6 +67,41 @@ struct DiskFullTests {
         try KillTests.expectStoreIntact(smallCache)
         #expect(layers > 0)
     }
+
+    /// The same through an SSH vantage, whose bytes reach the cache through the SSH transports'
+    /// own file sink: the full cache is a clear error, not a short blob.
+    @Test func fullCacheUnderAnSSHVantageFailsCleanly() async throws {
+        var reason = ""
+        guard let small = try SmallFilesystem(reason: &reason) else {
+            print("skipped: \(reason)")
+            return
+        }
+        let lab = try await Lab()
+        let server = try await SSHServer()
+        _ = try Lab.layersBig(lab)
+        let vantages = try lab.vantagesFile(extra: SSHVantageTests.sshVantage("vps", server), includeStandard: false)
+        let policy = lab.home.file("one.toml")
+        try """
+            name = "one-ssh"
+            description = "The SSH vantage alone."
+            min_agreeing = 1
+            max_unavailable = 0
+            blob_verification = "source"
+            require_route_kinds = ["ssh"]
+            allow_insecure_registries = true
+
+            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let smallCache = small.path + "/cache"
+        let output = lab.home.file("big-ssh.tar")
+        let noRoom = try lab.run(
+            ["pull", "\(lab.registry.host)/full/big:1", "--output", output, "--vantages", vantages, "--policy", policy] + (try lab.registryOptions()),
+            environment: ["THREETOFU_CACHE": smallCache])
+        #expect(noRoom.status == 3, "\(noRoom.stderr)")
+        #expect(noRoom.stderr.lowercased().contains("no space left"), "\(noRoom.stderr)")
+        #expect(noRoom.stderr.contains(smallCache), "the message does not say where: \(noRoom.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+        try KillTests.expectStoreIntact(smallCache)
+    }
 }
 
 extension Lab {

@@ -1,0 +1,43 @@
+import DirectIO
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The file a 2xx response body goes to, for every transport (libcurl here, the SSH vantages'
+/// remote curl and `3tofu agent`): a 206 continues what the file holds, any other 2xx replaces
+/// it. Blobs are written once and fsynced when committed, so the bytes go out directly in 1 MiB
+/// requests (`AlignedFileWriter`) instead of small writes through the page cache. `finish()`
+/// writes out what is still buffered, also after a failed transfer, so a resume starts from
+/// every byte received. Errors are the errno of the failed call.
+public final class DownloadFile {
+    public let path: String
+    private var fd: Int32
+    private let writer: AlignedFileWriter
+
+    public init(path: String, status: Int) throws(DirectIOError) {
+        let mode = status == 206 ? O_APPEND : O_TRUNC
+        let opened = open(path, O_WRONLY | O_CREAT | mode | O_CLOEXEC, 0o644)
+        guard opened >= 0 else { throw DirectIOError(code: errno) }
+        self.path = path
+        fd = opened
+        writer = AlignedFileWriter(fileDescriptor: opened)
+    }
+
+    deinit { try? finish() }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(DirectIOError) {
+        try writer.write(bytes)
+    }
+
+    /// Writes out what is buffered and closes the file; later calls do nothing.
+    public func finish() throws(DirectIOError) {
+        guard fd >= 0 else { return }
+        defer {
+            close(fd)
+            fd = -1
+        }
+        try writer.finish()
+    }
+}
