@@ -176,7 +176,10 @@ public final class RegistryClient: Sendable {
 
     /// Downloads `descriptor` into `partialPath`, resuming what the file already holds with a Range
     /// request and starting over cleanly when the server ignores the range. The caller verifies the digest.
-    public func downloadBlob(registry: String, repository: String, descriptor: Descriptor, to partialPath: String) async throws -> BlobDownload {
+    /// `tap` sees every body written to the file (each request's, see `BodyTap`).
+    public func downloadBlob(
+        registry: String, repository: String, descriptor: Descriptor, to partialPath: String, tap: (any BodyTap)? = nil
+    ) async throws -> BlobDownload {
         let url = baseURL(registry) + "/v2/\(repository)/blobs/\(descriptor.digest)"
         var attempt = 0
         var resumedAny = false
@@ -195,7 +198,7 @@ public final class RegistryClient: Sendable {
             do {
                 // This loop retries itself, each time with a range from what the file holds now: a
                 // retry inside `exchange` would repeat a stale range and append bytes twice.
-                (response, _) = try await exchange(request, registry: registry, scope: Self.pullScope(repository), into: .file(path: partialPath), retrying: false)
+                (response, _) = try await exchange(request, registry: registry, scope: Self.pullScope(repository), into: .file(path: partialPath, tap: tap), retrying: false)
             } catch let error as TransportError {
                 if Self.isRetryable(error), let delay = retry.delay(afterAttempt: attempt, retryAfter: nil) {
                     try await Task.sleep(for: .seconds(delay))

@@ -92,10 +92,10 @@ final class RemoteBodySink {
             return .memory(limit: limit)
         case .discard:
             return .discard
-        case .file(let path):
+        case .file(let path, let tap):
             guard (200...299).contains(status) else { return .errorMemory }
             do {
-                return .file(try DownloadFile(path: path, status: status))
+                return .file(try DownloadFile(path: path, status: status, tap: tap))
             } catch {
                 throw TransportError(kind: .io, url: shownURL, detail: "cannot open \(path) for writing: \(error); check that the directory exists and is writable")
             }

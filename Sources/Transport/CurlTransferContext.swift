@@ -151,10 +151,10 @@ final class CurlTransferContext {
             return .memory(limit: limit)
         case .discard:
             return isSuccess ? .nothing : .cappedMemory(cap: Self.errorBodyCap)
-        case .file(let path):
+        case .file(let path, let tap):
             guard isSuccess, let code else { return .cappedMemory(cap: Self.errorBodyCap) }
             do {
-                return .file(try DownloadFile(path: path, status: code))
+                return .file(try DownloadFile(path: path, status: code, tap: tap))
             } catch {
                 failure = .fileOpen(path: path, errno: error.code)
                 return nil

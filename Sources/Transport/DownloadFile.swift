@@ -10,25 +10,30 @@ import Darwin
 /// it. Blobs are written once and fsynced when committed, so the bytes go out directly in 1 MiB
 /// requests (`AlignedFileWriter`) instead of small writes through the page cache. `finish()`
 /// writes out what is still buffered, also after a failed transfer, so a resume starts from
-/// every byte received. Errors are the errno of the failed call.
+/// every byte received. Errors are the errno of the failed call. A `BodyTap` sees every byte
+/// after the file writer took it.
 public final class DownloadFile {
     public let path: String
     private var fd: Int32
     private let writer: AlignedFileWriter
+    private let tap: (any BodyTap)?
 
-    public init(path: String, status: Int) throws(DirectIOError) {
+    public init(path: String, status: Int, tap: (any BodyTap)? = nil) throws(DirectIOError) {
         let mode = status == 206 ? O_APPEND : O_TRUNC
         let opened = open(path, O_WRONLY | O_CREAT | mode | O_CLOEXEC, 0o644)
         guard opened >= 0 else { throw DirectIOError(code: errno) }
         self.path = path
         fd = opened
         writer = AlignedFileWriter(fileDescriptor: opened)
+        self.tap = tap
+        tap?.begin(appending: status == 206)
     }
 
     deinit { try? finish() }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws(DirectIOError) {
         try writer.write(bytes)
+        tap?.receive(bytes)
     }
 
     /// Writes out what is buffered and closes the file; later calls do nothing.
@@ -37,6 +42,7 @@ public final class DownloadFile {
         defer {
             close(fd)
             fd = -1
+            tap?.end()
         }
         try writer.finish()
     }

@@ -40,9 +40,21 @@ public enum BodyDestination: Sendable {
     /// Write the body to the file at `path` (created if missing): a 206 body is appended to what the
     /// file holds (resume), any other 2xx body replaces the file's content (truncate first).
     /// Non-2xx bodies are never written to the file; they go to memory (capped at 64 KiB) so errors can be read.
-    case file(path: String)
+    /// With a `tap`, the same bytes are also handed to it as they are written.
+    case file(path: String, tap: (any BodyTap)? = nil)
     /// Hash and count the body, keep nothing.
     case discard
+}
+
+/// Sees a file-bound 2xx response body as it is written to its file, to pass the bytes on while
+/// they download. Called on the transfer's thread; `receive` may block to slow the transfer down.
+public protocol BodyTap: AnyObject, Sendable {
+    /// A body starts going to the file: appended to what it holds (a 206) or replacing it.
+    func begin(appending: Bool)
+    /// The next bytes of the body, after they were handed to the file.
+    func receive(_ bytes: UnsafeRawBufferPointer)
+    /// The body ended, completely or not; everything received has been through `receive`.
+    func end()
 }
 
 /// Case-insensitive, order-keeping header list.

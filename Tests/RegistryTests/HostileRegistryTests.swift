@@ -25,7 +25,7 @@ private final class BreakingTransport: HTTPTransport, @unchecked Sendable {
             ranges.append(request.rangeStart)
             return cuts.isEmpty ? nil : cuts.removeFirst()
         }
-        guard case .file(let path) = destination else { throw TransportError(kind: .other, url: request.url, detail: "file expected") }
+        guard case .file(let path, _) = destination else { throw TransportError(kind: .other, url: request.url, detail: "file expected") }
         let start = Int(request.rangeStart ?? 0)
         let body = blob.suffix(from: start)
         let delivered = cut.map { body.prefix($0) } ?? body

@@ -31,7 +31,7 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
         if case .memory(let limit) = destination, reply.body.count > limit {
             throw TransportError(kind: .bodyTooLarge, url: request.url, detail: "over \(limit)")
         }
-        if case .file(let path) = destination, (200..<300).contains(reply.status) {
+        if case .file(let path, _) = destination, (200..<300).contains(reply.status) {
             if reply.status != 206 { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             try handle.seekToEnd()
