@@ -30,13 +30,29 @@ public struct ArchiveWriter: Sendable {
 
     /// Builds the whole archive at a temporary sibling of `path`; `commit()` renames it into
     /// place. With `layerAvailability`, layers still downloading are waited for one by one.
-    public func stage(_ image: ImageToWrite, to path: String, layerAvailability: LayerAvailability? = nil) throws -> StagedArtifact {
-        let plan = try ImageLayoutPlan(image, store: store, layerAvailability: layerAvailability)
+    /// With `liveLayers` as well, a layer whose download is streamed to the writer is taken from
+    /// memory as it arrives instead of being read back from the store; if such a download is
+    /// abandoned part-way, the archive is written again from the start, from the store alone.
+    public func stage(
+        _ image: ImageToWrite, to path: String, layerAvailability: LayerAvailability? = nil, liveLayers: LiveLayerSource? = nil
+    ) throws -> StagedArtifact {
+        var plan = try ImageLayoutPlan(image, store: store, layerAvailability: layerAvailability)
+        plan.liveLayers = layerAvailability == nil ? nil : liveLayers
         let docker = format == .dockerArchive
         let staged = try AtomicOutput.stageFile(at: path) { fd, temporary in
             let tar = TarWriter(fileDescriptor: fd, label: temporary)
-            try LayoutTar.write(plan, to: tar, docker: docker)
-            return tar.sha256Hex ?? ""
+            do {
+                try LayoutTar.write(plan, to: tar, docker: docker)
+                return tar.sha256Hex ?? ""
+            } catch is LiveLayerAbandoned {
+                tar.abandon()
+                try FileSystem.truncate(fd, path: temporary)
+                var fromStore = plan
+                fromStore.liveLayers = nil
+                let again = TarWriter(fileDescriptor: fd, label: temporary)
+                try LayoutTar.write(fromStore, to: again, docker: docker)
+                return again.sha256Hex ?? ""
+            }
         }
         let result = WriteResult(
             path: path, format: docker ? .dockerArchive : .ociArchive, sha256: staged.value, manifestDigestWritten: plan.manifestDigest,

@@ -9,14 +9,16 @@ public enum ArtifactWriter {
     /// Builds the output without putting it in place. With `layerAvailability`, it may start
     /// before the layers are in the store: each is waited for when the writer reaches it. An
     /// archive is assembled completely here; an OCI layout (hard links from the store, cheap)
-    /// waits for every layer and is built by `commit()`. Blocking.
+    /// waits for every layer and is built by `commit()`. With `liveLayers`, an archive takes layers
+    /// that are still downloading from the download itself (see `LiveLayer`). Blocking.
     public static func stage(
         _ image: ImageToWrite, format: OutputFormat, to path: String, store: ContentStore,
-        layerAvailability: LayerAvailability? = nil
+        layerAvailability: LayerAvailability? = nil, liveLayers: LiveLayerSource? = nil
     ) throws -> StagedArtifact {
         switch format {
         case .dockerArchive, .ociArchive:
-            return try ArchiveWriter(store: store, format: format).stage(image, to: path, layerAvailability: layerAvailability)
+            return try ArchiveWriter(store: store, format: format).stage(
+                image, to: path, layerAvailability: layerAvailability, liveLayers: liveLayers)
         case .oci:
             if let layerAvailability {
                 for layer in image.layers { try layerAvailability(layer.digest, layer.size) }

@@ -95,6 +95,11 @@ enum FileSystem {
         guard fsync(fd) == 0 else { throw ioError("flush (fsync)", path) }
     }
 
+    /// Empties the file open at `fd` and moves its offset back to the start, to write it anew.
+    static func truncate(_ fd: Int32, path: String) throws {
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else { throw ioError("empty (ftruncate)", path) }
+    }
+
     /// Makes a rename or link inside `directory` durable; best effort.
     static func syncDirectory(_ directory: String) {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -41,6 +41,8 @@ struct ImageLayoutPlan {
     let store: ContentStore
     /// Set when the plan was made while layers were still downloading.
     let layerAvailability: LayerAvailability?
+    /// Set when layers still downloading may be taken from the download as it arrives.
+    var liveLayers: LiveLayerSource?
 
     /// Without `layerAvailability` every layer must be in `store` already; with it, each layer is
     /// waited for (and then checked) only when a writer is about to read it.
@@ -104,6 +106,13 @@ struct ImageLayoutPlan {
         guard let layerAvailability, case .file = blob.source else { return }
         try layerAvailability(blob.digest, blob.size)
         try Self.requireStored(digest: blob.digest, size: blob.size, in: store)
+    }
+
+    /// The layer's download, when the writer is to take its bytes as they arrive (only with
+    /// `liveLayers`, and only for a layer the download will hand over from its first byte).
+    func live(_ blob: Blob) -> (any LiveLayer)? {
+        guard let liveLayers, case .file = blob.source else { return nil }
+        return liveLayers(blob.digest, blob.size)
     }
 
     private static func requireStored(digest: Digest, size: Int64, in store: ContentStore) throws {

@@ -24,6 +24,16 @@ enum LayoutTar {
             switch blob.source {
             case .bytes(let data): try tar.addFile(name: blob.memberPath, data: data)
             case .file(let path):
+                if let layer = plan.live(blob) {
+                    let first = layer.next()
+                    if case .abandoned = first {
+                        // Given up before its first byte: nothing of it is in the archive yet,
+                        // so the store's copy will do.
+                    } else {
+                        try tar.addFile(name: blob.memberPath, size: blob.size, digest: blob.digest, first: first, rest: layer)
+                        continue
+                    }
+                }
                 try plan.prepare(blob)
                 try tar.addFile(name: blob.memberPath, contentsOf: path, size: blob.size)
             }

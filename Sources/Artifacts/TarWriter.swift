@@ -1,6 +1,7 @@
 import Crypto
 import DirectIO
 import Foundation
+import OCI
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -77,6 +78,39 @@ public final class TarWriter {
             remaining -= Int64(taken.count)
         }
         try pad(size)
+    }
+
+    /// Adds a regular file of `size` bytes taken from a download as it arrives, starting with
+    /// `first` (what `layer.next()` returned first). Throws `LiveLayerAbandoned` if the download
+    /// is abandoned or hands over more or fewer than `size` bytes: the archive then holds bytes
+    /// that must not be kept, and the caller starts again (after `abandon()`).
+    func addFile(name: String, size: Int64, digest: OCI.Digest, first: LiveChunk, rest layer: any LiveLayer) throws {
+        guard size >= 0 else { throw LiveLayerAbandoned(digest: digest) }
+        try writeHeader(name: name, size: size, isDirectory: false)
+        var remaining = size
+        var chunk = first
+        while true {
+            switch chunk {
+            case .bytes(let data):
+                guard Int64(data.count) <= remaining else { throw LiveLayerAbandoned(digest: digest) }
+                try emit(data)
+                remaining -= Int64(data.count)
+            case .verified:
+                guard remaining == 0 else { throw LiveLayerAbandoned(digest: digest) }
+                try pad(size)
+                return
+            case .abandoned:
+                throw LiveLayerAbandoned(digest: digest)
+            }
+            chunk = layer.next()
+        }
+    }
+
+    /// Gives up on this archive: waits for the write in flight and writes nothing more (also not
+    /// the end blocks). The caller truncates or removes the file.
+    func abandon() {
+        finished = true
+        try? output.finish()
     }
 
     /// Adds a directory entry (`name/`).
