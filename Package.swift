@@ -83,6 +83,7 @@ let package = Package(
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "OCI", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Agreement"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Agreement", "TestSupport"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Artifacts", "OCI", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Commands", "Coordinator", "Configuration", "OCI", "Report", "TestSupport"]

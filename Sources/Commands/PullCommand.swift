@@ -94,7 +94,7 @@ struct PullCommand: AsyncParsableCommand {
                     reference: setup.reference.description, digest: result.decision.agreed?.topDigest, verdict: result.decision.verdict.rawValue,
                     output: written.path, format: written.format.rawValue, sha256: written.sha256,
                     layersDownloaded: result.layersDownloaded, layersCached: result.layersCached, layersResumed: result.layersResumed,
-                    bytesReceived: result.bytesReceived))
+                    layersStreamed: result.layersStreamed, bytesReceived: result.bytesReceived))
         } else {
             // An archive's SHA-256 (computed while writing it) lets the far side of an air gap check
             // the copy; an OCI layout is a directory, with no one hash to compare.
@@ -115,6 +115,8 @@ struct PullSummary: Encodable {
     var layersDownloaded: Int
     var layersCached: Int
     var layersResumed: Int
+    /// Layers written into the archive straight from their downloads, not read back from the cache.
+    var layersStreamed: Int
     var bytesReceived: Int64
 }
 

@@ -4,8 +4,10 @@ import OCI
 import Registry
 
 /// Brings blobs into the content store, verified against their agreed digests and sizes:
-/// bounded concurrency, resume of partial downloads, and another agreeing vantage as fallback
-/// when one fails or sends wrong bytes.
+/// downloads in the order given, more than one at a time only on slow routes (`DownloadRamp`,
+/// at most `concurrency`), resume of partial downloads, and another agreeing vantage as fallback
+/// when one fails or sends wrong bytes. With a `gate` that streams to a writer, a download from a
+/// layer's first byte is also handed to the archive writer as it arrives (`LayerFeed`).
 struct BlobFetcher: Sendable {
     let store: ContentStore
     /// Agreeing vantages (name and client), preferred first.
@@ -13,6 +15,7 @@ struct BlobFetcher: Sendable {
     let reference: ImageReference
     let concurrency: Int
     let events: PullEventSink?
+    var gate: LayerGate?
 
     /// What the fetch had to do: how many blobs came from the network, the cache, or a resumed partial.
     struct Statistics: Sendable, Equatable {
@@ -22,48 +25,87 @@ struct BlobFetcher: Sendable {
         var bytesReceived: Int64 = 0
     }
 
+    /// What one child of the fetch brings back: a finished download, or the time to look at the ramp.
+    private enum Step: Sendable {
+        case finished(digest: Digest, resumedFrom: Int64?, size: Int64)
+        case look
+    }
+
     func fetch(_ descriptors: [Descriptor]) async throws -> Statistics {
         var seen: Set<Digest> = []
         let unique = descriptors.filter { seen.insert($0.digest).inserted }
         let missing = unique.filter { !store.contains($0.digest, size: $0.size) }
         events?(.blobsPlanned(count: unique.count, bytes: unique.reduce(Int64(0)) { total, blob in total.addingReportingOverflow(max(0, blob.size)).overflow ? .max : total + max(0, blob.size) }, cached: unique.count - missing.count))
         var statistics = Statistics(cached: unique.count - missing.count)
-        try await withThrowingTaskGroup(of: (resumedFrom: Int64?, size: Int64).self) { group in
-            var next = missing.makeIterator()
-            for _ in 0..<max(1, concurrency) {
-                guard let descriptor = next.next() else { break }
+        try await withThrowingTaskGroup(of: Step.self) { group in
+            var waiting = missing[...]
+            /// Running downloads and the partial length each started from.
+            var running: [Digest: Int64] = [:]
+            var finishedBytes: Int64 = 0
+            var ramp = DownloadRamp(limit: concurrency)
+            var lastLook = ContinuousClock.now
+            func startNext() {
+                guard let descriptor = waiting.popFirst() else { return }
+                running[descriptor.digest] = store.partialLength(for: descriptor.digest)
+                gate?.downloadsRunning(running.count)
                 group.addTask { try await fetchOne(descriptor) }
             }
-            while let finished = try await group.next() {
-                statistics.downloaded += 1
-                if let resumedFrom = finished.resumedFrom {
-                    statistics.resumed += 1
-                    statistics.bytesReceived += finished.size - resumedFrom
-                } else {
-                    statistics.bytesReceived += finished.size
+            func scheduleLook() {
+                guard !waiting.isEmpty, ramp.limit > 1 else { return }
+                group.addTask {
+                    // Cancelled when the last download is done: the fetch does not wait out the sleep.
+                    try? await Task.sleep(for: .seconds(DownloadRamp.interval))
+                    return .look
                 }
-                if let descriptor = next.next() {
-                    group.addTask { try await fetchOne(descriptor) }
+            }
+            startNext()
+            scheduleLook()
+            while let step = try await group.next() {
+                switch step {
+                case .finished(let digest, let resumedFrom, let size):
+                    running[digest] = nil
+                    gate?.downloadsRunning(running.count)
+                    statistics.downloaded += 1
+                    let received = size - (resumedFrom ?? 0)
+                    if resumedFrom != nil { statistics.resumed += 1 }
+                    statistics.bytesReceived += received
+                    finishedBytes += received
+                    startNext()
+                    if running.isEmpty, waiting.isEmpty { group.cancelAll() }
+                case .look:
+                    let progress = finishedBytes + running.reduce(Int64(0)) { total, download in
+                        total + max(0, store.partialLength(for: download.key) - download.value)
+                    }
+                    let now = ContinuousClock.now
+                    let elapsed = now - lastLook
+                    lastLook = now
+                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    if ramp.shouldAddDownload(running: running.count, waiting: waiting.count, progress: progress, seconds: seconds, writerSetPace: gate?.writerSetPace() ?? false) {
+                        startNext()
+                    }
+                    scheduleLook()
                 }
             }
         }
         return statistics
     }
 
-    /// Returns the partial length it resumed from (nil when it started from zero) and the blob's size.
-    private func fetchOne(_ descriptor: Descriptor) async throws -> (resumedFrom: Int64?, size: Int64) {
+    private func fetchOne(_ descriptor: Descriptor) async throws -> Step {
         guard descriptor.size >= 0 else {
             throw CoordinatorError(.badInput, "blob \(descriptor.digest) has a negative size in the manifest")
         }
         let partial = store.partialPath(for: descriptor.digest)
         let startedAt = store.partialLength(for: descriptor.digest)
         events?(.blobStarted(digest: descriptor.digest.string, size: descriptor.size, partialPath: partial))
+        let feed = gate?.downloadStarting(descriptor.digest, fromFirstByte: startedAt == 0)
+        // Whatever happens below, a feed not verified is abandoned, so the writer never waits on it.
+        defer { feed?.abandon() }
         var failures: [String] = []
         for (name, client) in sources {
             try Task.checkCancellation()
             do {
                 let download = try await client.downloadBlob(
-                    registry: reference.registry, repository: reference.repository, descriptor: descriptor, to: partial)
+                    registry: reference.registry, repository: reference.repository, descriptor: descriptor, to: partial, tap: feed)
                 guard download.length == descriptor.size else {
                     try? FileManager.default.removeItem(atPath: partial)
                     throw CoordinatorError(.notMet, "blob \(descriptor.digest): expected \(descriptor.size) bytes, received \(download.length)")
@@ -77,8 +119,9 @@ struct BlobFetcher: Sendable {
                     // The file's prefix came from an earlier run: hash all of it, off the cooperative pool.
                     _ = try await BlockingIO.run { try store.verifyAndCommitPartial(for: descriptor.digest, expectedSize: descriptor.size) }
                 }
+                feed?.verified()
                 events?(.blobFinished(digest: descriptor.digest.string, size: descriptor.size))
-                return (download.resumed && startedAt > 0 ? startedAt : nil, descriptor.size)
+                return .finished(digest: descriptor.digest, resumedFrom: download.resumed && startedAt > 0 ? startedAt : nil, size: descriptor.size)
             } catch let error as CancellationError {
                 throw error
             } catch {

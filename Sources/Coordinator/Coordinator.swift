@@ -25,18 +25,18 @@ public enum Coordinator {
         // The output is assembled while the layers download: the writer waits at the gate for each
         // layer to be verified into the store, and the finished output is put in place only if the
         // verdict after every download is still agreement.
-        let gate = LayerGate(store: store)
+        let gate = LayerGate(store: store, streamsToWriter: request.output.map { $0.format != .oci } ?? false)
         let staging = try stageOutput(request, resolution: primary.resolution, store: store, gate: gate)
         let statistics: BlobFetcher.Statistics
         do {
             if everyVantage {
                 // Every vantage downloads and hashes every layer; the preferred one keeps them in the store.
-                statistics = try await hashEverywhere(request, clients: clients, runs: &runs, store: store, events: gate.forwarding(events))
+                statistics = try await hashEverywhere(request, clients: clients, runs: &runs, store: store, gate: gate, events: events)
                 decision = decide(runs, request)
             } else {
                 statistics = try await BlobFetcher(
                     store: store, sources: sources.map { ($0.name, $0.client) }, reference: request.reference,
-                    concurrency: request.blobConcurrency, events: gate.forwarding(events)
+                    concurrency: request.blobConcurrency, events: gate.forwarding(events), gate: gate
                 ).fetch(LayerOrder.forWriting(primary.resolution.manifest.layers))
             }
         } catch {
@@ -61,6 +61,7 @@ public enum Coordinator {
         do {
             let staged = try await staging.value
             result.written = try await BlockingIO.run { try staged.commit() }
+            result.layersStreamed = gate.layersStreamed
         } catch {
             throw CoordinatorError(.notMet, "could not write \(output.path): \(error)")
         }
@@ -74,9 +75,13 @@ public enum Coordinator {
         try ingestConfig(resolution, store: store)
         let image = try imageToWrite(resolution, store: store)
         let availability = gate.availability
+        let liveLayers = gate.liveLayers
         return Task {
             try await BlockingIO.run {
-                try ArtifactWriter.stage(image, format: output.format, to: output.path, store: store, layerAvailability: availability)
+                // However the writer ends, no download may wait for it any more.
+                defer { gate.writerFinished() }
+                return try ArtifactWriter.stage(
+                    image, format: output.format, to: output.path, store: store, layerAvailability: availability, liveLayers: liveLayers)
             }
         }
     }
@@ -184,7 +189,9 @@ public enum Coordinator {
     /// `blob_verification = "every-vantage"`: each answering vantage downloads every layer and
     /// records the SHA-256 of what it received. The preferred vantage stores verified layers as it
     /// goes; the others hash and discard. A vantage that fails here becomes a failed observation.
-    static func hashEverywhere(_ request: PullRequest, clients: [VantageClient], runs: inout [VantageRun], store: ContentStore, events: PullEventSink?) async throws -> BlobFetcher.Statistics {
+    static func hashEverywhere(
+        _ request: PullRequest, clients: [VantageClient], runs: inout [VantageRun], store: ContentStore, gate: LayerGate, events: PullEventSink?
+    ) async throws -> BlobFetcher.Statistics {
         let sources = preferredSources(runs, clients: clients)
         guard let primary = sources.first else { return BlobFetcher.Statistics() }
         let layers = primary.resolution.manifest.layers
@@ -192,7 +199,7 @@ public enum Coordinator {
         // once, each with the same bounded concurrency.
         let fetcher = BlobFetcher(
             store: store, sources: [(primary.name, primary.client)], reference: request.reference,
-            concurrency: request.blobConcurrency, events: events)
+            concurrency: request.blobConcurrency, events: gate.forwarding(events), gate: gate)
         let parts = await withTaskGroup(of: EveryVantagePart.self) { group in
             group.addTask { .primary(await fetchIntoStore(fetcher, layers: layers, primary: primary, store: store)) }
             for source in sources.dropFirst() {
@@ -363,6 +370,8 @@ public struct PullResult: Sendable {
     /// Downloads that continued a partial file left by an earlier, interrupted run.
     public var layersResumed = 0
     public var bytesReceived: Int64 = 0
+    /// Layers the archive writer took straight from their downloads (not read back from the store).
+    public var layersStreamed = 0
 
     public var answeringCount: Int { vantages.filter { $0.resolution != nil }.count }
 }

@@ -6,14 +6,27 @@ import OCI
 /// thread, waits here for each layer until the store holds it whole; the fetch says when a layer
 /// landed, and `close()` ends every wait once nothing more will arrive (the writer then reports
 /// what is missing, or the output is discarded).
+///
+/// With `streamsToWriter` (an archive is being written), a download that starts from a layer's
+/// first byte also gets a `LayerFeed`, and the writer, reaching that layer, takes its bytes from
+/// the feed as they arrive instead of reading the stored copy back (`liveLayer`).
 final class LayerGate: @unchecked Sendable {
-    // Safety: `closed` is read and written only with `condition` locked.
+    // Safety: every `var` is read and written only with `condition` locked.
     private let store: ContentStore
+    private let streamsToWriter: Bool
     private let condition = NSCondition()
     private var closed = false
+    private var writerGone = false
+    /// Layers whose download has started: with the feed the writer has not claimed yet, or nil.
+    private var downloads: [Digest: LayerFeed?] = [:]
+    private var feeds: [LayerFeed] = []
+    private var downloadsRunning = 0
+    private var writerSetThePace = false
+    private var writerWaitsFor: Digest?
 
-    init(store: ContentStore) {
+    init(store: ContentStore, streamsToWriter: Bool = false) {
         self.store = store
+        self.streamsToWriter = streamsToWriter
     }
 
     /// Blocks until the layer is in the store, or the gate is closed.
@@ -40,6 +53,95 @@ final class LayerGate: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// The fetcher: the download of `digest` starts, from the layer's first byte or not. Returns
+    /// the feed to tap when the writer is to take this layer live: only the first download of a
+    /// layer gets one, only while a writer is there to take it, and, while several downloads run
+    /// at once, only if the writer is waiting for this very layer (one ahead of the writer goes
+    /// to the store alone rather than hold memory).
+    func downloadStarting(_ digest: Digest, fromFirstByte: Bool) -> LayerFeed? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard downloads[digest] == nil else { return nil }
+        let wanted = streamsToWriter && fromFirstByte && !writerGone && !closed && (downloadsRunning <= 1 || writerWaitsFor == digest)
+        let feed = wanted ? LayerFeed(othersRunning: { [self] in overlapping }, heldBack: { [self] in noteHeldBack() }) : nil
+        downloads[digest] = .some(feed)
+        if let feed { feeds.append(feed) }
+        condition.broadcast()
+        return feed
+    }
+
+    /// The fetcher: how many downloads run now (counting one about to start).
+    func downloadsRunning(_ count: Int) {
+        condition.lock()
+        downloadsRunning = count
+        condition.unlock()
+    }
+
+    /// Whether a download had to wait for the writer since the last call: the writer, not the
+    /// route, set the pace, and more downloads side by side would not help.
+    func writerSetPace() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let answer = writerSetThePace
+        writerSetThePace = false
+        return answer
+    }
+
+    private func noteHeldBack() {
+        condition.lock()
+        writerSetThePace = true
+        condition.unlock()
+    }
+
+    /// Whether several downloads run at once.
+    private var overlapping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return downloadsRunning > 1
+    }
+
+    /// The writer, reaching a layer: the layer's feed if its download streams to the writer.
+    /// Blocks until that download has started, the store holds the layer, or the gate is closed.
+    func liveLayer(_ digest: Digest, size: Int64) -> (any LiveLayer)? {
+        condition.lock()
+        defer {
+            writerWaitsFor = nil
+            condition.unlock()
+        }
+        writerWaitsFor = digest
+        while !closed, downloads[digest] == nil, !store.contains(digest, size: size) {
+            condition.wait()
+        }
+        guard case .some(.some(let feed)) = downloads[digest] else { return nil }
+        downloads[digest] = .some(nil)
+        return feed
+    }
+
+    /// Whether the writer is waiting at the gate for this layer's download to start.
+    func isWriterWaiting(for digest: Digest) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return writerWaitsFor == digest
+    }
+
+    /// The writer finished or failed: nothing takes from feeds any more, so none may hold a
+    /// download back, and later downloads get none.
+    func writerFinished() {
+        condition.lock()
+        writerGone = true
+        let all = feeds
+        condition.unlock()
+        for feed in all { feed.abandon() }
+    }
+
+    /// How many layers the writer took whole and verified straight from their downloads.
+    var layersStreamed: Int {
+        condition.lock()
+        let all = feeds
+        condition.unlock()
+        return all.filter(\.deliveredWhole).count
+    }
+
     /// Passes every event on, and wakes the writer when a blob has been committed.
     func forwarding(_ events: PullEventSink?) -> PullEventSink {
         { [self] event in
@@ -50,5 +152,9 @@ final class LayerGate: @unchecked Sendable {
 
     var availability: LayerAvailability {
         { [self] digest, size in wait(for: digest, size: size) }
+    }
+
+    var liveLayers: LiveLayerSource {
+        { [self] digest, size in liveLayer(digest, size: size) }
     }
 }

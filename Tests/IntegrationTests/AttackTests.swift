@@ -168,6 +168,40 @@ struct AttackTests {
         #expect(!configBytes.agree)
     }
 
+    /// The layer is swapped (same length, a few bytes flipped) on the route the layers are
+    /// downloaded from, and the archive writer takes that download as it arrives: the bytes
+    /// fail their digest only at the end, after the writer has taken every one of them. The
+    /// layer must come from another route and the archive must hold only the true bytes.
+    @Test func aLayerSwappedOnTheDownloadRouteNeverReachesTheArchive() async throws {
+        let lab = try await Lab()
+        let good = try lab.makeImage(layers: [3_000_000, 40_000], seed: 6, content: .incompressible)
+        _ = try lab.push(good, Self.repository, tag: "1")
+        let target = good.layerDigests[0]
+        var layer = try good.blob(target)
+        for offset in stride(from: 1_000_000, to: 1_000_064, by: 1) { layer[offset] ^= 0xFF }
+        let replacement = try Self.write(layer, to: lab.home.file("evil-layer"))
+        let mitm = try await MitmProxy(attack: .init(.swapBlob, replacementPath: replacement, targetDigest: target, registry: lab.registry.host))
+        defer { mitm.stop() }
+        // No local vantage: the first vantage listed, the hostile one, is where layers come from.
+        let vantages = try lab.vantagesFile(
+            extra: Self.proxyVantage("hostile-proxy", proxy: mitm.url)
+                + Self.proxyVantage("http-proxy", proxy: lab.httpProxy.url)
+                + Self.proxyVantage("socks", proxy: lab.socksProxy.url(h: true)),
+            only: [])
+        let output = lab.home.file("app.tar")
+        let result = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):1", "--output", output, "--vantages", vantages, "--json"] + lab.registryOptions())
+
+        #expect(mitm.rewrites().contains { $0.contains("/blobs/\(target)") }, "the hostile route never served the layer: \(mitm.rewrites())")
+        #expect(result.status == 0, "\(result.stderr)")
+        let summary = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(summary?["layersStreamed"] as? Int ?? 2 < 2, "the swapped layer was not kept from its live download: \(result.stdout)")
+        #expect(try archiveBlobsMatchTheirNames(output) == [], "every blob in the archive hashes to its name")
+        let copy = try Shell.run(["skopeo", "copy", "--quiet", "docker-archive:\(output)", "oci:\(lab.home.file("copy")):1"])
+        #expect(copy.status == 0, "\(copy.stderr)")
+        #expect(temporaryLeftovers(in: lab.home.path).isEmpty)
+    }
+
     // MARK: - Routes that fail rather than lie: the policy decides
 
     @Test func refusedRouteFailsStrictButToleratedByTolerant() async throws {

@@ -82,3 +82,27 @@ final class Lab: Sendable {
 func temporaryLeftovers(in directory: String) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.contains("3tofu-tmp") }
 }
+
+/// Members `blobs/sha256/<hex>` of the tar at `path` whose bytes do not hash to `<hex>`, read by
+/// Python's tarfile (not by our own tar code). Empty when every blob is what its name says.
+func archiveBlobsMatchTheirNames(_ path: String) throws -> [String] {
+    let script = """
+        import hashlib, sys, tarfile
+        bad = []
+        with tarfile.open(sys.argv[1]) as archive:
+            blobs = [m for m in archive.getmembers() if m.isfile() and m.name.startswith("blobs/sha256/")]
+            if not blobs:
+                bad.append("no blobs at all")
+            for member in blobs:
+                digest = hashlib.sha256()
+                with archive.extractfile(member) as data:
+                    for chunk in iter(lambda: data.read(1 << 20), b""):
+                        digest.update(chunk)
+                if digest.hexdigest() != member.name.rsplit("/", 1)[1]:
+                    bad.append(member.name)
+        print("\\n".join(bad))
+        """
+    let result = try Shell.run(["python3", "-c", script, path])
+    guard result.status == 0 else { throw FixtureError("python3 could not read \(path) as a tar: \(result.stderr)") }
+    return result.stdout.split(separator: "\n").map(String.init)
+}

@@ -1,0 +1,175 @@
+import Artifacts
+import Foundation
+import Transport
+
+/// One layer's download handed to the archive writer while it arrives: a `BodyTap` on the
+/// download's file for the fetcher, a `LiveLayer` for the writer. The download still writes the
+/// store's copy; the writer takes the same bytes from memory instead of reading them back.
+///
+/// Bytes are gathered into pieces of `pieceSize` and queued, at most `capacity` bytes; a full queue
+/// waits for the writer, so the download goes at the writer's pace. The one exception: while other
+/// downloads run beside this one (a slow route, see `DownloadRamp`) and the writer has not come for
+/// this layer yet, a full queue waits only `patience` seconds and then gives the feed up: the
+/// download goes on into the store alone, the writer reads the layer from there, and a download
+/// far ahead of the writer is not held back. (Waiting is always safe: downloads start in the
+/// writer's order, so the writer never waits for a download that is waiting for it.)
+///
+/// The feed hands over only a single body written from the file's first byte: a second body (a
+/// retry, a resume with `Range`) abandons it, as does the fetcher when the blob does not verify.
+final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
+    // Safety: every stored property below `condition` is read and written only with it locked,
+    // except `pending`, which only the transfer's thread touches (BodyTap calls are serial).
+    private enum State {
+        case open, verified, abandoned
+    }
+
+    private let condition = NSCondition()
+    private var queue: [Data] = []
+    private var head = 0
+    private var queuedBytes = 0
+    private var state = State.open
+    private var readerCame = false
+    private var bodies = 0
+    private var delivered = false
+    private var pending = Data()
+
+    let capacity: Int
+    let pieceSize: Int
+    let patience: Double
+    /// Whether other downloads run beside this one now.
+    private let othersRunning: @Sendable () -> Bool
+    /// Told each time the download waits for the writer (the writer, not the route, sets the pace).
+    private let heldBack: @Sendable () -> Void
+
+    init(
+        capacity: Int = 8 << 20, pieceSize: Int = 1 << 20, patience: Double = 0.05,
+        othersRunning: @escaping @Sendable () -> Bool = { false }, heldBack: @escaping @Sendable () -> Void = {}
+    ) {
+        self.capacity = max(capacity, pieceSize)
+        self.pieceSize = pieceSize
+        self.patience = patience
+        self.othersRunning = othersRunning
+        self.heldBack = heldBack
+    }
+
+    // MARK: the download's side (BodyTap)
+
+    func begin(appending: Bool) {
+        condition.lock()
+        bodies += 1
+        let usable = bodies == 1 && !appending
+        condition.unlock()
+        if !usable { abandon() }
+    }
+
+    func receive(_ bytes: UnsafeRawBufferPointer) {
+        guard isOpen else { return }
+        var rest = bytes
+        while !rest.isEmpty {
+            if pending.isEmpty { pending.reserveCapacity(pieceSize) }
+            let take = min(rest.count, pieceSize - pending.count)
+            pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest.prefix(take)))
+            rest = UnsafeRawBufferPointer(rebasing: rest.dropFirst(take))
+            if pending.count == pieceSize {
+                enqueue(pending)
+                pending = Data()
+            }
+        }
+    }
+
+    func end() {
+        if !pending.isEmpty, isOpen { enqueue(pending) }
+        pending = Data()
+    }
+
+    // MARK: the fetcher's side
+
+    /// The blob is verified (and in the store): the writer may finish the layer.
+    func verified() {
+        condition.lock()
+        if state == .open { state = .verified }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The download will not hand over the layer whole and verified, or the writer is gone.
+    /// Frees what is queued and releases a download waiting for room.
+    func abandon() {
+        condition.lock()
+        if state == .open {
+            state = .abandoned
+            queue = []
+            head = 0
+            queuedBytes = 0
+        }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    // MARK: the writer's side (LiveLayer)
+
+    func next() -> LiveChunk {
+        condition.lock()
+        defer { condition.unlock() }
+        if !readerCame {
+            readerCame = true
+            condition.broadcast()
+        }
+        while head == queue.count, state == .open {
+            condition.wait()
+        }
+        if state == .abandoned { return .abandoned }
+        if head < queue.count {
+            let piece = queue[head]
+            queue[head] = Data()
+            head += 1
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            queuedBytes -= piece.count
+            condition.broadcast()
+            return .bytes(piece)
+        }
+        delivered = true
+        return .verified
+    }
+
+    // MARK: -
+
+    /// Whether the writer took the whole layer, verified, from this feed.
+    var deliveredWhole: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return delivered
+    }
+
+    private var isOpen: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return state == .open
+    }
+
+    private func enqueue(_ piece: Data) {
+        condition.lock()
+        defer { condition.unlock() }
+        while state == .open, queuedBytes > 0, queuedBytes + piece.count > capacity {
+            if readerCame {
+                heldBack()
+                condition.wait()
+            } else if !condition.wait(until: Date(timeIntervalSinceNow: patience)), !readerCame, othersRunning() {
+                // The writer is busy with earlier layers while other downloads fill the link:
+                // let this one go on alone.
+                state = .abandoned
+                queue = []
+                head = 0
+                queuedBytes = 0
+                condition.broadcast()
+            }
+        }
+        guard state == .open else { return }
+        queue.append(piece)
+        queuedBytes += piece.count
+        condition.broadcast()
+    }
+}

@@ -1,0 +1,79 @@
+import Artifacts
+@testable import Coordinator
+import Foundation
+import OCI
+import TestSupport
+import Testing
+
+/// Which downloads the gate hands to the archive writer as they arrive, and that the writer never
+/// waits forever for one.
+@Suite struct LayerGateTests {
+    static func digest(_ n: Int) throws -> Digest {
+        try Digest(parsing: "sha256:" + String(repeating: String(n % 10), count: 64))
+    }
+
+    static func gate(streams: Bool = true) throws -> (LayerGate, TemporaryDirectory) {
+        let directory = try TemporaryDirectory()
+        return (LayerGate(store: ContentStore(root: directory.path), streamsToWriter: streams), directory)
+    }
+
+    @Test func theFirstDownloadFromTheFirstByteGetsAFeedTheWriterClaimsOnce() throws {
+        let (gate, _directory) = try Self.gate()
+        _ = _directory
+        let layer = try Self.digest(1)
+        gate.downloadsRunning(1)
+        let feed = gate.downloadStarting(layer, fromFirstByte: true)
+        #expect(feed != nil)
+        #expect(gate.downloadStarting(layer, fromFirstByte: true) == nil, "a second download of the same layer (another vantage) gets none")
+        #expect(gate.liveLayer(layer, size: 10) === feed)
+        gate.close()
+        #expect(gate.liveLayer(layer, size: 10) == nil, "claimed once")
+    }
+
+    @Test func noFeedForAResumeOrWithoutAnArchiveWriter() throws {
+        let (gate, _directory) = try Self.gate()
+        _ = _directory
+        gate.downloadsRunning(1)
+        #expect(gate.downloadStarting(try Self.digest(2), fromFirstByte: false) == nil, "a resumed partial has bytes the writer never saw")
+        let (layout, _other) = try Self.gate(streams: false)
+        _ = _other
+        layout.downloadsRunning(1)
+        #expect(layout.downloadStarting(try Self.digest(3), fromFirstByte: true) == nil, "an OCI layout takes nothing live")
+    }
+
+    @Test func whileDownloadsOverlapOnlyTheLayerTheWriterWaitsForGetsAFeed() throws {
+        let (gate, _directory) = try Self.gate()
+        _ = _directory
+        let waited = try Self.digest(4), ahead = try Self.digest(5)
+        gate.downloadsRunning(2)
+        #expect(gate.downloadStarting(ahead, fromFirstByte: true) == nil, "ahead of the writer: to the store alone")
+        let writer = Thread { _ = gate.liveLayer(waited, size: 1) }
+        writer.start()
+        // Give the writer time to wait at the gate for `waited`.
+        var feed: LayerFeed?
+        for _ in 0..<200 where feed == nil {
+            Thread.sleep(forTimeInterval: 0.01)
+            if gate.isWriterWaiting(for: waited) { feed = gate.downloadStarting(waited, fromFirstByte: true) }
+        }
+        #expect(feed != nil, "the writer waits for this very layer")
+        gate.close()
+    }
+
+    @Test func theWriterStopsWaitingWhenTheGateClosesAndFeedsAreReleasedWhenItLeaves() throws {
+        let (gate, _directory) = try Self.gate()
+        _ = _directory
+        gate.downloadsRunning(1)
+        let feed = try #require(gate.downloadStarting(try Self.digest(6), fromFirstByte: true))
+        let answered = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            _ = gate.liveLayer(try! Self.digest(7), size: 1)
+            answered.signal()
+        }
+        #expect(answered.wait(timeout: .now() + 0.2) == .timedOut, "a layer whose download has not started is waited for")
+        gate.close()
+        #expect(answered.wait(timeout: .now() + 5) == .success)
+        gate.writerFinished()
+        #expect(feed.next().isAbandoned, "a writer that left abandons every feed")
+        #expect(gate.downloadStarting(try Self.digest(8), fromFirstByte: true) == nil)
+    }
+}
