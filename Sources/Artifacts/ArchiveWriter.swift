@@ -42,8 +42,8 @@ public struct ArchiveWriter: Sendable {
         let staged = try AtomicOutput.stageFile(at: path) { fd, temporary in
             let tar = TarWriter(fileDescriptor: fd, label: temporary)
             do {
-                try LayoutTar.write(plan, to: tar, docker: docker)
-                return tar.sha256Hex ?? ""
+                let takenLive = try LayoutTar.write(plan, to: tar, docker: docker)
+                return (sha256: tar.sha256Hex ?? "", takenLive: takenLive)
             } catch is LiveLayerAbandoned {
                 tar.abandon()
                 try FileSystem.truncate(fd, path: temporary)
@@ -51,12 +51,12 @@ public struct ArchiveWriter: Sendable {
                 fromStore.liveLayers = nil
                 let again = TarWriter(fileDescriptor: fd, label: temporary)
                 try LayoutTar.write(fromStore, to: again, docker: docker)
-                return again.sha256Hex ?? ""
+                return (sha256: again.sha256Hex ?? "", takenLive: 0)
             }
         }
         let result = WriteResult(
-            path: path, format: docker ? .dockerArchive : .ociArchive, sha256: staged.value, manifestDigestWritten: plan.manifestDigest,
-            convertedFrom: plan.convertedFrom)
+            path: path, format: docker ? .dockerArchive : .ociArchive, sha256: staged.value.sha256, manifestDigestWritten: plan.manifestDigest,
+            convertedFrom: plan.convertedFrom, layersTakenLive: staged.value.takenLive)
         let temporary = staged.temporary
         return StagedArtifact(
             commit: {

@@ -11,7 +11,10 @@ enum LayoutTar {
         var Layers: [String]
     }
 
-    static func write(_ plan: ImageLayoutPlan, to tar: TarWriter, docker: Bool) throws {
+    /// Returns how many layers were taken live from their downloads.
+    @discardableResult
+    static func write(_ plan: ImageLayoutPlan, to tar: TarWriter, docker: Bool) throws -> Int {
+        var takenLive = 0
         try tar.addDirectory(name: "blobs")
         var algorithms: [String] = []
         for blob in plan.blobs where !algorithms.contains(blob.digest.algorithm.rawValue) {
@@ -31,6 +34,7 @@ enum LayoutTar {
                         // so the store's copy will do.
                     } else {
                         try tar.addFile(name: blob.memberPath, size: blob.size, digest: blob.digest, first: first, rest: layer)
+                        takenLive += 1
                         continue
                     }
                 }
@@ -52,5 +56,6 @@ enum LayoutTar {
             try tar.addFile(name: "repositories", data: try ImageLayoutPlan.encode([repository: [tag: top.encoded]]))
         }
         try tar.finish()
+        return takenLive
     }
 }

@@ -11,12 +11,17 @@ public struct WriteResult: Sendable, Equatable {
     public var manifestDigestWritten: Digest
     /// The verified Docker manifest's digest when `manifestDigestWritten` is its OCI conversion.
     public var convertedFrom: Digest?
+    /// Layers an archive took straight from their downloads (`LiveLayer`) rather than from the store.
+    public var layersTakenLive: Int
 
-    public init(path: String, format: OutputFormat, sha256: String, manifestDigestWritten: Digest, convertedFrom: Digest?) {
+    public init(
+        path: String, format: OutputFormat, sha256: String, manifestDigestWritten: Digest, convertedFrom: Digest?, layersTakenLive: Int = 0
+    ) {
         self.path = path
         self.format = format
         self.sha256 = sha256
         self.manifestDigestWritten = manifestDigestWritten
         self.convertedFrom = convertedFrom
+        self.layersTakenLive = layersTakenLive
     }
 }

@@ -61,7 +61,7 @@ public enum Coordinator {
         do {
             let staged = try await staging.value
             result.written = try await BlockingIO.run { try staged.commit() }
-            result.layersStreamed = gate.layersStreamed
+            result.layersStreamed = result.written?.layersTakenLive ?? 0
         } catch {
             throw CoordinatorError(.notMet, "could not write \(output.path): \(error)")
         }

@@ -1,6 +1,7 @@
 /// When one more blob download may join those running. Downloads start one at a time, in the
-/// order the writer takes the layers; another joins (up to `limit`) only while those running
-/// together bring less than `fastBytesPerSecond` and did not have to wait for the archive writer.
+/// order the writer takes the layers; another joins (up to `limit`) only after two looks in a
+/// row in which those running together brought less than `fastBytesPerSecond` and did not have to
+/// wait for the archive writer (one slow look is often just the pause between two downloads).
 ///
 /// Why: on a fast route one download at a time already keeps the disk busy, and the archive writer
 /// can take every layer straight from its download (a download running ahead of the writer has to
@@ -12,6 +13,7 @@ struct DownloadRamp: Sendable {
     let fastBytesPerSecond: Double
     /// Nil until the first look: the first window holds the start (request, first byte), not the pace.
     private var progressAtLastLook: Int64?
+    private var lastLookWasSlow = false
 
     /// How often the fetcher looks (seconds).
     static let interval = 0.05
@@ -29,8 +31,9 @@ struct DownloadRamp: Sendable {
         progressAtLastLook = progress
         guard waiting > 0, running < limit else { return false }
         guard running > 0 else { return true }
-        guard let previous, seconds > 0, !writerSetPace else { return false }
-        let received = progress - previous
-        return Double(received) / seconds < fastBytesPerSecond
+        guard let previous, seconds > 0 else { return false }
+        let slow = !writerSetPace && Double(progress - previous) / seconds < fastBytesPerSecond
+        defer { lastLookWasSlow = slow }
+        return slow && lastLookWasSlow
     }
 }

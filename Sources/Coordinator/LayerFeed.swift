@@ -30,7 +30,6 @@ final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
     private var state = State.open
     private var readerCame = false
     private var bodies = 0
-    private var delivered = false
     private var pending = Data()
 
     let capacity: Int
@@ -131,18 +130,10 @@ final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
             condition.broadcast()
             return .bytes(piece)
         }
-        delivered = true
         return .verified
     }
 
     // MARK: -
-
-    /// Whether the writer took the whole layer, verified, from this feed.
-    var deliveredWhole: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return delivered
-    }
 
     private var isOpen: Bool {
         condition.lock()

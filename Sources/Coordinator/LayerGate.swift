@@ -134,14 +134,6 @@ final class LayerGate: @unchecked Sendable {
         for feed in all { feed.abandon() }
     }
 
-    /// How many layers the writer took whole and verified straight from their downloads.
-    var layersStreamed: Int {
-        condition.lock()
-        let all = feeds
-        condition.unlock()
-        return all.filter(\.deliveredWhole).count
-    }
-
     /// Passes every event on, and wakes the writer when a blob has been committed.
     func forwarding(_ events: PullEventSink?) -> PullEventSink {
         { [self] event in

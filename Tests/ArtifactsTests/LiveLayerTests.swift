@@ -76,6 +76,7 @@ import Testing
         let source = LiveSource(scripted)
         let result = try stage(sample, source, name: "live.tar")
         #expect(result.sha256 == expected.sha256)
+        #expect(result.layersTakenLive == sample.layers.count)
         #expect(Set(source.asked) == Set(sample.layers.map(\.digest)), "every layer was offered live")
         #expect(scripted.values.allSatisfy { $0.taken == 4 }, "three pieces and the end, each taken once")
         #expect(try sample.leftoverTemporaries(in: sample.directory.path).isEmpty)
@@ -97,6 +98,7 @@ import Testing
         let source = LiveSource([layer.digest: bad])
         let result = try stage(sample, source, name: "live.tar")
         #expect(result.sha256 == expected.sha256, "the archive holds the store's bytes only")
+        #expect(result.layersTakenLive == 0, "the archive that was kept took nothing live")
         let written = try Data(contentsOf: URL(fileURLWithPath: result.path))
         #expect(written.count == (try Data(contentsOf: URL(fileURLWithPath: sample.directory.file("reference.tar")))).count)
         #expect(source.asked.filter { $0 == layer.digest }.count == 1, "the second pass does not ask for live layers")
@@ -114,5 +116,6 @@ import Testing
         #expect(result.sha256 == expected.sha256)
         #expect(given.taken == 1)
         #expect(other.taken == 3, "the next layer still came live: no second pass was needed")
+        #expect(result.layersTakenLive == 1)
     }
 }

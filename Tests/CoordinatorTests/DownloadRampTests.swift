@@ -17,18 +17,20 @@ import Testing
         }
     }
 
-    @Test func aSlowRouteAddsDownloadsAfterTheFirstLook() {
+    @Test func aSlowRouteAddsDownloadsAfterTwoSlowLooksInARow() {
         var ramp = DownloadRamp(limit: 4)
-        let look2 = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 1 * Self.mebibyte, seconds: 0.05)
-        #expect(!look2, "the first look only sets the mark")
-        let look3 = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 2 * Self.mebibyte, seconds: 0.05)
-        #expect(look3, "20 MiB/s: slow")
-        let look4 = ramp.shouldAddDownload(running: 2, waiting: 4, progress: 3 * Self.mebibyte, seconds: 0.05)
-        #expect(look4)
-        let look5 = ramp.shouldAddDownload(running: 3, waiting: 3, progress: 4 * Self.mebibyte, seconds: 0.05)
-        #expect(look5)
-        let look6 = ramp.shouldAddDownload(running: 4, waiting: 2, progress: 5 * Self.mebibyte, seconds: 0.05)
-        #expect(!look6, "at the limit")
+        let first = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 1 * Self.mebibyte, seconds: 0.05)
+        #expect(!first, "the first look only sets the mark")
+        let second = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 2 * Self.mebibyte, seconds: 0.05)
+        #expect(!second, "one slow look (20 MiB/s) may be the pause between two downloads")
+        let third = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 3 * Self.mebibyte, seconds: 0.05)
+        #expect(third, "the second slow look in a row adds one")
+        let fourth = ramp.shouldAddDownload(running: 2, waiting: 4, progress: 4 * Self.mebibyte, seconds: 0.05)
+        #expect(fourth, "and so does each slow look after it")
+        let fifth = ramp.shouldAddDownload(running: 3, waiting: 3, progress: 5 * Self.mebibyte, seconds: 0.05)
+        #expect(fifth)
+        let sixth = ramp.shouldAddDownload(running: 4, waiting: 2, progress: 6 * Self.mebibyte, seconds: 0.05)
+        #expect(!sixth, "at the limit")
     }
 
     @Test func nothingWaitingOrNothingRunning() {
@@ -47,18 +49,23 @@ import Testing
     @Test func aPaceSetByTheWriterAddsNothing() {
         var ramp = DownloadRamp(limit: 4)
         _ = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 0, seconds: 0.05)
-        let look10 = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 1, seconds: 0.05, writerSetPace: true)
-        #expect(!look10)
-        let look11 = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 2, seconds: 0.05, writerSetPace: false)
-        #expect(look11)
+        _ = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 1, seconds: 0.05)
+        let held = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 2, seconds: 0.05, writerSetPace: true)
+        #expect(!held, "slow only because the writer held the download back")
+        let after = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 3, seconds: 0.05)
+        #expect(!after, "the held-back look broke the run of slow looks")
+        let again = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 4, seconds: 0.05)
+        #expect(again)
     }
 
     @Test func theRateIsMeasuredPerLookNotSinceTheStart() {
         var ramp = DownloadRamp(limit: 4, fastBytesPerSecond: 100 * 1024 * 1024)
         _ = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 0, seconds: 0.05)
-        let look12 = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 100 * Self.mebibyte, seconds: 0.05)
-        #expect(!look12, "a fast look")
-        let look13 = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 101 * Self.mebibyte, seconds: 0.05)
-        #expect(look13, "then a slow one")
+        let fast = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 100 * Self.mebibyte, seconds: 0.05)
+        #expect(!fast, "a fast look")
+        let slowOnce = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 101 * Self.mebibyte, seconds: 0.05)
+        #expect(!slowOnce)
+        let slowTwice = ramp.shouldAddDownload(running: 1, waiting: 5, progress: 102 * Self.mebibyte, seconds: 0.05)
+        #expect(slowTwice, "two slow looks after a fast one: the average since the start would still look fast")
     }
 }
