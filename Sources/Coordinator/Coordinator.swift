@@ -40,7 +40,9 @@ public enum Coordinator {
                 ).fetch(LayerOrder.forWriting(primary.resolution.manifest.layers))
             }
         } catch {
-            gate.close()
+            // The output will be thrown away: the writer stops at its next layer instead of copying
+            // the layers the store holds (or starting again after an abandoned live layer).
+            gate.abort()
             await discard(staging)
             throw error
         }

@@ -16,6 +16,7 @@ final class LayerGate: @unchecked Sendable {
     private let streamsToWriter: Bool
     private let condition = NSCondition()
     private var closed = false
+    private var aborted = false
     private var writerGone = false
     /// Layers whose download has started: with the feed the writer has not claimed yet, or nil.
     private var downloads: [Digest: LayerFeed?] = [:]
@@ -29,13 +30,14 @@ final class LayerGate: @unchecked Sendable {
         self.streamsToWriter = streamsToWriter
     }
 
-    /// Blocks until the layer is in the store, or the gate is closed.
-    func wait(for digest: Digest, size: Int64) {
+    /// Blocks until the layer is in the store, or the gate is closed; throws once it is aborted.
+    func wait(for digest: Digest, size: Int64) throws {
         condition.lock()
         defer { condition.unlock() }
         while !closed, !store.contains(digest, size: size) {
             condition.wait()
         }
+        if aborted { throw CancellationError() }
     }
 
     /// A layer was committed to the store: wake the writer to look again.
@@ -45,10 +47,20 @@ final class LayerGate: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// No more layers will arrive (the fetch finished or failed).
+    /// No more layers will arrive (the fetch finished).
     func close() {
         condition.lock()
         closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The fetch failed or was cancelled and the output will be discarded: every wait ends, and
+    /// the writer's next wait throws rather than let it copy what the store holds.
+    func abort() {
+        condition.lock()
+        closed = true
+        aborted = true
         condition.broadcast()
         condition.unlock()
     }
@@ -143,7 +155,7 @@ final class LayerGate: @unchecked Sendable {
     }
 
     var availability: LayerAvailability {
-        { [self] digest, size in wait(for: digest, size: size) }
+        { [self] digest, size in try wait(for: digest, size: size) }
     }
 
     var liveLayers: LiveLayerSource {

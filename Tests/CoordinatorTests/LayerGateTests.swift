@@ -76,4 +76,20 @@ import Testing
         #expect(feed.next().isAbandoned, "a writer that left abandons every feed")
         #expect(gate.downloadStarting(try Self.digest(8), fromFirstByte: true) == nil)
     }
+
+    @Test func closingLetsTheWriterGoOnAbortingStopsIt() throws {
+        let (gate, _directory) = try Self.gate()
+        _ = _directory
+        let missing = try Self.digest(9)
+        let closed = try Self.gate()
+        closed.0.close()
+        #expect(throws: Never.self, "closed after a fetch that finished: the writer goes on and reports what is missing") {
+            try closed.0.wait(for: missing, size: 1)
+        }
+        gate.abort()
+        #expect(throws: CancellationError.self, "aborted: the output is thrown away, the writer stops") {
+            try gate.wait(for: missing, size: 1)
+        }
+        #expect(gate.liveLayer(missing, size: 1) == nil)
+    }
 }
