@@ -34,7 +34,7 @@ public struct ArchiveWriter: Sendable {
     /// memory as it arrives instead of being read back from the store; if such a download is
     /// abandoned part-way, the archive is written again from the start, from the store alone.
     public func stage(
-        _ image: ImageToWrite, to path: String, layerAvailability: LayerAvailability? = nil, liveLayers: LiveLayerSource? = nil
+        _ image: ImageToWrite, to path: String, layerAvailability: LayerAvailability? = nil, liveLayers: (any LiveLayerSource)? = nil
     ) throws -> StagedArtifact {
         var plan = try ImageLayoutPlan(image, store: store, layerAvailability: layerAvailability)
         plan.liveLayers = layerAvailability == nil ? nil : liveLayers
@@ -45,6 +45,8 @@ public struct ArchiveWriter: Sendable {
                 let takenLive = try LayoutTar.write(plan, to: tar, docker: docker)
                 return (sha256: tar.sha256Hex ?? "", takenLive: takenLive)
             } catch is LiveLayerAbandoned {
+                // Nothing is taken live from here on: no download may wait for this writer.
+                plan.liveLayers?.stopTakingLive()
                 tar.abandon()
                 try FileSystem.truncate(fd, path: temporary)
                 var fromStore = plan

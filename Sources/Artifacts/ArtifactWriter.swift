@@ -13,7 +13,7 @@ public enum ArtifactWriter {
     /// that are still downloading from the download itself (see `LiveLayer`). Blocking.
     public static func stage(
         _ image: ImageToWrite, format: OutputFormat, to path: String, store: ContentStore,
-        layerAvailability: LayerAvailability? = nil, liveLayers: LiveLayerSource? = nil
+        layerAvailability: LayerAvailability? = nil, liveLayers: (any LiveLayerSource)? = nil
     ) throws -> StagedArtifact {
         switch format {
         case .dockerArchive, .ociArchive:

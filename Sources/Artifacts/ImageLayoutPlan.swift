@@ -42,7 +42,7 @@ struct ImageLayoutPlan {
     /// Set when the plan was made while layers were still downloading.
     let layerAvailability: LayerAvailability?
     /// Set when layers still downloading may be taken from the download as it arrives.
-    var liveLayers: LiveLayerSource?
+    var liveLayers: (any LiveLayerSource)?
 
     /// Without `layerAvailability` every layer must be in `store` already; with it, each layer is
     /// waited for (and then checked) only when a writer is about to read it.
@@ -112,7 +112,7 @@ struct ImageLayoutPlan {
     /// `liveLayers`, and only for a layer the download will hand over from its first byte).
     func live(_ blob: Blob) -> (any LiveLayer)? {
         guard let liveLayers, case .file = blob.source else { return nil }
-        return liveLayers(blob.digest, blob.size)
+        return liveLayers.liveLayer(blob.digest, size: blob.size)
     }
 
     private static func requireStored(digest: Digest, size: Int64, in store: ContentStore) throws {

@@ -22,10 +22,17 @@ public enum LiveChunk: Sendable {
     case abandoned
 }
 
-/// For a layer the writer has reached: the layer's download if it will stream to the writer from
-/// its first byte, else nil (the layer is in the store already, or will be read from there). May
-/// block until that download starts.
-public typealias LiveLayerSource = @Sendable (_ digest: Digest, _ size: Int64) -> (any LiveLayer)?
+/// Where an archive writer gets layers as they download.
+public protocol LiveLayerSource: Sendable {
+    /// For a layer the writer has reached: the layer's download if it will stream to the writer
+    /// from its first byte, else nil (the layer is in the store already, or will be read from
+    /// there). May block until that download starts.
+    func liveLayer(_ digest: Digest, size: Int64) -> (any LiveLayer)?
+
+    /// The writer takes nothing live any more (it writes the archive again from the store): every
+    /// download handed to it, the one it was reading included, must stop waiting for it.
+    func stopTakingLive()
+}
 
 /// Thrown inside the archive writer when a layer it was taking live is abandoned part-way: the
 /// archive so far holds bytes that may be wrong, so it is written again from the store.

@@ -39,14 +39,14 @@ struct BlobFetcher: Sendable {
         var statistics = Statistics(cached: unique.count - missing.count)
         try await withThrowingTaskGroup(of: Step.self) { group in
             var waiting = missing[...]
-            /// Running downloads and the partial length each started from.
-            var running: [Digest: Int64] = [:]
+            /// Running downloads: the partial length each started from, and its size.
+            var running: [Digest: (start: Int64, size: Int64)] = [:]
             var finishedBytes: Int64 = 0
             var ramp = DownloadRamp(limit: concurrency)
             var lastLook = ContinuousClock.now
             func startNext() {
                 guard let descriptor = waiting.popFirst() else { return }
-                running[descriptor.digest] = store.partialLength(for: descriptor.digest)
+                running[descriptor.digest] = (store.partialLength(for: descriptor.digest), descriptor.size)
                 gate?.downloadsRunning(running.count)
                 group.addTask { try await fetchOne(descriptor) }
             }
@@ -74,7 +74,10 @@ struct BlobFetcher: Sendable {
                     if running.isEmpty, waiting.isEmpty { group.cancelAll() }
                 case .look:
                     let progress = finishedBytes + running.reduce(Int64(0)) { total, download in
-                        total + max(0, store.partialLength(for: download.key) - download.value)
+                        // Committed but not yet counted as finished: its partial file is gone.
+                        let length = store.contains(download.key, size: download.value.size)
+                            ? download.value.size : store.partialLength(for: download.key)
+                        return total + max(0, length - download.value.start)
                     }
                     let now = ContinuousClock.now
                     let elapsed = now - lastLook
@@ -97,7 +100,7 @@ struct BlobFetcher: Sendable {
         let partial = store.partialPath(for: descriptor.digest)
         let startedAt = store.partialLength(for: descriptor.digest)
         events?(.blobStarted(digest: descriptor.digest.string, size: descriptor.size, partialPath: partial))
-        let feed = gate?.downloadStarting(descriptor.digest, fromFirstByte: startedAt == 0)
+        let feed = gate?.downloadStarting(descriptor.digest, size: descriptor.size, fromFirstByte: startedAt == 0)
         // Whatever happens below, a feed not verified is abandoned, so the writer never waits on it.
         defer { feed?.abandon() }
         var failures: [String] = []
@@ -115,11 +118,14 @@ struct BlobFetcher: Sendable {
                     // fsync and rename: blocking, so off the cooperative pool like the rehash below.
                     let length = download.length
                     _ = try await BlockingIO.run { try store.commit(partialFor: descriptor.digest, verifiedSHA256: sha256, size: length) }
+                    // The bytes the feed handed over are the ones just hashed and committed.
+                    feed?.verified()
                 } else {
                     // The file's prefix came from an earlier run: hash all of it, off the cooperative pool.
+                    // The feed saw only part of the file (or a digest it cannot vouch for): abandoned.
+                    feed?.abandon()
                     _ = try await BlockingIO.run { try store.verifyAndCommitPartial(for: descriptor.digest, expectedSize: descriptor.size) }
                 }
-                feed?.verified()
                 events?(.blobFinished(digest: descriptor.digest.string, size: descriptor.size))
                 return .finished(digest: descriptor.digest, resumedFrom: download.resumed && startedAt > 0 ? startedAt : nil, size: descriptor.size)
             } catch let error as CancellationError {

@@ -77,13 +77,12 @@ public enum Coordinator {
         try ingestConfig(resolution, store: store)
         let image = try imageToWrite(resolution, store: store)
         let availability = gate.availability
-        let liveLayers = gate.liveLayers
         return Task {
             try await BlockingIO.run {
                 // However the writer ends, no download may wait for it any more.
                 defer { gate.writerFinished() }
                 return try ArtifactWriter.stage(
-                    image, format: output.format, to: output.path, store: store, layerAvailability: availability, liveLayers: liveLayers)
+                    image, format: output.format, to: output.path, store: store, layerAvailability: availability, liveLayers: gate)
             }
         }
     }

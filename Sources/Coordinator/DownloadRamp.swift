@@ -1,7 +1,8 @@
 /// When one more blob download may join those running. Downloads start one at a time, in the
 /// order the writer takes the layers; another joins (up to `limit`) only after two looks in a
-/// row in which those running together brought less than `fastBytesPerSecond` and did not have to
-/// wait for the archive writer (one slow look is often just the pause between two downloads).
+/// row in which those running together brought less than `fastBytesPerSecond` and no download
+/// waited for the archive writer, there or not yet there (one slow look is often just the pause
+/// between two downloads). Downloads that joined are not stopped again.
 ///
 /// Why: on a fast route one download at a time already keeps the disk busy, and the archive writer
 /// can take every layer straight from its download (a download running ahead of the writer has to

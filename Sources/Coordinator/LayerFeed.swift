@@ -7,12 +7,16 @@ import Transport
 /// store's copy; the writer takes the same bytes from memory instead of reading them back.
 ///
 /// Bytes are gathered into pieces of `pieceSize` and queued, at most `capacity` bytes; a full queue
-/// waits for the writer, so the download goes at the writer's pace. The one exception: while other
-/// downloads run beside this one (a slow route, see `DownloadRamp`) and the writer has not come for
-/// this layer yet, a full queue waits only `patience` seconds and then gives the feed up: the
-/// download goes on into the store alone, the writer reads the layer from there, and a download
-/// far ahead of the writer is not held back. (Waiting is always safe: downloads start in the
-/// writer's order, so the writer never waits for a download that is waiting for it.)
+/// waits for the writer, so the download goes at the writer's pace (and libcurl's timeouts and
+/// cancellation wait with it: the writer is taking bytes, or it is gone and the feed abandoned).
+/// The one exception: while other downloads run beside this one (a slow route, see
+/// `DownloadRamp`) and the writer has not come for this layer yet, a full queue waits only
+/// `patience` seconds and then gives the feed up: the download goes on into the store alone, the
+/// writer reads the layer from there, and a download far ahead of the writer is not held back.
+/// Waiting cannot deadlock: downloads start in the writer's order, so the writer never waits for
+/// a download that is waiting for it, and a writer that stops taking live (it leaves, or writes
+/// the archive again from the store) abandons every feed. Bytes beyond `expectedSize` abandon the
+/// feed too (a body longer than the layer never verifies).
 ///
 /// The feed hands over only a single body written from the file's first byte: a second body (a
 /// retry, a resume with `Range`) abandons it, as does the fetcher when the blob does not verify.
@@ -31,7 +35,10 @@ final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
     private var readerCame = false
     private var bodies = 0
     private var pending = Data()
+    /// Bytes received; only the transfer's thread touches it.
+    private var received: Int64 = 0
 
+    let expectedSize: Int64?
     let capacity: Int
     let pieceSize: Int
     let patience: Double
@@ -41,9 +48,10 @@ final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
     private let heldBack: @Sendable () -> Void
 
     init(
-        capacity: Int = 8 << 20, pieceSize: Int = 1 << 20, patience: Double = 0.05,
+        expectedSize: Int64? = nil, capacity: Int = 8 << 20, pieceSize: Int = 1 << 20, patience: Double = 0.05,
         othersRunning: @escaping @Sendable () -> Bool = { false }, heldBack: @escaping @Sendable () -> Void = {}
     ) {
+        self.expectedSize = expectedSize
         self.capacity = max(capacity, pieceSize)
         self.pieceSize = pieceSize
         self.patience = patience
@@ -63,6 +71,12 @@ final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
 
     func receive(_ bytes: UnsafeRawBufferPointer) {
         guard isOpen else { return }
+        received += Int64(bytes.count)
+        if let expectedSize, received > expectedSize {
+            pending = Data()
+            abandon()
+            return
+        }
         var rest = bytes
         while !rest.isEmpty {
             if pending.isEmpty { pending.reserveCapacity(pieceSize) }
@@ -145,8 +159,9 @@ final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while state == .open, queuedBytes > 0, queuedBytes + piece.count > capacity {
+            // Waiting for the writer: the writer, not the route, sets the pace now.
+            heldBack()
             if readerCame {
-                heldBack()
                 condition.wait()
             } else if !condition.wait(until: Date(timeIntervalSinceNow: patience)), !readerCame, othersRunning() {
                 // The writer is busy with earlier layers while other downloads fill the link:

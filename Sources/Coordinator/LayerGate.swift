@@ -10,7 +10,7 @@ import OCI
 /// With `streamsToWriter` (an archive is being written), a download that starts from a layer's
 /// first byte also gets a `LayerFeed`, and the writer, reaching that layer, takes its bytes from
 /// the feed as they arrive instead of reading the stored copy back (`liveLayer`).
-final class LayerGate: @unchecked Sendable {
+final class LayerGate: LiveLayerSource, @unchecked Sendable {
     // Safety: every `var` is read and written only with `condition` locked.
     private let store: ContentStore
     private let streamsToWriter: Bool
@@ -65,17 +65,21 @@ final class LayerGate: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// The fetcher: the download of `digest` starts, from the layer's first byte or not. Returns
-    /// the feed to tap when the writer is to take this layer live: only the first download of a
-    /// layer gets one, only while a writer is there to take it, and, while several downloads run
-    /// at once, only if the writer is waiting for this very layer (one ahead of the writer goes
-    /// to the store alone rather than hold memory).
-    func downloadStarting(_ digest: Digest, fromFirstByte: Bool) -> LayerFeed? {
+    /// The fetcher: the download of `digest` (`size` bytes) starts, from the layer's first byte or
+    /// not. Returns the feed to tap when the writer is to take this layer live: only the first
+    /// download of a layer gets one, only while a writer is there to take it, only while no
+    /// earlier feed waits unclaimed (so at most two feeds hold memory: the one the writer reads and
+    /// the next), and, while several downloads run at once, only if the writer is waiting for
+    /// this very layer (one ahead of the writer goes to the store alone).
+    func downloadStarting(_ digest: Digest, size: Int64, fromFirstByte: Bool) -> LayerFeed? {
         condition.lock()
         defer { condition.unlock() }
         guard downloads[digest] == nil else { return nil }
-        let wanted = streamsToWriter && fromFirstByte && !writerGone && !closed && (downloadsRunning <= 1 || writerWaitsFor == digest)
-        let feed = wanted ? LayerFeed(othersRunning: { [self] in overlapping }, heldBack: { [self] in noteHeldBack() }) : nil
+        let unclaimed = downloads.values.contains { entry in entry != nil && entry! != nil }
+        let wanted = streamsToWriter && fromFirstByte && !writerGone && !closed && !unclaimed
+            && (downloadsRunning <= 1 || writerWaitsFor == digest)
+        let feed = wanted
+            ? LayerFeed(expectedSize: size, othersRunning: { [self] in overlapping }, heldBack: { [self] in noteHeldBack() }) : nil
         downloads[digest] = .some(feed)
         if let feed { feeds.append(feed) }
         condition.broadcast()
@@ -121,10 +125,10 @@ final class LayerGate: @unchecked Sendable {
             condition.unlock()
         }
         writerWaitsFor = digest
-        while !closed, downloads[digest] == nil, !store.contains(digest, size: size) {
+        while !closed, !writerGone, downloads[digest] == nil, !store.contains(digest, size: size) {
             condition.wait()
         }
-        guard case .some(.some(let feed)) = downloads[digest] else { return nil }
+        guard !aborted, !writerGone, case .some(.some(let feed)) = downloads[digest] else { return nil }
         downloads[digest] = .some(nil)
         return feed
     }
@@ -142,8 +146,14 @@ final class LayerGate: @unchecked Sendable {
         condition.lock()
         writerGone = true
         let all = feeds
+        condition.broadcast()
         condition.unlock()
         for feed in all { feed.abandon() }
+    }
+
+    /// The writer starts the archive again from the store: the same as leaving, for the feeds.
+    func stopTakingLive() {
+        writerFinished()
     }
 
     /// Passes every event on, and wakes the writer when a blob has been committed.
@@ -158,7 +168,4 @@ final class LayerGate: @unchecked Sendable {
         { [self] digest, size in try wait(for: digest, size: size) }
     }
 
-    var liveLayers: LiveLayerSource {
-        { [self] digest, size in liveLayer(digest, size: size) }
-    }
 }

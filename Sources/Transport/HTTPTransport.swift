@@ -47,7 +47,9 @@ public enum BodyDestination: Sendable {
 }
 
 /// Sees a file-bound 2xx response body as it is written to its file, to pass the bytes on while
-/// they download. Called on the transfer's thread; `receive` may block to slow the transfer down.
+/// they download. Called on the transfer's thread; `receive` may block to slow the transfer down,
+/// and while it blocks the transport's timeouts and cancellation wait too: a tap must not block
+/// for anything that may never come.
 public protocol BodyTap: AnyObject, Sendable {
     /// A body starts going to the file: appended to what it holds (a 206) or replacing it.
     func begin(appending: Bool)

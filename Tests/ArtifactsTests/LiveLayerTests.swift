@@ -37,20 +37,27 @@ import Testing
     }
 
     /// Source of live layers for the writer: the scripted layer per digest (others: the store).
-    final class LiveSource: @unchecked Sendable {
+    final class LiveSource: LiveLayerSource, @unchecked Sendable {
         private let lock = NSLock()
         private var layers: [Digest: ScriptedLayer]
         private(set) var asked: [Digest] = []
+        private(set) var stopped = 0
 
         init(_ layers: [Digest: ScriptedLayer]) {
             self.layers = layers
         }
 
-        func layer(_ digest: Digest) -> (any LiveLayer)? {
+        func liveLayer(_ digest: Digest, size: Int64) -> (any LiveLayer)? {
             lock.lock()
             defer { lock.unlock() }
             asked.append(digest)
             return layers.removeValue(forKey: digest)
+        }
+
+        func stopTakingLive() {
+            lock.lock()
+            stopped += 1
+            lock.unlock()
         }
     }
 
@@ -58,7 +65,7 @@ import Testing
         let output = sample.directory.file(name)
         let staged = try ArtifactWriter.stage(
             try sample.image(), format: .dockerArchive, to: output, store: sample.store,
-            layerAvailability: { _, _ in }, liveLayers: { digest, _ in source.layer(digest) })
+            layerAvailability: { _, _ in }, liveLayers: source)
         return try staged.commit()
     }
 
@@ -77,6 +84,7 @@ import Testing
         let result = try stage(sample, source, name: "live.tar")
         #expect(result.sha256 == expected.sha256)
         #expect(result.layersTakenLive == sample.layers.count)
+        #expect(source.stopped == 0)
         #expect(Set(source.asked) == Set(sample.layers.map(\.digest)), "every layer was offered live")
         #expect(scripted.values.allSatisfy { $0.taken == 4 }, "three pieces and the end, each taken once")
         #expect(try sample.leftoverTemporaries(in: sample.directory.path).isEmpty)
@@ -102,6 +110,7 @@ import Testing
         let written = try Data(contentsOf: URL(fileURLWithPath: result.path))
         #expect(written.count == (try Data(contentsOf: URL(fileURLWithPath: sample.directory.file("reference.tar")))).count)
         #expect(source.asked.filter { $0 == layer.digest }.count == 1, "the second pass does not ask for live layers")
+        #expect(source.stopped == 1, "and the source hears that nothing is taken live any more, before the second pass")
         #expect(try sample.leftoverTemporaries(in: sample.directory.path).isEmpty)
     }
 

@@ -154,6 +154,30 @@ import Testing
         #expect(feed.next().isAbandoned)
     }
 
+    @Test func bytesBeyondTheLayersSizeAbandonTheFeed() {
+        let feed = LayerFeed(expectedSize: 20, capacity: 64, pieceSize: 8)
+        feed.begin(appending: false)
+        Self.send(feed, Array(repeating: 8, count: 16))
+        Self.send(feed, Array(repeating: 8, count: 16))
+        feed.end()
+        feed.verified()
+        #expect(feed.next().isAbandoned, "a body longer than the layer never verifies")
+    }
+
+    @Test func waitingForAWriterThatHasNotComeCountsAsTheWritersPace() {
+        let held = Counter()
+        let feed = LayerFeed(capacity: 8, pieceSize: 8, othersRunning: { false }, heldBack: { held.add() })
+        feed.begin(appending: false)
+        let download = Background {
+            Self.send(feed, Array(repeating: 9, count: 32))
+            feed.end()
+        }
+        #expect(!download.wait(0.2))
+        #expect(held.value > 0, "the ramp must not read a full feed as a slow route")
+        feed.abandon()
+        #expect(download.wait(5))
+    }
+
     final class Counter: @unchecked Sendable {
         private let lock = NSLock()
         private var count = 0

@@ -22,9 +22,9 @@ import Testing
         _ = _directory
         let layer = try Self.digest(1)
         gate.downloadsRunning(1)
-        let feed = gate.downloadStarting(layer, fromFirstByte: true)
+        let feed = gate.downloadStarting(layer, size: 10, fromFirstByte: true)
         #expect(feed != nil)
-        #expect(gate.downloadStarting(layer, fromFirstByte: true) == nil, "a second download of the same layer (another vantage) gets none")
+        #expect(gate.downloadStarting(layer, size: 10, fromFirstByte: true) == nil, "a second download of the same layer (another vantage) gets none")
         #expect(gate.liveLayer(layer, size: 10) === feed)
         gate.close()
         #expect(gate.liveLayer(layer, size: 10) == nil, "claimed once")
@@ -34,11 +34,11 @@ import Testing
         let (gate, _directory) = try Self.gate()
         _ = _directory
         gate.downloadsRunning(1)
-        #expect(gate.downloadStarting(try Self.digest(2), fromFirstByte: false) == nil, "a resumed partial has bytes the writer never saw")
+        #expect(gate.downloadStarting(try Self.digest(2), size: 10, fromFirstByte: false) == nil, "a resumed partial has bytes the writer never saw")
         let (layout, _other) = try Self.gate(streams: false)
         _ = _other
         layout.downloadsRunning(1)
-        #expect(layout.downloadStarting(try Self.digest(3), fromFirstByte: true) == nil, "an OCI layout takes nothing live")
+        #expect(layout.downloadStarting(try Self.digest(3), size: 10, fromFirstByte: true) == nil, "an OCI layout takes nothing live")
     }
 
     @Test func whileDownloadsOverlapOnlyTheLayerTheWriterWaitsForGetsAFeed() throws {
@@ -46,14 +46,14 @@ import Testing
         _ = _directory
         let waited = try Self.digest(4), ahead = try Self.digest(5)
         gate.downloadsRunning(2)
-        #expect(gate.downloadStarting(ahead, fromFirstByte: true) == nil, "ahead of the writer: to the store alone")
+        #expect(gate.downloadStarting(ahead, size: 10, fromFirstByte: true) == nil, "ahead of the writer: to the store alone")
         let writer = Thread { _ = gate.liveLayer(waited, size: 1) }
         writer.start()
         // Give the writer time to wait at the gate for `waited`.
         var feed: LayerFeed?
         for _ in 0..<200 where feed == nil {
             Thread.sleep(forTimeInterval: 0.01)
-            if gate.isWriterWaiting(for: waited) { feed = gate.downloadStarting(waited, fromFirstByte: true) }
+            if gate.isWriterWaiting(for: waited) { feed = gate.downloadStarting(waited, size: 10, fromFirstByte: true) }
         }
         #expect(feed != nil, "the writer waits for this very layer")
         gate.close()
@@ -63,7 +63,7 @@ import Testing
         let (gate, _directory) = try Self.gate()
         _ = _directory
         gate.downloadsRunning(1)
-        let feed = try #require(gate.downloadStarting(try Self.digest(6), fromFirstByte: true))
+        let feed = try #require(gate.downloadStarting(try Self.digest(6), size: 10, fromFirstByte: true))
         let answered = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             _ = gate.liveLayer(try! Self.digest(7), size: 1)
@@ -74,7 +74,7 @@ import Testing
         #expect(answered.wait(timeout: .now() + 5) == .success)
         gate.writerFinished()
         #expect(feed.next().isAbandoned, "a writer that left abandons every feed")
-        #expect(gate.downloadStarting(try Self.digest(8), fromFirstByte: true) == nil)
+        #expect(gate.downloadStarting(try Self.digest(8), size: 10, fromFirstByte: true) == nil)
     }
 
     @Test func closingLetsTheWriterGoOnAbortingStopsIt() throws {
@@ -91,5 +91,31 @@ import Testing
             try gate.wait(for: missing, size: 1)
         }
         #expect(gate.liveLayer(missing, size: 1) == nil)
+    }
+
+    @Test func noNewFeedWhileAnEarlierOneWaitsUnclaimed() throws {
+        let (gate, _directory) = try Self.gate()
+        _ = _directory
+        gate.downloadsRunning(1)
+        let first = try #require(gate.downloadStarting(try Self.digest(1), size: 10, fromFirstByte: true))
+        #expect(gate.downloadStarting(try Self.digest(2), size: 10, fromFirstByte: true) == nil,
+                "a second feed nobody reads yet would hold memory beside the first: to the store instead")
+        #expect(gate.liveLayer(try Self.digest(1), size: 10) === first)
+        #expect(gate.downloadStarting(try Self.digest(3), size: 10, fromFirstByte: true) != nil, "once the writer has it, the next may have one")
+        gate.close()
+    }
+
+    @Test func aWriterThatStopsTakingLiveReleasesEveryFeed() throws {
+        let (gate, _directory) = try Self.gate()
+        _ = _directory
+        gate.downloadsRunning(1)
+        let claimed = try #require(gate.downloadStarting(try Self.digest(1), size: 10, fromFirstByte: true))
+        #expect(gate.liveLayer(try Self.digest(1), size: 10) === claimed)
+        let next = try #require(gate.downloadStarting(try Self.digest(2), size: 10, fromFirstByte: true))
+        gate.stopTakingLive()
+        #expect(claimed.next().isAbandoned, "the layer the writer was reading")
+        #expect(next.next().isAbandoned, "and the one it had not reached")
+        #expect(gate.liveLayer(try Self.digest(2), size: 10) == nil)
+        #expect(gate.downloadStarting(try Self.digest(3), size: 10, fromFirstByte: true) == nil)
     }
 }

@@ -101,6 +101,31 @@ struct FaultTests {
         lab.stop()
     }
 
+    /// The first layer's body is cut while the archive writer takes it live; its resume abandons
+    /// the feed and the archive is written again from the store, while the next layer (larger
+    /// than a feed holds) still downloads: the pull finishes and the archive holds the true bytes.
+    /// (That the writer then releases every feed is pinned by LiveLayerTests and LayerGateTests.)
+    @Test func aCutLayerTheWriterWasTakingLiveThenALargeOneFinishes() async throws {
+        let lab = try await Lab()
+        let proxy = try await FaultProxy(upstream: lab.registry.baseURL.absoluteString)
+        defer { proxy.stop() }
+        let layout = try lab.makeImage(layers: [400_000, 12_000_000], content: .incompressible)
+        _ = try lab.push(layout, "fault/live", tag: "1")
+        let small = layout.images[0].layers.min { $0.size < $1.size }!.digest
+        try proxy.inject([.init(path: "/v2/fault/live/blobs/" + small, times: 1, .cutBody(fraction: 0.5))])
+        let output = lab.home.file("out.tar")
+        let result = try lab.run(
+            ["pull", "\(proxy.host)/fault/live:1", "--output", output, "--vantages", try lab.vantagesFile(),
+             "--insecure-registry", proxy.host, "--json"],
+            environment: ["THREETOFU_CACHE": lab.home.file("cache")])
+        #expect(proxy.requests().contains { $0.fault != "-" }, "the cut was never applied")
+        #expect(result.status == 0, "\(result.stderr)")
+        let summary = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(summary?["layersStreamed"] as? Int == 0, "the archive kept is the one written from the store: \(result.stdout)")
+        #expect(try archiveBlobsMatchTheirNames(output) == [])
+        #expect(temporaryLeftovers(in: lab.home.path).isEmpty)
+    }
+
     @Test func cdnThatRejectsAuthorizationStillServesTheBlobs() async throws {
         let link = try TemporaryDirectory(prefix: "cdn-link")
         let root = link.file("storage")
