@@ -109,13 +109,7 @@ final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
     /// Frees what is queued and releases a download waiting for room.
     func abandon() {
         condition.lock()
-        if state == .open {
-            state = .abandoned
-            queue = []
-            head = 0
-            queuedBytes = 0
-        }
-        condition.broadcast()
+        abandonLocked()
         condition.unlock()
     }
 
@@ -149,6 +143,17 @@ final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
 
     // MARK: -
 
+    /// `abandon()` with `condition` already locked: frees the queue and wakes every waiter.
+    private func abandonLocked() {
+        if state == .open {
+            state = .abandoned
+            queue = []
+            head = 0
+            queuedBytes = 0
+        }
+        condition.broadcast()
+    }
+
     private var isOpen: Bool {
         condition.lock()
         defer { condition.unlock() }
@@ -166,11 +171,7 @@ final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
             } else if !condition.wait(until: Date(timeIntervalSinceNow: patience)), !readerCame, othersRunning() {
                 // The writer is busy with earlier layers while other downloads fill the link:
                 // let this one go on alone.
-                state = .abandoned
-                queue = []
-                head = 0
-                queuedBytes = 0
-                condition.broadcast()
+                abandonLocked()
             }
         }
         guard state == .open else { return }

@@ -75,7 +75,7 @@ final class LayerGate: LiveLayerSource, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard downloads[digest] == nil else { return nil }
-        let unclaimed = downloads.values.contains { entry in entry != nil && entry! != nil }
+        let unclaimed = downloads.values.contains { entry in entry.flatMap { $0 } != nil }
         let wanted = streamsToWriter && fromFirstByte && !writerGone && !closed && !unclaimed
             && (downloadsRunning <= 1 || writerWaitsFor == digest)
         let feed = wanted
