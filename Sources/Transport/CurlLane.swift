@@ -11,6 +11,8 @@ final class CurlLane: @unchecked Sendable {
     private let handle: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let errorBufferSize: Int
+    /// The handle's open connections; freed after the handle, whose cleanup closes them.
+    private let sockets: UnsafeMutablePointer<tofu_socket_set>
     /// Certificate fingerprints per origin, for requests that reuse a connection (no handshake,
     /// so libcurl reports no chain). Only touched on `queue`.
     private var certificatesByOrigin: [String: [String]] = [:]
@@ -27,11 +29,14 @@ final class CurlLane: @unchecked Sendable {
         self.errorBufferSize = max(Int(tofu_error_buffer_size()), 256)
         self.errorBuffer = .allocate(capacity: errorBufferSize)
         errorBuffer.initialize(repeating: 0, count: errorBufferSize)
+        self.sockets = .allocate(capacity: 1)
+        tofu_socket_set_init(sockets)
     }
 
     deinit {
         curl_easy_cleanup(handle)
         errorBuffer.deallocate()
+        sockets.deallocate()
     }
 
     /// Runs one exchange to completion. Call only on `queue`.
@@ -43,7 +48,7 @@ final class CurlLane: @unchecked Sendable {
     ) -> Result<HTTPResponse, any Error> {
         dispatchPrecondition(condition: .onQueue(queue))
         let shownURL = URLRedaction.removingUserInfo(request.url)
-        let context = CurlTransferContext(handle: handle, destination: destination, cancellation: cancellation)
+        let context = CurlTransferContext(handle: handle, sockets: sockets, destination: destination, cancellation: cancellation)
         var headerList: UnsafeMutablePointer<curl_slist>?
         var resolveList: UnsafeMutablePointer<curl_slist>?
         defer {
@@ -83,6 +88,7 @@ final class CurlLane: @unchecked Sendable {
         set("LOW_SPEED_LIMIT", tofu_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, configuration.lowSpeedLimit))
         set("LOW_SPEED_TIME", tofu_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, configuration.lowSpeedTime))
         set("TCP_KEEPALIVE", tofu_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
+        set("SOCKOPTFUNCTION", tofu_setopt_socket_set(handle, sockets))
         set("USERAGENT", tofu_setopt_string(handle, CURLOPT_USERAGENT, configuration.userAgent))
         // Bigger reads than libcurl's 16 KiB: a blob body arrives in a thirtieth of the callbacks,
         // writes and hash updates (512 KiB per lane in use).

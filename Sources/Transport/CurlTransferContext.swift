@@ -26,6 +26,8 @@ final class CurlTransferContext {
     let destination: BodyDestination
     let cancellation: CancellationFlag
     private let handle: UnsafeMutableRawPointer
+    /// The handle's open connections (owned by the lane).
+    private let sockets: UnsafePointer<tofu_socket_set>
     private var sink: Sink?
     private(set) var hasher = SHA256()
     private(set) var bodyLength: Int64 = 0
@@ -34,8 +36,9 @@ final class CurlTransferContext {
     private(set) var statusLineCode = 0
     private(set) var failure: Failure?
 
-    init(handle: UnsafeMutableRawPointer, destination: BodyDestination, cancellation: CancellationFlag) {
+    init(handle: UnsafeMutableRawPointer, sockets: UnsafePointer<tofu_socket_set>, destination: BodyDestination, cancellation: CancellationFlag) {
         self.handle = handle
+        self.sockets = sockets
         self.destination = destination
         self.cancellation = cancellation
     }
@@ -71,6 +74,9 @@ final class CurlTransferContext {
             headers = HTTPHeaders()
             let parts = line.split(separator: " ", maxSplits: 2)
             statusLineCode = parts.count >= 2 ? Int(parts[1]) ?? 0 : 0
+            // The rest of the response may come from a relay that holds each small piece until
+            // the previous one is acknowledged: acknowledge without the usual delay.
+            tofu_acknowledge_promptly(sockets)
             return
         }
         if line.isEmpty { return }

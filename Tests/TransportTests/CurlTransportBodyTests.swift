@@ -163,4 +163,38 @@ struct CurlTransportBodyTests {
             #expect(lengths.values.allSatisfy { $0 })
         }
     }
+
+    @Test("every connection libcurl opens is closed again")
+    func connectionsAreClosed() async throws {
+        try await FixtureHTTPServer.with { server in
+            let transport = try CurlTransport(configuration: TransportConfiguration(maxParallelTransfers: 1))
+            var most = 0
+            for _ in 0..<20 {
+                // The server closes each connection after the body: a new one per request.
+                let response = try await transport.perform(HTTPRequest(url: server.url("/nolength/3000")), into: .memory(limit: 65536))
+                #expect(response.body == FixtureHTTPServer.pattern(3000))
+                most = max(most, try Self.socketsOfThisProcess(toPort: server.port).count)
+            }
+            // libcurl closes them through our callback, which tracks the handle's connections.
+            #expect(most <= 1, "connections pile up: \(most) open to the server")
+        }
+    }
+
+    /// Inodes of this process's TCP sockets connected to 127.0.0.1:`port` (any state), from /proc.
+    static func socketsOfThisProcess(toPort port: Int) throws -> Set<String> {
+        let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")
+        let ours = Set(descriptors.compactMap { fd -> String? in
+            guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"),
+                  link.hasPrefix("socket:[") else { return nil }
+            return String(link.dropFirst("socket:[".count).dropLast())
+        })
+        let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+        let remote = String(format: "0100007F:%04X", port)
+        return Set(table.split(separator: "\n").dropFirst().compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard fields.count > 9, fields[2] == remote else { return nil }
+            let inode = String(fields[9])
+            return ours.contains(inode) ? inode : nil
+        })
+    }
 }
