@@ -158,6 +158,19 @@ static inline void tofu_acknowledge_promptly(const tofu_socket_set *set) {
     }
 }
 
+/*
+ * Wakes the transfer only once `bytes` have arrived (SO_RCVLOWAT; 1 is the default), on every
+ * connection of the handle. For a large body whose end is known: a relay that forwards in small
+ * pieces (microsocks: 1 KiB) otherwise wakes libcurl for every few KiB. Best effort.
+ */
+static inline void tofu_set_receive_low_water(const tofu_socket_set *set, int bytes) {
+    for (int index = 0; index < TOFU_TRACKED_SOCKETS; index++) {
+        if (set->sockets[index] != CURL_SOCKET_BAD) {
+            (void)setsockopt(set->sockets[index], SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes);
+        }
+    }
+}
+
 /* Certificate chain access without pointer-to-pointer juggling in Swift. */
 
 static inline int tofu_certinfo_count(const struct curl_certinfo *info) {

@@ -156,6 +156,7 @@ final class CurlLane: @unchecked Sendable {
         }
 
         let code = withExtendedLifetime(context) { curl_easy_perform(handle) }
+        context.restoreLowWater()
 
         if code == CURLE_ABORTED_BY_CALLBACK, cancellation.isCancelled {
             context.closeFile()

@@ -34,6 +34,20 @@ final class CurlTransferContext {
     private(set) var body = Data()
     private(set) var headers = HTTPHeaders()
     private(set) var statusLineCode = 0
+    /// Whether the response is HTTP/1.x, whose body ends where Content-Length says (no framing
+    /// or flow control of its own that could wait for us to read).
+    private var isHTTP1 = false
+    /// The body's announced length, for a body large enough to read in big steps.
+    private var announcedLength: Int64?
+    /// The receive low-water mark set on the connections now (1: unchanged).
+    private var lowWater = 1
+
+    /// Largest receive low-water mark: a quarter of libcurl's receive buffer.
+    static let receiveLowWater = CurlLane.receiveBufferSize / 4
+    /// Body bytes never waited for: the last ones arrive one wake-up at a time. Over TLS, part of
+    /// what is left may already sit in the TLS library's buffer (a partial record, at most about
+    /// 16 KiB), so the socket itself may never hold all of it.
+    static let lowWaterTail: Int64 = 64 * 1024
     private(set) var failure: Failure?
 
     init(handle: UnsafeMutableRawPointer, sockets: UnsafePointer<tofu_socket_set>, destination: BodyDestination, cancellation: CancellationFlag) {
@@ -72,6 +86,7 @@ final class CurlTransferContext {
         if line.hasPrefix("HTTP/") {
             // A new response starts (after 100-continue, or an interim response): forget the old fields.
             headers = HTTPHeaders()
+            isHTTP1 = line.hasPrefix("HTTP/1.")
             let parts = line.split(separator: " ", maxSplits: 2)
             statusLineCode = parts.count >= 2 ? Int(parts[1]) ?? 0 : 0
             // The rest of the response may come from a relay that holds each small piece until
@@ -102,6 +117,7 @@ final class CurlTransferContext {
     func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if sink == nil {
             sink = chooseSink()
+            announcedLength = largeAnnouncedLength()
         }
         guard let sink else { return false }
         if failure != nil { return false }
@@ -129,7 +145,31 @@ final class CurlTransferContext {
         }
         hasher.update(bufferPointer: bytes)
         bodyLength += Int64(bytes.count)
+        if let announcedLength {
+            // Wake once a big step has arrived, but never wait for bytes the body may not have left.
+            let left = announcedLength - bodyLength - Self.lowWaterTail
+            setLowWater(left < 4096 ? 1 : Int(min(Int64(Self.receiveLowWater), left)))
+        }
         return true
+    }
+
+    /// The connections go back to waking for every byte (after the transfer, however it ended:
+    /// the next response on a kept connection may be short).
+    func restoreLowWater() {
+        setLowWater(1)
+    }
+
+    private func setLowWater(_ bytes: Int) {
+        guard bytes != lowWater else { return }
+        tofu_set_receive_low_water(sockets, Int32(bytes))
+        lowWater = bytes
+    }
+
+    /// Content-Length of an HTTP/1.x body of at least four low-water steps, or nil.
+    private func largeAnnouncedLength() -> Int64? {
+        guard isHTTP1, let value = headers["content-length"], let length = Int64(value),
+              length >= 4 * Int64(Self.receiveLowWater) else { return nil }
+        return length
     }
 
     /// After a successful transfer: creates the destination file for a 2xx response that carried

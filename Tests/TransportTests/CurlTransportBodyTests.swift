@@ -164,6 +164,36 @@ struct CurlTransportBodyTests {
         }
     }
 
+    @Test(
+        "a large body is read in big steps yet arrives whole, and a short answer after it on the same connection is not held back",
+        arguments: ["http", "https", "socks5h"])
+    func largeBodyThenShortAnswer(route: String) async throws {
+        let ca = route == "https" ? try LocalCA() : nil
+        defer { ca?.remove() }
+        // microsocks relays in 1 KiB pieces: the case the low-water mark is for.
+        let proxy = route == "socks5h" ? try LocalProxy(.microsocks) : nil
+        defer { proxy?.stop() }
+        try await FixtureHTTPServer.with(certificate: ca?.chain, key: ca?.leafKey) { server in
+            // Any wait for bytes that never come (a low-water mark past the body's end, or one left
+            // on the connection) stalls the transfer: 2 s without a byte is an error here.
+            let transport = try CurlTransport(configuration: TransportConfiguration(
+                proxy: proxy?.url, extraCACertificatesPath: ca?.caCertificate, lowSpeedLimit: 1, lowSpeedTime: 2, maxParallelTransfers: 1))
+            let size = 3_000_017
+            let folder = try TemporaryFolder()
+            defer { folder.remove() }
+            let large = try await transport.perform(HTTPRequest(url: server.url("/bytes/\(size)")), into: .discard)
+            #expect(large.status == 200)
+            #expect(large.bodyLength == Int64(size))
+            #expect(large.bodySHA256 == (try Subprocess.sha256(of: FixtureHTTPServer.pattern(size), in: folder)))
+            let port = proxy?.port ?? server.port
+            let connections = try Self.socketsOfThisProcess(toPort: port)
+            let short = try await transport.perform(HTTPRequest(url: server.url("/bytes/10")), into: .memory(limit: 100))
+            #expect(short.body == FixtureHTTPServer.pattern(10))
+            #expect(try Self.socketsOfThisProcess(toPort: port) == connections, "the same kept connection answered")
+            #expect(connections.count == 1)
+        }
+    }
+
     @Test("every connection libcurl opens is closed again")
     func connectionsAreClosed() async throws {
         try await FixtureHTTPServer.with { server in
@@ -188,7 +218,10 @@ struct CurlTransportBodyTests {
                   link.hasPrefix("socket:[") else { return nil }
             return String(link.dropFirst("socket:[".count).dropLast())
         })
-        let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+        // Read to the end: a single read of a /proc file may stop at one page.
+        guard let file = FileHandle(forReadingAtPath: "/proc/net/tcp") else { return [] }
+        defer { try? file.close() }
+        let table = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
         let remote = String(format: "0100007F:%04X", port)
         return Set(table.split(separator: "\n").dropFirst().compactMap { line -> String? in
             let fields = line.split(separator: " ")
