@@ -6,6 +6,26 @@ public enum ArtifactWriter {
         try stage(image, format: format, to: path, store: store).commit()
     }
 
+    /// Refuses, before anything is downloaded, a destination `write` would refuse at the end: a
+    /// missing parent directory, a directory where an archive goes, or (OCI layout) a file or a
+    /// directory that is neither empty nor a layout. Only looks; writes nothing.
+    public static func checkDestination(_ path: String, format: OutputFormat) throws {
+        guard !path.isEmpty else {
+            throw ArtifactsError(.io, "the output path is empty; give a \(format == .oci ? "directory" : "file") name")
+        }
+        switch format {
+        case .dockerArchive, .ociArchive:
+            if FileSystem.isDirectory(path) {
+                throw ArtifactsError(.outputExists, "\(path) is a directory; give a file path for this archive format (or use --format oci for a directory)")
+            }
+        case .oci:
+            if FileSystem.exists(path) {
+                try OCILayoutWriter.checkExisting(path)
+            }
+        }
+        try AtomicOutput.checkParent(of: path)
+    }
+
     /// Builds the output without putting it in place. With `layerAvailability`, it may start
     /// before the layers are in the store: each is waited for when the writer reaches it. An
     /// archive is assembled completely here; an OCI layout (hard links from the store, cheap)

@@ -42,14 +42,9 @@ public struct OCILayoutWriter: Sendable {
                 try FileSystem.writeNewFile("\(directory)/index.json", index)
                 return BlobHasher.hex(of: index, algorithm: .sha256)
             }
-        } else if FileSystem.isDirectory(path), FileSystem.regularFileSize("\(path)/oci-layout") != nil {
-            indexSHA256 = try add(plan, to: path)
         } else {
-            let what = FileSystem.isDirectory(path) ? "a directory that is not empty and is not an OCI image layout" : "a file"
-            throw ArtifactsError(
-                .outputExists,
-                "refusing to write an OCI layout to \(path): it is \(what); choose a new path, an empty directory, or an existing OCI layout to add the image to"
-            )
+            try Self.checkExisting(path)
+            indexSHA256 = try add(plan, to: path)
         }
         return WriteResult(
             path: path, format: .oci, sha256: indexSHA256, manifestDigestWritten: plan.manifestDigest, convertedFrom: plan.convertedFrom)
@@ -109,6 +104,16 @@ public struct OCILayoutWriter: Sendable {
             if errno == EEXIST { throw FileSystem.ioError("link \(source) to", destination) }
             try FileSystem.copyFile(source, to: destination, size: blob.size)
         }
+    }
+
+    /// An existing `path` a layout can be written to: an empty directory, or a layout to add to.
+    static func checkExisting(_ path: String) throws {
+        guard !isEmptyDirectory(path), !(FileSystem.isDirectory(path) && FileSystem.regularFileSize("\(path)/oci-layout") != nil) else { return }
+        let what = FileSystem.isDirectory(path) ? "a directory that is not empty and is not an OCI image layout" : "a file"
+        throw ArtifactsError(
+            .outputExists,
+            "refusing to write an OCI layout to \(path): it is \(what); choose a new path, an empty directory, or an existing OCI layout to add the image to"
+        )
     }
 
     private static func isEmptyDirectory(_ path: String) -> Bool {

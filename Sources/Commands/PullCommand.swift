@@ -78,6 +78,13 @@ struct PullCommand: AsyncParsableCommand {
         guard let reference else {
             throw ToolFailure(.badInput, "give an image REFERENCE (e.g. `3tofu pull alpine:3.20 --output alpine.tar`) or --images-from FILE")
         }
+        // Before any vantage is asked: an output that cannot be written is known now, not after
+        // every layer has been downloaded.
+        do {
+            try ArtifactWriter.checkDestination(output, format: outputFormat)
+        } catch let error as ArtifactsError {
+            throw ToolFailure(.badInput, "--output: \(error.message)")
+        }
         let setup = try RunSetup(reference: reference, platform: platform, common: common)
         InterruptHandler.install(output: output)
         let request = PullRequest(

@@ -20,6 +20,11 @@ struct BadInputTests {
         Case(arguments: ["frobnicate"], mentions: ["frobnicate"]),
         Case(arguments: ["pull", "alpine", "--output", "OUT", "--vantages", "/nonexistent/v.toml"], mentions: ["/nonexistent/v.toml"]),
         Case(arguments: ["pull", "alpine", "--output", "OUT", "--ca-cert", "/nonexistent/ca.pem"], mentions: ["/nonexistent/ca.pem"]),
+        // An output that cannot be written is refused before any vantage is asked (no network
+        // here: asking would end in unreachable vantages, exit 3), not after the download.
+        Case(arguments: ["pull", "alpine", "--output", "/nonexistent-3tofu/out.tar"], mentions: ["directory /nonexistent-3tofu does not exist"]),
+        Case(arguments: ["pull", "alpine", "--output", "/tmp"], mentions: ["/tmp is a directory", "--format oci"]),
+        Case(arguments: ["pull", "alpine", "--format", "oci", "--output", "/etc/passwd"], mentions: ["/etc/passwd", "it is a file"]),
     ])
     func rejectedBeforeAnyNetwork(_ c: Case) throws {
         let home = try TemporaryDirectory(prefix: "home")
