@@ -145,6 +145,7 @@ final class CurlLane: @unchecked Sendable {
         set("XFERINFOFUNCTION", tofu_setopt_xferinfo_cb(handle) { userdata, _, _, _, _ in
             guard let userdata else { return 0 }
             let context = Unmanaged<CurlTransferContext>.fromOpaque(userdata).takeUnretainedValue()
+            context.progressTick()
             return context.cancellation.isCancelled ? 1 : 0
         })
         set("NOPROGRESS", tofu_setopt_long(handle, CURLOPT_NOPROGRESS, 0))

@@ -37,17 +37,10 @@ final class CurlTransferContext {
     /// Whether the response is HTTP/1.x, whose body ends where Content-Length says (no framing
     /// or flow control of its own that could wait for us to read).
     private var isHTTP1 = false
-    /// The body's announced length, for a body large enough to read in big steps.
-    private var announcedLength: Int64?
+    /// For a body large enough to read in big steps: how big (see `ReceiveLowWater`).
+    private var lowWaterPlan: ReceiveLowWater?
     /// The receive low-water mark set on the connections now (1: unchanged).
     private var lowWater = 1
-
-    /// Largest receive low-water mark: a quarter of libcurl's receive buffer.
-    static let receiveLowWater = CurlLane.receiveBufferSize / 4
-    /// Body bytes never waited for: the last ones arrive one wake-up at a time. Over TLS, part of
-    /// what is left may already sit in the TLS library's buffer (a partial record, at most about
-    /// 16 KiB), so the socket itself may never hold all of it.
-    static let lowWaterTail: Int64 = 64 * 1024
     private(set) var failure: Failure?
 
     init(handle: UnsafeMutableRawPointer, sockets: UnsafePointer<tofu_socket_set>, destination: BodyDestination, cancellation: CancellationFlag) {
@@ -117,7 +110,9 @@ final class CurlTransferContext {
     func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if sink == nil {
             sink = chooseSink()
-            announcedLength = largeAnnouncedLength()
+            lowWaterPlan = ReceiveLowWater.applies(
+                isHTTP1: isHTTP1, contentLength: headers["content-length"], transferEncoding: headers["transfer-encoding"]
+            ).map(ReceiveLowWater.init(announcedLength:))
         }
         guard let sink else { return false }
         if failure != nil { return false }
@@ -145,12 +140,25 @@ final class CurlTransferContext {
         }
         hasher.update(bufferPointer: bytes)
         bodyLength += Int64(bytes.count)
-        if let announcedLength {
-            // Wake once a big step has arrived, but never wait for bytes the body may not have left.
-            let left = announcedLength - bodyLength - Self.lowWaterTail
-            setLowWater(left < 4096 ? 1 : Int(min(Int64(Self.receiveLowWater), left)))
+        if var plan = lowWaterPlan {
+            let mark = plan.arrived(total: bodyLength, at: Self.now())
+            lowWaterPlan = plan
+            setLowWater(mark)
         }
         return true
+    }
+
+    /// libcurl's progress callback (at least once a second): a body that stopped coming is read
+    /// byte by byte again, so what arrived below the mark is counted.
+    func progressTick() {
+        guard var plan = lowWaterPlan else { return }
+        let mark = plan.tick(at: Self.now())
+        lowWaterPlan = plan
+        if let mark { setLowWater(mark) }
+    }
+
+    private static func now() -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds) / 1e9
     }
 
     /// The connections go back to waking for every byte (after the transfer, however it ended:
@@ -163,13 +171,6 @@ final class CurlTransferContext {
         guard bytes != lowWater else { return }
         tofu_set_receive_low_water(sockets, Int32(bytes))
         lowWater = bytes
-    }
-
-    /// Content-Length of an HTTP/1.x body of at least four low-water steps, or nil.
-    private func largeAnnouncedLength() -> Int64? {
-        guard isHTTP1, let value = headers["content-length"], let length = Int64(value),
-              length >= 4 * Int64(Self.receiveLowWater) else { return nil }
-        return length
     }
 
     /// After a successful transfer: creates the destination file for a 2xx response that carried

@@ -175,9 +175,9 @@ struct CurlTransportBodyTests {
         defer { proxy?.stop() }
         try await FixtureHTTPServer.with(certificate: ca?.chain, key: ca?.leafKey) { server in
             // Any wait for bytes that never come (a low-water mark past the body's end, or one left
-            // on the connection) stalls the transfer: 2 s without a byte is an error here.
+            // on the connection) stalls the transfer: 5 s without a byte is an error here.
             let transport = try CurlTransport(configuration: TransportConfiguration(
-                proxy: proxy?.url, extraCACertificatesPath: ca?.caCertificate, lowSpeedLimit: 1, lowSpeedTime: 2, maxParallelTransfers: 1))
+                proxy: proxy?.url, extraCACertificatesPath: ca?.caCertificate, lowSpeedLimit: 1, lowSpeedTime: 5, maxParallelTransfers: 1))
             let size = 3_000_017
             let folder = try TemporaryFolder()
             defer { folder.remove() }
@@ -191,6 +191,70 @@ struct CurlTransportBodyTests {
             #expect(short.body == FixtureHTTPServer.pattern(10))
             #expect(try Self.socketsOfThisProcess(toPort: port) == connections, "the same kept connection answered")
             #expect(connections.count == 1)
+        }
+    }
+
+    @Test("a large body waits for big steps while it comes fast, and byte by byte once its route slows down")
+    func lowWaterMarkRisesAndFalls() async throws {
+        try await FixtureHTTPServer.with { server in
+            // 600 KB at once, then 144 KiB at 24 KiB/s (6 s). Once the pace is known the mark is
+            // up (128 KiB); when the body slows down its bytes wait unread below it, until the
+            // progress callback (at least once a second) sees no bytes for 250 ms and drops it to
+            // 1, about a second later. Left up, it would hold them until it fills, 3.5 s or more.
+            // Watched from the transfer's own thread (a tap), so a busy test run cannot skew it.
+            let folder = try TemporaryFolder()
+            defer { folder.remove() }
+            let tap = MarkRecorder(port: server.port)
+            let transport = try CurlTransport(configuration: TransportConfiguration(lowSpeedLimit: 1024, lowSpeedTime: 5, maxParallelTransfers: 1))
+            let response = try await transport.perform(
+                HTTPRequest(url: server.url("/fast-then-slow/600000/147456/24576")), into: .file(path: folder.path("body"), tap: tap))
+            #expect(response.bodyLength == 747_456)
+            let seen = tap.samples
+            #expect(seen.map(\.mark).max() ?? 0 > 1, "the mark was never raised")
+            let longestWait = zip(seen, seen.dropFirst()).map { $1.seconds - $0.seconds }.max() ?? 0
+            #expect(longestWait < 2.0, "bytes waited \(longestWait) s below the mark while the route crawled")
+        }
+    }
+
+    /// A tap that notes, at each piece of body, the time, the bytes so far and the socket's mark.
+    final class MarkRecorder: BodyTap, @unchecked Sendable {
+        struct Sample { var seconds: Double; var total: Int; var mark: Int32 }
+        private let lock = NSLock()
+        private var recorded: [Sample] = []
+        private var total = 0
+        private let port: Int
+
+        init(port: Int) { self.port = port }
+
+        var samples: [Sample] {
+            lock.lock()
+            defer { lock.unlock() }
+            return recorded
+        }
+
+        func begin(appending: Bool) {}
+        func end() {}
+
+        func receive(_ bytes: UnsafeRawBufferPointer) {
+            total += bytes.count
+            var mark: Int32 = 0
+            if let socket = try? CurlTransportBodyTests.socketsOfThisProcess(toPort: port).first {
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                _ = getsockopt(socket.descriptor, SOL_SOCKET, SO_RCVLOWAT, &mark, &length)
+            }
+            let sample = Sample(seconds: Double(DispatchTime.now().uptimeNanoseconds) / 1e9, total: total, mark: mark)
+            lock.lock()
+            recorded.append(sample)
+            lock.unlock()
+        }
+    }
+
+    @Test("a chunked body beside a larger Content-Length is framed by its chunks, not waited on")
+    func chunkedBodyWithContentLength() async throws {
+        try await FixtureHTTPServer.with { server in
+            let transport = try CurlTransport(configuration: TransportConfiguration(lowSpeedLimit: 1, lowSpeedTime: 5, maxParallelTransfers: 1))
+            let response = try await transport.perform(HTTPRequest(url: server.url("/chunked-with-length/600000")), into: .memory(limit: 1 << 20))
+            #expect(response.body == FixtureHTTPServer.pattern(600_000))
         }
     }
 
@@ -210,24 +274,30 @@ struct CurlTransportBodyTests {
         }
     }
 
-    /// Inodes of this process's TCP sockets connected to 127.0.0.1:`port` (any state), from /proc.
-    static func socketsOfThisProcess(toPort port: Int) throws -> Set<String> {
+    /// This process's TCP sockets connected to 127.0.0.1:`port` (any state), from /proc.
+    static func socketsOfThisProcess(toPort port: Int) throws -> Set<OpenSocket> {
         let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")
-        let ours = Set(descriptors.compactMap { fd -> String? in
-            guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)"),
-                  link.hasPrefix("socket:[") else { return nil }
-            return String(link.dropFirst("socket:[".count).dropLast())
-        })
+        var byInode: [String: Int32] = [:]
+        for entry in descriptors {
+            guard let descriptor = Int32(entry),
+                  let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(entry)"),
+                  link.hasPrefix("socket:[") else { continue }
+            byInode[String(link.dropFirst("socket:[".count).dropLast())] = descriptor
+        }
         // Read to the end: a single read of a /proc file may stop at one page.
         guard let file = FileHandle(forReadingAtPath: "/proc/net/tcp") else { return [] }
         defer { try? file.close() }
         let table = String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
         let remote = String(format: "0100007F:%04X", port)
-        return Set(table.split(separator: "\n").dropFirst().compactMap { line -> String? in
+        return Set(table.split(separator: "\n").dropFirst().compactMap { line -> OpenSocket? in
             let fields = line.split(separator: " ")
-            guard fields.count > 9, fields[2] == remote else { return nil }
-            let inode = String(fields[9])
-            return ours.contains(inode) ? inode : nil
+            guard fields.count > 9, fields[2] == remote, let descriptor = byInode[String(fields[9])] else { return nil }
+            return OpenSocket(descriptor: descriptor, inode: String(fields[9]))
         })
+    }
+
+    struct OpenSocket: Hashable {
+        var descriptor: Int32
+        var inode: String
     }
 }

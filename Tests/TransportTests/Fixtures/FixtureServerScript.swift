@@ -48,6 +48,36 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(bytes(i % 251 for i in range(n)))
             self.close_connection = True
+        elif parts[0] == "fast-then-slow":
+            # /fast-then-slow/<fast bytes>/<slow bytes>/<bytes per second>: the pattern, the first
+            # part at once, the rest in 1 KiB pieces at the given pace (a route that slows down).
+            fast, slow, rate = int(parts[1]), int(parts[2]), int(parts[3])
+            data = bytes(i % 251 for i in range(fast + slow))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:fast])
+            self.wfile.flush()
+            for start in range(fast, fast + slow, 1024):
+                time.sleep(1024 / rate)
+                self.wfile.write(data[start:start + 1024])
+                self.wfile.flush()
+        elif parts[0] == "chunked-with-length":
+            # /chunked-with-length/<n>: n bytes chunked (64 KiB chunks), with a Content-Length four
+            # times too large beside it (RFC 9112 forbids both; chunked wins), connection kept.
+            n = int(parts[1])
+            data = bytes(i % 251 for i in range(n))
+            self.send_response(200)
+            self.send_header("Content-Length", str(4 * n))
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, n, 65536):
+                piece = data[start:start + 65536]
+                self.wfile.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+                self.wfile.flush()
+                time.sleep(0.01)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
         elif parts[0] == "files":
             with open(os.path.join(ROOT, os.path.basename(parts[1])), "rb") as f:
                 self.serve_bytes(f.read())
