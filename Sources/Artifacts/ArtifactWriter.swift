@@ -1,3 +1,5 @@
+import Foundation
+
 /// Writes a verified image in any `OutputFormat`: the entry points the coordinator needs.
 public enum ArtifactWriter {
     /// Blocking; from async code wrap it in `BlockingIO.run`.
@@ -7,8 +9,9 @@ public enum ArtifactWriter {
     }
 
     /// Refuses, before anything is downloaded, a destination `write` would refuse at the end: a
-    /// missing parent directory, a directory where an archive goes, or (OCI layout) a file or a
-    /// directory that is neither empty nor a layout. Only looks; writes nothing.
+    /// missing or unwritable parent directory, a directory where an archive goes, or (OCI layout)
+    /// a symbolic link, a file, or a directory that is neither empty nor a layout. Give the path
+    /// without trailing slashes (`trimmingTrailingSlashes`). Only looks; writes nothing.
     public static func checkDestination(_ path: String, format: OutputFormat) throws {
         guard !path.isEmpty else {
             throw ArtifactsError(.io, "the output path is empty; give a \(format == .oci ? "directory" : "file") name")
@@ -19,11 +22,32 @@ public enum ArtifactWriter {
                 throw ArtifactsError(.outputExists, "\(path) is a directory; give a file path for this archive format (or use --format oci for a directory)")
             }
         case .oci:
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+                // The layout is built beside the path and renamed onto it: a link would be replaced.
+                throw ArtifactsError(.outputExists, "\(path) is a symbolic link (to \(target)); give the directory itself")
+            }
             if FileSystem.exists(path) {
                 try OCILayoutWriter.checkExisting(path)
+                try checkWritable(path, what: "the layout \(path)")
             }
         }
         try AtomicOutput.checkParent(of: path)
+        let parent = FileSystem.directoryName(path)
+        try checkWritable(parent, what: "directory \(parent)")
+    }
+
+    /// `path` less trailing slashes ("/" stays "/"): `layout/` names the directory `layout`.
+    public static func trimmingTrailingSlashes(_ path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        return String(trimmed)
+    }
+
+    private static func checkWritable(_ path: String, what: String) throws {
+        guard access(path, W_OK | X_OK) == 0 else {
+            let reason = errno == EROFS ? "is on a read-only file system" : "is not writable by this user"
+            throw ArtifactsError(.io, "cannot write there: \(what) \(reason); choose another --output")
+        }
     }
 
     /// Builds the output without putting it in place. With `layerAvailability`, it may start

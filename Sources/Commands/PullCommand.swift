@@ -80,6 +80,7 @@ struct PullCommand: AsyncParsableCommand {
         }
         // Before any vantage is asked: an output that cannot be written is known now, not after
         // every layer has been downloaded.
+        let output = ArtifactWriter.trimmingTrailingSlashes(output)
         do {
             try ArtifactWriter.checkDestination(output, format: outputFormat)
         } catch let error as ArtifactsError {

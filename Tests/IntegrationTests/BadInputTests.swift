@@ -37,6 +37,18 @@ struct BadInputTests {
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 
+    @Test func anOCILayoutOutputThatIsASymbolicLinkIsRefusedBeforeAnyNetwork() throws {
+        let home = try TemporaryDirectory(prefix: "home")
+        let target = home.file("empty")
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+        let link = home.file("link")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let result = try ThreeTofuCLI.run(["pull", "alpine", "--format", "oci", "--output", link], home: home.path)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("\(link) is a symbolic link"), "\(result.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target, "the link is left alone")
+    }
+
     @Test func vantagesFileMistakesNameFileLineAndField() throws {
         let home = try TemporaryDirectory(prefix: "home")
         let vantages = home.file("v.toml")

@@ -37,6 +37,22 @@ struct PullTests {
         #expect(temporaryLeftovers(in: lab.home.path).isEmpty)
     }
 
+    @Test func anOCILayoutIntoAnExistingEmptyDirectoryNamedWithATrailingSlash() async throws {
+        let lab = try await Lab()
+        let layout = try lab.makeImage(layers: [30_000])
+        _ = try lab.push(layout, "slash/app", tag: "1")
+        let directory = lab.home.file("layout")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        let result = try lab.run([
+            "pull", "\(lab.registry.host)/slash/app:1", "--format", "oci", "--output", directory + "/", "--vantages", try lab.vantagesFile(),
+        ] + lab.registryOptions())
+        #expect(result.status == 0, "\(result.stderr)")
+        let list = try Shell.run(["umoci", "ls", "--layout", directory])
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout.contains("1"), "\(list.stdout)")
+        #expect(temporaryLeftovers(in: lab.home.path).isEmpty)
+    }
+
     @Test func tlsRegistryWithLoginAndMultiPlatformIndexToOCILayout() async throws {
         let ca = try TestCA()
         let lab = try await Lab([.tls(ca), .htpasswd(user: "alice", password: "pa55-w0rd")])
