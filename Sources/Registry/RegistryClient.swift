@@ -94,7 +94,7 @@ public final class RegistryClient: Sendable {
             throw RegistryError(.tooLarge, "the manifest at \(url) is larger than the \(Self.manifestSizeLimit / 1024 / 1024) MiB cap; refusing it")
         }
         guard response.status == 200 else {
-            throw Self.statusError(response, what: "manifest \(registry)/\(repository):\(reference)", url: url)
+            throw Self.statusError(response, what: "manifest \(registry)/\(repository):\(reference)", url: url, advice: loginAdvice(for: registry))
         }
         let bytes = response.body
         let headerDigest = response.headers["Docker-Content-Digest"]
@@ -149,7 +149,7 @@ public final class RegistryClient: Sendable {
             throw RegistryError(.tooLarge, "the config blob at \(url) is larger than the \(Self.configSizeLimit / 1024 / 1024) MiB cap; refusing it")
         }
         guard response.status == 200 else {
-            throw Self.statusError(response, what: "config blob \(descriptor.digest)", url: url)
+            throw Self.statusError(response, what: "config blob \(descriptor.digest)", url: url, advice: loginAdvice(for: registry))
         }
         return SmallBlob(bytes: response.body, sha256: response.bodySHA256)
     }
@@ -159,7 +159,7 @@ public final class RegistryClient: Sendable {
         let url = baseURL(registry) + "/v2/\(repository)/blobs/\(descriptor.digest)"
         let (response, _) = try await exchange(HTTPRequest(url: url), registry: registry, scope: Self.pullScope(repository), into: .discard)
         guard response.status == 200 else {
-            throw Self.statusError(response, what: "blob \(descriptor.digest)", url: url)
+            throw Self.statusError(response, what: "blob \(descriptor.digest)", url: url, advice: loginAdvice(for: registry))
         }
         return (response.bodySHA256, response.bodyLength)
     }
@@ -231,7 +231,7 @@ public final class RegistryClient: Sendable {
                     try await Task.sleep(for: .seconds(delay))
                     continue
                 }
-                throw Self.statusError(response, what: "blob \(descriptor.digest)", url: url)
+                throw Self.statusError(response, what: "blob \(descriptor.digest)", url: url, advice: loginAdvice(for: registry))
             }
         }
     }
@@ -273,7 +273,7 @@ public final class RegistryClient: Sendable {
         }
         if challenges.contains(where: { $0.scheme == "basic" }) {
             guard let credential else {
-                throw RegistryError(.unauthorized, "\(registry) requires a login; run `docker login \(registry)` (3tofu reads ~/.docker/config.json) and try again")
+                throw RegistryError(.unauthorized, "\(registry) requires a login; \(loginAdvice(for: registry))")
             }
             return (credential.basicAuthorization, 24 * 3600)
         }
@@ -315,7 +315,7 @@ public final class RegistryClient: Sendable {
             return ("Bearer " + token, lifetime)
         case 401, 403:
             let who = credential.map { "the credentials for \($0.username)" } ?? "anonymous access"
-            throw RegistryError(.unauthorized, "the token service at \(realmOrigin.hostPort) refused \(who) to \(registry) (HTTP \(response.status)); check `docker login \(registry)`")
+            throw RegistryError(.unauthorized, "the token service at \(realmOrigin.hostPort) refused \(who) to \(registry) (HTTP \(response.status)); \(loginAdvice(for: registry))")
         default:
             throw Self.statusError(response, what: "token from \(realmOrigin.hostPort)", url: url)
         }
@@ -392,14 +392,20 @@ public final class RegistryClient: Sendable {
         return String(url[..<question]) + "?…"
     }
 
-    static func statusError(_ response: HTTPResponse, what: String, url: String) -> RegistryError {
+    /// What to do about a refused login: run `docker login`, or, when the docker config keeps the
+    /// login in a credential helper (which 3tofu does not run), give 3tofu one it can read.
+    func loginAdvice(for registry: String) -> String {
+        credentials.helperHint(for: registry) ?? "run `docker login \(registry)` (3tofu reads ~/.docker/config.json) and try again"
+    }
+
+    static func statusError(_ response: HTTPResponse, what: String, url: String, advice: String? = nil) -> RegistryError {
         let detail = RegistryErrorBody.summary(response.body)
         let suffix = detail.map { ": \($0)" } ?? ""
         switch response.status {
         case 404:
             return RegistryError(.notFound, "\(what) was not found (HTTP 404\(suffix)); check the name and tag")
         case 401, 403:
-            return RegistryError(.unauthorized, "access to \(what) was refused (HTTP \(response.status)\(suffix)); check `docker login` for that registry")
+            return RegistryError(.unauthorized, "access to \(what) was refused (HTTP \(response.status)\(suffix)); \(advice ?? "check `docker login` for that registry")")
         case 429:
             let after = response.headers["Retry-After"].map { "; the registry asks to wait \($0) s" } ?? ""
             return RegistryError(.server, "the registry is rate-limiting requests for \(what) (HTTP 429\(after)); try again later or log in")

@@ -17,12 +17,18 @@ public struct RegistryCredential: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "credential for \(username)" }
 }
 
-/// Credentials from docker's `config.json` (`auths`), looked up by registry host.
+/// Credentials from docker's `config.json` (`auths`), looked up by registry host. Credential
+/// helpers (`credsStore`, `credHelpers`) are not run; which one would hold a host's login is kept,
+/// so a refusal can say why 3tofu had no login to offer.
 public struct RegistryCredentials: Sendable, Equatable {
     private var byHost: [String: RegistryCredential]
+    private var helperByHost: [String: String]
+    private var defaultHelper: String?
 
-    public init(_ byHost: [String: RegistryCredential] = [:]) {
+    public init(_ byHost: [String: RegistryCredential] = [:], helpers: [String: String] = [:], defaultHelper: String? = nil) {
         self.byHost = byHost
+        self.helperByHost = helpers
+        self.defaultHelper = defaultHelper
     }
 
     public static let none = RegistryCredentials()
@@ -44,6 +50,8 @@ public struct RegistryCredentials: Sendable, Equatable {
                 var password: String?
             }
             var auths: [String: Entry]?
+            var credsStore: String?
+            var credHelpers: [String: String]?
         }
         let file: File
         do {
@@ -65,7 +73,21 @@ public struct RegistryCredentials: Sendable, Equatable {
                 result[host] = RegistryCredential(username: username, password: password)
             }
         }
-        return RegistryCredentials(result)
+        var helpers: [String: String] = [:]
+        for (key, helper) in file.credHelpers ?? [:] where !helper.isEmpty {
+            helpers[normaliseHost(key)] = helper
+        }
+        let store = file.credsStore.flatMap { $0.isEmpty ? nil : $0 }
+        return RegistryCredentials(result, helpers: helpers, defaultHelper: store)
+    }
+
+    /// When there is no login for `registry` but the docker config names a credential helper
+    /// that would hold it: a sentence saying so and what to do; else nil.
+    public func helperHint(for registry: String) -> String? {
+        guard credential(for: registry) == nil,
+              let helper = helperByHost[Self.normaliseHost(registry)] ?? defaultHelper else { return nil }
+        return "the docker config keeps the login for \(registry) in the credential helper docker-credential-\(helper), which 3tofu does not run; "
+            + "give 3tofu a config.json with an \"auths\" entry for it (in a directory named by DOCKER_CONFIG)"
     }
 
     public func credential(for registry: String) -> RegistryCredential? {

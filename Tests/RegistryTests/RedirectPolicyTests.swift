@@ -81,6 +81,20 @@ import Foundation
         #expect(!String(describing: credentials.credential(for: "ghcr.io")).contains("pw"))
     }
 
+    @Test func aLoginKeptByACredentialHelperIsNamedNotRun() throws {
+        let json = """
+            {"auths": {"ghcr.io": {}, "r.example": {"username": "carol", "password": "pw"}},
+             "credsStore": "desktop", "credHelpers": {"ghcr.io": "pass"}}
+            """
+        let credentials = try RegistryCredentials.parse(Data(json.utf8), path: "config.json")
+        #expect(credentials.credential(for: "ghcr.io") == nil, "helpers are not run")
+        #expect(credentials.helperHint(for: "ghcr.io")?.contains("docker-credential-pass") == true, "credHelpers wins for its host")
+        #expect(credentials.helperHint(for: "quay.io")?.contains("docker-credential-desktop") == true, "credsStore for the rest")
+        #expect(credentials.helperHint(for: "r.example") == nil, "a login in auths is used, no hint")
+        let plain = try RegistryCredentials.parse(Data(#"{"auths": {}}"#.utf8), path: "config.json")
+        #expect(plain.helperHint(for: "ghcr.io") == nil)
+    }
+
     @Test(arguments: ["{\"auths\": {\"r.io\": {\"auth\": \"!!!not base64\"}}}", "{\"auths\": {\"r.io\": {\"auth\": \"\(Data("nocolon".utf8).base64EncodedString())\"}}}", "not json"])
     func badConfigIsAClearError(_ text: String) {
         #expect(throws: RegistryError.self) { try RegistryCredentials.parse(Data(text.utf8), path: "/home/u/.docker/config.json") }
