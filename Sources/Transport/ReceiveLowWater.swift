@@ -19,7 +19,6 @@ struct ReceiveLowWater: Sendable, Equatable {
 
     private var firstAt: Double?
     private var lastAt = 0.0
-    private var received: Int64 = 0
     private var off = false
 
     /// A body of `announcedLength` bytes (its Content-Length).
@@ -40,7 +39,6 @@ struct ReceiveLowWater: Sendable, Equatable {
         let start = firstAt ?? seconds
         firstAt = start
         lastAt = seconds
-        received = total
         guard !off else { return 1 }
         let usable = announcedLength - total - tail
         let elapsed = seconds - start
