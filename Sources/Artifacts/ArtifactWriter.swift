@@ -13,25 +13,20 @@ public enum ArtifactWriter {
     /// a symbolic link, a file, or a directory that is neither empty nor a layout. Give the path
     /// without trailing slashes (`trimmingTrailingSlashes`). Only looks; writes nothing.
     public static func checkDestination(_ path: String, format: OutputFormat) throws {
-        guard !path.isEmpty else {
-            throw ArtifactsError(.io, "the output path is empty; give a \(format == .oci ? "directory" : "file") name")
-        }
         switch format {
         case .dockerArchive, .ociArchive:
-            if FileSystem.isDirectory(path) {
-                throw ArtifactsError(.outputExists, "\(path) is a directory; give a file path for this archive format (or use --format oci for a directory)")
-            }
+            try AtomicOutput.checkFileTarget(path)
         case .oci:
             if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
                 // The layout is built beside the path and renamed onto it: a link would be replaced.
                 throw ArtifactsError(.outputExists, "\(path) is a symbolic link (to \(target)); give the directory itself")
             }
+            try OCILayoutWriter.checkTarget(path)
+            try AtomicOutput.checkParent(of: path)
             if FileSystem.exists(path) {
-                try OCILayoutWriter.checkExisting(path)
                 try checkWritable(path, what: "the layout \(path)")
             }
         }
-        try AtomicOutput.checkParent(of: path)
         let parent = FileSystem.directoryName(path)
         try checkWritable(parent, what: "directory \(parent)")
     }

@@ -44,8 +44,8 @@ enum AtomicOutput {
         return staged.value
     }
 
-    /// The first half of `writeFile`: builds and fsyncs the temporary, leaves it there.
-    static func stageFile<T>(at path: String, _ body: (Int32, String) throws -> T) throws -> (temporary: String, value: T) {
+    /// Refuses a path a file cannot be written at: empty, a directory, or in a missing directory.
+    static func checkFileTarget(_ path: String) throws {
         guard !path.isEmpty else {
             throw ArtifactsError(.io, "the output path is empty; give a file name")
         }
@@ -53,6 +53,11 @@ enum AtomicOutput {
             throw ArtifactsError(.outputExists, "\(path) is a directory; give a file path for this archive format (or use --format oci for a directory)")
         }
         try checkParent(of: path)
+    }
+
+    /// The first half of `writeFile`: builds and fsyncs the temporary, leaves it there.
+    static func stageFile<T>(at path: String, _ body: (Int32, String) throws -> T) throws -> (temporary: String, value: T) {
+        try checkFileTarget(path)
         removeAbandonedSiblings(of: path)
         let temporary = temporarySibling(of: path)
         let fd = try FileSystem.createExclusive(temporary)

@@ -26,9 +26,7 @@ public struct OCILayoutWriter: Sendable {
 
     @discardableResult
     public func write(_ image: ImageToWrite, to path: String) throws -> WriteResult {
-        guard !path.isEmpty else {
-            throw ArtifactsError(.io, "the output path is empty; give a directory name")
-        }
+        try Self.checkTarget(path)
         let plan = try ImageLayoutPlan(image, store: store)
         let indexSHA256: String
         if !FileSystem.exists(path) || Self.isEmptyDirectory(path) {
@@ -43,7 +41,6 @@ public struct OCILayoutWriter: Sendable {
                 return BlobHasher.hex(of: index, algorithm: .sha256)
             }
         } else {
-            try Self.checkExisting(path)
             indexSHA256 = try add(plan, to: path)
         }
         return WriteResult(
@@ -106,9 +103,14 @@ public struct OCILayoutWriter: Sendable {
         }
     }
 
-    /// An existing `path` a layout can be written to: an empty directory, or a layout to add to.
-    static func checkExisting(_ path: String) throws {
-        guard !isEmptyDirectory(path), !(FileSystem.isDirectory(path) && FileSystem.regularFileSize("\(path)/oci-layout") != nil) else { return }
+    /// Refuses a path a layout cannot be written at: empty, or something there that is neither
+    /// an empty directory nor a layout to add to.
+    static func checkTarget(_ path: String) throws {
+        guard !path.isEmpty else {
+            throw ArtifactsError(.io, "the output path is empty; give a directory name")
+        }
+        guard FileSystem.exists(path), !isEmptyDirectory(path),
+              !(FileSystem.isDirectory(path) && FileSystem.regularFileSize("\(path)/oci-layout") != nil) else { return }
         let what = FileSystem.isDirectory(path) ? "a directory that is not empty and is not an OCI image layout" : "a file"
         throw ArtifactsError(
             .outputExists,

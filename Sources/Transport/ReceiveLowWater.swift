@@ -9,8 +9,11 @@
 /// rest of the body once no bytes came for `patience` seconds: a route that slowed down must not
 /// look stalled to libcurl's low-speed check while bytes wait unread below the mark.
 struct ReceiveLowWater: Sendable, Equatable {
+    /// The largest mark: a quarter of libcurl's receive buffer.
+    static let largestStep = 128 * 1024
+
     let announcedLength: Int64
-    var maximum = 128 * 1024
+    var maximum = largestStep
     var tail: Int64 = 64 * 1024
     var stepSeconds = 0.05
     var patience = 0.25
@@ -28,7 +31,7 @@ struct ReceiveLowWater: Sendable, Equatable {
 
     /// Whether a body is worth it: HTTP/1.x framed by Content-Length alone (no Transfer-Encoding,
     /// which libcurl would frame by instead), at least four steps long.
-    static func applies(isHTTP1: Bool, contentLength: String?, transferEncoding: String?, maximum: Int = 128 * 1024) -> Int64? {
+    static func applies(isHTTP1: Bool, contentLength: String?, transferEncoding: String?, maximum: Int = largestStep) -> Int64? {
         guard isHTTP1, transferEncoding == nil, let contentLength, let length = Int64(contentLength),
               length >= 4 * Int64(maximum) else { return nil }
         return length
