@@ -14,6 +14,7 @@ public struct ArtifactsError: Error, Sendable, Equatable, CustomStringConvertibl
             case outputExists
             case invalidImage
             case unsupported
+            case unsafeCache
         }
 
         private let value: Value
@@ -37,6 +38,8 @@ public struct ArtifactsError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let invalidImage = Code(.invalidImage)
         /// A request this version cannot carry out.
         public static let unsupported = Code(.unsupported)
+        /// The content store could be changed by another user (or is not a directory).
+        public static let unsafeCache = Code(.unsafeCache)
 
         public var description: String { value.rawValue }
     }

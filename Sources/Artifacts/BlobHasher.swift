@@ -47,6 +47,13 @@ struct BlobHasher {
         return hasher.finalizeHex()
     }
 
+    /// Whether the regular file at `path` (not a link) has `size` bytes that hash to `digest`.
+    static func fileMatches(_ path: String, digest: OCIDigest, size: Int64) throws -> Bool {
+        guard FileSystem.regularFileSize(path) == size else { return false }
+        let actual = try hexOfFile(path, algorithm: digest.algorithm)
+        return actual.hex == digest.encoded && actual.length == size
+    }
+
     /// Hashes `path` in 1 MiB chunks, returning the hex digest and the number of bytes read.
     static func hexOfFile(_ path: String, algorithm: OCIDigest.Algorithm) throws -> (hex: String, length: Int64) {
         let fd = try FileSystem.openForReading(path)

@@ -6,13 +6,19 @@ import Glibc
 import Darwin
 #endif
 
-/// The local cache of verified blobs, shared by every run.
+/// The local cache of verified blobs, shared by every run, also by runs at the same time.
 ///
 /// Layout under `root`: `blobs/<algorithm>/<hex>` holds finished blobs, each of which was checked
-/// against its digest before it was moved there (and made read-only); `ingest/<hex>.partial`
-/// holds downloads in progress, which a later run may resume. Nothing lands in `blobs/` unless
-/// its digest checked out. Every method does plain blocking file I/O; call the long ones
-/// (`verifyAndCommitPartial`) through `BlockingIO.run` from async code.
+/// against its digest before it was linked there (and made read-only); `ingest/<hex>.partial`
+/// holds downloads in progress, which a later run may resume, and `ingest/<hex>.lock` is the lock
+/// a process holds (`lockBlob`) while it downloads or commits that blob, so concurrent runs share
+/// the work instead of writing one file at once. Nothing lands in `blobs/` unless its digest
+/// checked out, and a blob there is never replaced by another file (`link(2)`, not `rename(2)`).
+///
+/// Nothing on disk is trusted because of its name: links are never followed (`O_NOFOLLOW`,
+/// `lstat`), a partial file that is not a plain file of its own is removed before it is written,
+/// and `verifiedContains` hashes a cached blob again before a run relies on it. Every method does
+/// plain blocking file I/O; call the long ones through `BlockingIO.run` from async code.
 public final class ContentStore: Sendable {
     public let root: String
     /// The most `read` loads into memory: manifests and configs are far smaller.
@@ -32,6 +38,53 @@ public final class ContentStore: Sendable {
         }
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
         return "\(home)/.cache/3tofu"
+    }
+
+    /// Makes sure the cache at `root` can be trusted before a run uses it: creates it (mode 0700)
+    /// when missing, and refuses it when another user could change what it holds: the directory
+    /// or one of its own subdirectories is writable by group or others or owned by someone other
+    /// than this user (or root), or a directory above it is writable by others without the sticky
+    /// bit (they could swap the cache for their own). `allowSharedWriters` (the user's explicit
+    /// `THREETOFU_CACHE_SHARED=1`) skips the ownership and mode checks for a cache that several
+    /// users share on purpose; links inside the cache are still never followed.
+    public static func checkRoot(_ root: String, allowSharedWriters: Bool) throws {
+        if !FileSystem.exists(root) {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw ArtifactsError(.io, "could not create the cache directory \(root): \(error); set THREETOFU_CACHE to a directory you can write")
+            }
+        }
+        guard FileSystem.isDirectory(root) else {
+            throw ArtifactsError(.unsafeCache, "the cache \(root) is not a directory; set THREETOFU_CACHE to a directory of your own")
+        }
+        guard !allowSharedWriters else { return }
+        let me = geteuid()
+        let advice = "make it yours and private (chmod 700), set THREETOFU_CACHE to a private directory, or set THREETOFU_CACHE_SHARED=1 if every user who can write it is trusted"
+        for directory in [root, "\(root)/blobs", "\(root)/blobs/sha256", "\(root)/blobs/sha512", "\(root)/ingest"] {
+            var info = stat()
+            guard lstat(directory, &info) == 0 || directory == root else { continue }
+            if directory == root { _ = stat(directory, &info) }
+            if directory != root, (info.st_mode & S_IFMT) != S_IFDIR {
+                throw ArtifactsError(.unsafeCache, "\(directory) in the cache is not a directory (a link or a file); remove it, 3tofu makes it again")
+            }
+            if info.st_uid != me, info.st_uid != 0 {
+                throw ArtifactsError(.unsafeCache, "the cache directory \(directory) belongs to user \(info.st_uid), not to you (\(me)): that user could change what 3tofu verified; \(advice)")
+            }
+            if info.st_mode & (S_IWGRP | S_IWOTH) != 0 {
+                throw ArtifactsError(.unsafeCache, "the cache directory \(directory) is writable by other users (mode \(String(info.st_mode & 0o7777, radix: 8))): they could change what 3tofu verified; \(advice)")
+            }
+        }
+        var above = FileSystem.directoryName(URL(fileURLWithPath: root).resolvingSymlinksInPath().path)
+        while true {
+            var info = stat()
+            if stat(above, &info) == 0, info.st_mode & S_IWOTH != 0, info.st_mode & S_ISVTX == 0 {
+                throw ArtifactsError(.unsafeCache, "\(above), above the cache \(root), is writable by every user and not sticky: anyone could replace the cache; \(advice)")
+            }
+            if above == "/" || above == "." { break }
+            above = FileSystem.directoryName(above)
+        }
     }
 
     /// Where the verified blob for `digest` lives (whether or not it is there yet).
@@ -55,6 +108,25 @@ public final class ContentStore: Sendable {
         return "\(directory)/\(digest.encoded).partial"
     }
 
+    /// The partial download of `digest`, ready to be written by the holder of its `lockBlob`:
+    /// anything there that is not a regular file with one link (a planted symbolic link, a hard
+    /// link to another file, a directory) is removed first, so the download never writes through it.
+    public func preparePartial(for digest: Digest) throws -> String {
+        let path = partialPath(for: digest)
+        var info = stat()
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG || info.st_nlink != 1 {
+            if (info.st_mode & S_IFMT) == S_IFDIR {
+                FileSystem.removeTree(path)
+            } else {
+                unlink(path)
+            }
+            guard !FileSystem.exists(path) else {
+                throw ArtifactsError(.io, "\(path) is not a plain file and could not be removed; remove it by hand, or use another cache (THREETOFU_CACHE)")
+            }
+        }
+        return path
+    }
+
     /// Bytes already downloaded for `digest` (0 when there is no partial file).
     public func partialLength(for digest: Digest) -> Int64 {
         FileSystem.regularFileSize(partialPath(for: digest)) ?? 0
@@ -66,15 +138,22 @@ public final class ContentStore: Sendable {
     }
 
     /// Moves a finished download into `blobs/` when the SHA-256 the downloader computed over the
-    /// whole stream is the digest's and the file has `size` bytes. No re-hashing. On a mismatch
-    /// the partial file is deleted (its bytes are wrong) and `digestMismatch`/`sizeMismatch` is
-    /// thrown. A non-SHA-256 digest is verified by hashing the file instead.
+    /// whole stream is the digest's and the file has `size` bytes. No re-hashing: call it only
+    /// while holding the blob's `lockBlob`, so no other process wrote the partial file meanwhile.
+    /// On a mismatch the partial file is deleted (its bytes are wrong) and
+    /// `digestMismatch`/`sizeMismatch` is thrown. A non-SHA-256 digest is verified by hashing.
     @discardableResult
     public func commit(partialFor digest: Digest, verifiedSHA256 hex: String, size: Int64) throws -> String {
+        try commit(file: partialPath(for: digest), as: digest, verifiedSHA256: hex, size: size)
+    }
+
+    /// `commit(partialFor:…)` for a download in a file of its own (`FileOutput.ingestPath`),
+    /// whose stream hash `hex` was computed while this process alone wrote it.
+    @discardableResult
+    public func commit(file partial: String, as digest: Digest, verifiedSHA256 hex: String, size: Int64) throws -> String {
         guard digest.algorithm == .sha256 else {
-            return try verifyAndCommitPartial(for: digest, expectedSize: size)
+            return try verifyAndCommit(file: partial, as: digest, expectedSize: size)
         }
-        let partial = partialPath(for: digest)
         guard let actualSize = FileSystem.regularFileSize(partial) else {
             throw ArtifactsError(.missingBlob, "no partial download for \(digest) at \(partial); download the blob again")
         }
@@ -100,7 +179,10 @@ public final class ContentStore: Sendable {
     /// from an earlier run. On a mismatch the partial file is deleted and an error thrown.
     @discardableResult
     public func verifyAndCommitPartial(for digest: Digest, expectedSize: Int64?) throws -> String {
-        let partial = partialPath(for: digest)
+        try verifyAndCommit(file: partialPath(for: digest), as: digest, expectedSize: expectedSize)
+    }
+
+    private func verifyAndCommit(file partial: String, as digest: Digest, expectedSize: Int64?) throws -> String {
         guard FileSystem.regularFileSize(partial) != nil else {
             throw ArtifactsError(.missingBlob, "no partial download for \(digest) at \(partial); download the blob again")
         }
@@ -167,12 +249,7 @@ public final class ContentStore: Sendable {
                 "blob \(digest) has \(size) bytes, more than the \(limit) bytes read into memory; stream it from \(file) instead"
             )
         }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: file))
-        } catch {
-            throw ArtifactsError(.io, "could not read \(file): \(error)")
-        }
+        let data = try FileSystem.readWholeFile(file, size: size)
         let hex = BlobHasher.hex(of: data, algorithm: digest.algorithm)
         guard hex == digest.encoded else {
             unlink(file)
@@ -184,7 +261,21 @@ public final class ContentStore: Sendable {
         return data
     }
 
-    /// fsyncs `source`, makes it read-only and renames it to its place under `blobs/`.
+    /// Whether the store holds `digest` with `size` bytes that really hash to it: the file is
+    /// hashed again (a cache may be shared, stale or tampered with). A file that does not match is
+    /// removed, so the blob is fetched afresh; returns false then.
+    public func verifiedContains(_ digest: Digest, size: Int64) throws -> Bool {
+        let file = path(of: digest)
+        guard FileSystem.regularFileSize(file) == size else { return false }
+        if try BlobHasher.fileMatches(file, digest: digest, size: size) { return true }
+        unlink(file)
+        return false
+    }
+
+    /// fsyncs `source`, makes it read-only and links it to its place under `blobs/`, then removes
+    /// `source`. A blob already there is kept when it verifies (the bytes are the same), and
+    /// replaced only when it does not (a damaged or planted file, or a link): a verified blob that
+    /// another run may be reading is never swapped for another file.
     private func moveIntoBlobs(_ source: String, digest: Digest) throws -> String {
         let fd = try FileSystem.openForReading(source)
         do {
@@ -198,8 +289,83 @@ public final class ContentStore: Sendable {
         let destination = path(of: digest)
         let directory = FileSystem.directoryName(destination)
         try FileSystem.makeDirectories(directory)
-        try FileSystem.move(source, to: destination)
-        FileSystem.syncDirectory(directory)
-        return destination
+        defer { unlink(source) }
+        for _ in 0..<3 {
+            if link(source, destination) == 0 {
+                FileSystem.syncDirectory(directory)
+                return destination
+            }
+            switch errno {
+            case EEXIST:
+                if let size = FileSystem.regularFileSize(source), try verifiedContains(digest, size: size) {
+                    return destination
+                }
+                // verifiedContains removed a regular file that did not match; anything else goes here.
+                unlink(destination)
+            case EPERM, EOPNOTSUPP, EXDEV, EMLINK:
+                // A file system without hard links: rename, which replaces.
+                try FileSystem.move(source, to: destination)
+                FileSystem.syncDirectory(directory)
+                return destination
+            default:
+                throw FileSystem.ioError("link \(source) to", destination)
+            }
+        }
+        throw ArtifactsError(.io, "\(destination) kept changing while blob \(digest) was committed; is another program writing to the cache at \(root)?")
+    }
+
+    // MARK: - Locks between runs
+
+    /// Takes the lock on `digest`'s download, waiting (cancellably) while another run or task
+    /// holds it. The holder alone writes `ingest/<hex>.partial` and commits the blob; a waiter,
+    /// once it has the lock, usually finds the blob committed. Locks are `flock(2)` on
+    /// `ingest/<hex>.lock`: the kernel releases them when their holder exits, also on SIGKILL,
+    /// and the next holder resumes the partial file (and hashes all of it again).
+    public func lockBlob(_ digest: Digest, poll: Duration = .milliseconds(20)) async throws -> BlobLock {
+        while true {
+            if let lock = try tryLockBlob(digest) { return lock }
+            try await Task.sleep(for: poll)
+        }
+    }
+
+    /// The lock on `digest`'s download if nobody holds it, else nil.
+    public func tryLockBlob(_ digest: Digest) throws -> BlobLock? {
+        let directory = "\(root)/ingest"
+        try FileSystem.makeDirectories(directory)
+        let path = "\(directory)/\(digest.encoded).lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw FileSystem.ioError("open the lock file", path, advice: "check that the cache at \(root) is yours and writable")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw ArtifactsError(.io, "the lock file \(path) is not a plain file; remove it, or use another cache (THREETOFU_CACHE)")
+        }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return BlobLock(fd: fd) }
+        let failure = errno
+        close(fd)
+        guard failure == EWOULDBLOCK || failure == EINTR else {
+            throw ArtifactsError(.io, "could not lock \(path): \(String(cString: strerror(failure)))")
+        }
+        return nil
+    }
+}
+
+/// A held `ContentStore.lockBlob`; released by `release()` or when it is deinitialised.
+public final class BlobLock: @unchecked Sendable {
+    // Safety: `fd` is written only by `release()`, which its one owner calls once.
+    private var fd: Int32
+
+    init(fd: Int32) {
+        self.fd = fd
+    }
+
+    deinit { release() }
+
+    public func release() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
     }
 }

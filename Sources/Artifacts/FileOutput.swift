@@ -17,9 +17,9 @@ public enum FileOutput {
         return "\(directory)/download-\(FileSystem.randomSuffix()).partial"
     }
 
-    /// Moves a finished download at `path` into the store as the blob `sha256:<hex>`, where `hex`
-    /// and `size` were computed while the bytes streamed in (the store checks the size again).
-    /// When the store already holds that blob the download is deleted.
+    /// Moves a finished download at `path` (this process's own ingest file) into the store as the
+    /// blob `sha256:<hex>`, where `hex` and `size` were computed while the bytes streamed in (the
+    /// store checks the size again). A blob the store already holds is kept when it verifies.
     @discardableResult
     public static func commitDownload(_ path: String, sha256 hex: String, size: Int64, into store: ContentStore) throws -> Digest {
         let digest: Digest
@@ -29,18 +29,7 @@ public enum FileOutput {
             unlink(path)
             throw ArtifactsError(.digestMismatch, "the download at \(path) has no usable SHA-256 ('\(hex)'); it was deleted, download it again")
         }
-        if store.contains(digest, size: size) {
-            unlink(path)
-            return digest
-        }
-        let partial = store.partialPath(for: digest)
-        do {
-            try FileSystem.move(path, to: partial)
-        } catch {
-            unlink(path)
-            throw error
-        }
-        try store.commit(partialFor: digest, verifiedSHA256: hex, size: size)
+        try store.commit(file: path, as: digest, verifiedSHA256: hex, size: size)
         return digest
     }
 

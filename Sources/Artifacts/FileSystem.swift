@@ -20,10 +20,11 @@ enum FileSystem {
         return ArtifactsError(.io, "could not \(what) \(path): \(reason)\(tail)")
     }
 
-    /// The size of a regular file, or nil when there is no regular file at `path`.
+    /// The size of a regular file, or nil when there is no regular file at `path` (a symbolic
+    /// link is not followed: it is not a regular file).
     static func regularFileSize(_ path: String) -> Int64? {
         var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         return Int64(info.st_size)
     }
 
@@ -46,10 +47,42 @@ enum FileSystem {
         }
     }
 
+    /// Opens a regular file for reading, never through a symbolic link (`O_NOFOLLOW`) and
+    /// without blocking on a FIFO or device (`O_NONBLOCK`, then `fstat`).
     static func openForReading(_ path: String) throws -> Int32 {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ioError("open", path) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else {
+            if errno == ELOOP {
+                throw ArtifactsError(.io, "\(path) is a symbolic link; 3tofu does not follow links in its cache or outputs, remove it")
+            }
+            throw ioError("open", path)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw ArtifactsError(.io, "\(path) is not a plain file; remove it")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         return fd
+    }
+
+    /// Reads the whole regular file at `path` (not through a link), which has `size` bytes.
+    static func readWholeFile(_ path: String, size: Int64) throws -> Data {
+        let fd = try openForReading(path)
+        defer { close(fd) }
+        var data = Data(count: Int(size))
+        var filled = 0
+        try data.withUnsafeMutableBytes { buffer in
+            while filled < buffer.count {
+                let count = try readSome(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), path: path)
+                if count == 0 { break }
+                filled += count
+            }
+        }
+        guard filled == Int(size) else {
+            throw ArtifactsError(.sizeMismatch, "\(path) changed while it was read (\(filled) of \(size) bytes)")
+        }
+        return data
     }
 
     /// Creates a new file; fails if something is already there.

@@ -34,6 +34,11 @@ struct VantageSetup {
             throw ToolFailure(.badInput, error.message)
         }
         storeRoot = ContentStore.defaultRoot(environment: environment)
+        do {
+            try ContentStore.checkRoot(storeRoot, allowSharedWriters: environment["THREETOFU_CACHE_SHARED"] == "1")
+        } catch let error as ArtifactsError {
+            throw ToolFailure(error.code == .unsafeCache ? .badInput : .notMet, error.message)
+        }
         json = common.json
         caCert = common.caCert
         if let caCert, !FileManager.default.isReadableFile(atPath: caCert) {

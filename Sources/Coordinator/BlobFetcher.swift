@@ -25,10 +25,24 @@ struct BlobFetcher: Sendable {
         var bytesReceived: Int64 = 0
     }
 
-    /// What one child of the fetch brings back: a finished download, or the time to look at the ramp.
+    /// What one child of the fetch brings back: a finished download (or a blob another run
+    /// committed while this one waited for it), or the time to look at the ramp.
     private enum Step: Sendable {
         case finished(digest: Digest, resumedFrom: Int64?, size: Int64)
+        case committedElsewhere(digest: Digest)
         case look
+    }
+
+    /// Hashes every blob of `descriptors` the store already holds and removes those that no
+    /// longer match their digest (a cache may be shared, stale or tampered with), so the fetch
+    /// downloads them again. Call it before an output starts reading the store.
+    static func dropDamaged(_ descriptors: [Descriptor], in store: ContentStore) async throws {
+        var seen: Set<Digest> = []
+        let cached = descriptors.filter { seen.insert($0.digest).inserted && store.contains($0.digest, size: $0.size) }
+        guard !cached.isEmpty else { return }
+        try await BlockingIO.run {
+            for blob in cached { _ = try store.verifiedContains(blob.digest, size: blob.size) }
+        }
     }
 
     func fetch(_ descriptors: [Descriptor]) async throws -> Statistics {
@@ -62,6 +76,12 @@ struct BlobFetcher: Sendable {
             scheduleLook()
             while let step = try await group.next() {
                 switch step {
+                case .committedElsewhere(let digest):
+                    running[digest] = nil
+                    gate?.downloadsRunning(running.count)
+                    statistics.cached += 1
+                    startNext()
+                    if running.isEmpty, waiting.isEmpty { group.cancelAll() }
                 case .finished(let digest, let resumedFrom, let size):
                     running[digest] = nil
                     gate?.downloadsRunning(running.count)
@@ -97,7 +117,17 @@ struct BlobFetcher: Sendable {
         guard descriptor.size >= 0 else {
             throw CoordinatorError(.badInput, "blob \(descriptor.digest) has a negative size in the manifest")
         }
-        let partial = store.partialPath(for: descriptor.digest)
+        // One download of a blob at a time, across every run that shares the cache: the holder of
+        // the lock alone writes the partial file and commits it; a run that waited finds the blob
+        // committed (hashed again before it is relied on) or resumes what the holder left.
+        let lock = try await store.lockBlob(descriptor.digest)
+        defer { lock.release() }
+        let store = self.store
+        if try await BlockingIO.run({ try store.verifiedContains(descriptor.digest, size: descriptor.size) }) {
+            events?(.blobFinished(digest: descriptor.digest.string, size: descriptor.size))
+            return .committedElsewhere(digest: descriptor.digest)
+        }
+        let partial = try store.preparePartial(for: descriptor.digest)
         let startedAt = store.partialLength(for: descriptor.digest)
         events?(.blobStarted(digest: descriptor.digest.string, size: descriptor.size, partialPath: partial))
         let feed = gate?.downloadStarting(descriptor.digest, size: descriptor.size, fromFirstByte: startedAt == 0)
@@ -113,7 +143,6 @@ struct BlobFetcher: Sendable {
                     try? FileManager.default.removeItem(atPath: partial)
                     throw CoordinatorError(.notMet, "blob \(descriptor.digest): expected \(descriptor.size) bytes, received \(download.length)")
                 }
-                let store = self.store
                 if let sha256 = download.sha256OfWholeFile, descriptor.digest.algorithm == .sha256 {
                     // fsync and rename: blocking, so off the cooperative pool like the rehash below.
                     let length = download.length

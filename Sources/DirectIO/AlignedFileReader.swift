@@ -13,10 +13,18 @@ public final class AlignedFileReader {
     private let fd: Int32
     private let readAhead: ReadAhead
 
-    /// Opens `path` for reading and starts reading; throws the errno of `open`.
+    /// Opens `path` for reading and starts reading; throws the errno of `open`. A symbolic link
+    /// is not followed (ELOOP), and anything but a regular file is refused (EINVAL), so a planted
+    /// link or FIFO can neither redirect nor block the read.
     public init(path: String, bufferSize: Int = 1 << 20, readAheadBuffers: Int = 3, direct: Bool = true) throws(DirectIOError) {
-        let opened = open(path, O_RDONLY | O_CLOEXEC)
+        let opened = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard opened >= 0 else { throw DirectIOError(code: errno) }
+        var info = stat()
+        guard fstat(opened, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(opened)
+            throw DirectIOError(code: EINVAL)
+        }
+        _ = fcntl(opened, F_SETFL, fcntl(opened, F_GETFL) & ~O_NONBLOCK)
         fd = opened
         let file = DirectFile(fd: opened, direct: direct)
         readAhead = ReadAhead(slots: readAheadBuffers, bufferSize: bufferSize) { base, count throws(DirectIOError) in

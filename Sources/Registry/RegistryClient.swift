@@ -414,13 +414,22 @@ public final class RegistryClient: Sendable {
         }
     }
 
+    /// The length of the regular file at `path`; 0 for nothing there or anything else (a link is
+    /// not followed).
     static func fileLength(_ path: String) -> Int64 {
         var info = stat()
-        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? Int64(info.st_size) : 0
     }
 
+    /// Empties the file at `path`, never through a symbolic link.
     static func truncate(_ path: String) throws {
-        if Foundation.truncate(path, 0) != 0, errno != ENOENT {
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return }
+            throw RegistryError(.io, "cannot truncate \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        guard ftruncate(fd, 0) == 0 else {
             throw RegistryError(.io, "cannot truncate \(path): \(String(cString: strerror(errno)))")
         }
     }

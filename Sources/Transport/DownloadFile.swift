@@ -20,7 +20,7 @@ public final class DownloadFile {
 
     public init(path: String, status: Int, tap: (any BodyTap)? = nil) throws(DirectIOError) {
         let mode = status == 206 ? O_APPEND : O_TRUNC
-        let opened = open(path, O_WRONLY | O_CREAT | mode | O_CLOEXEC, 0o644)
+        let opened = open(path, O_WRONLY | O_CREAT | mode | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard opened >= 0 else { throw DirectIOError(code: errno) }
         self.path = path
         fd = opened

@@ -139,4 +139,77 @@ import Testing
         let missing = #expect(throws: ArtifactsError.self) { try store.read(digest) }
         #expect(missing?.code == .missingBlob)
     }
+
+    /// One holder per blob across processes and tasks (flock on ingest/<hex>.lock); released on
+    /// `release()` and when the holder goes away.
+    @Test func aBlobLockHasOneHolderAtATime() throws {
+        let directory = try TemporaryDirectory(prefix: "store")
+        let store = ContentStore(root: directory.file("store"))
+        let digest = try Self.digest(of: Data("locked".utf8))
+        let other = try Self.digest(of: Data("other".utf8))
+        let held = try #require(try store.tryLockBlob(digest))
+        #expect(try store.tryLockBlob(digest) == nil)
+        #expect(try store.tryLockBlob(other) != nil)
+        // Another process sees it held too (flock(1) with -n fails at once).
+        #expect(try Shell.run(["flock", "-n", "\(store.root)/ingest/\(digest.encoded).lock", "true"]).status != 0)
+        held.release()
+        #expect(try Shell.run(["flock", "-n", "\(store.root)/ingest/\(digest.encoded).lock", "true"]).status == 0)
+        #expect(try store.tryLockBlob(digest) != nil)
+    }
+
+    /// A blob in blobs/ is never replaced by another file: a second commit of the same digest
+    /// keeps the first file (same inode) when it verifies, and replaces what does not verify
+    /// (damaged bytes, or a link planted at its name).
+    @Test(arguments: ["verified", "damaged", "link"])
+    func commitNeverReplacesAVerifiedBlob(existing: String) throws {
+        let directory = try TemporaryDirectory(prefix: "store")
+        let store = ContentStore(root: directory.file("store"))
+        let data = Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+        let digest = try Self.digest(of: data)
+        try store.ingest(data: data, digest: digest)
+        let blob = store.path(of: digest)
+        switch existing {
+        case "damaged":
+            chmod(blob, 0o644)
+            var bytes = data
+            bytes[5] ^= 1
+            try bytes.write(to: URL(fileURLWithPath: blob))
+        case "link":
+            unlink(blob)
+            try data.write(to: URL(fileURLWithPath: directory.file("elsewhere")))
+            try FileManager.default.createSymbolicLink(atPath: blob, withDestinationPath: directory.file("elsewhere"))
+        default: break
+        }
+        var before = stat()
+        lstat(blob, &before)
+        try data.write(to: URL(fileURLWithPath: store.partialPath(for: digest)))
+        try store.commit(partialFor: digest, verifiedSHA256: digest.encoded, size: Int64(data.count))
+        var after = stat()
+        lstat(blob, &after)
+        #expect((after.st_mode & S_IFMT) == S_IFREG)
+        #expect((after.st_ino == before.st_ino) == (existing == "verified"))
+        #expect(try store.read(digest) == data)
+        #expect(!FileManager.default.fileExists(atPath: store.partialPath(for: digest)))
+    }
+
+    /// What is at a partial download's name is written only if it is a plain file of its own.
+    @Test(arguments: ["link", "hard link", "directory", "plain"])
+    func preparePartialRemovesWhatIsNotAPlainFileOfItsOwn(planted: String) throws {
+        let directory = try TemporaryDirectory(prefix: "store")
+        let store = ContentStore(root: directory.file("store"))
+        let digest = try Self.digest(of: Data("partial".utf8))
+        let partial = store.partialPath(for: digest)
+        let victim = directory.file("victim")
+        try Data("victim".utf8).write(to: URL(fileURLWithPath: victim))
+        switch planted {
+        case "link": try FileManager.default.createSymbolicLink(atPath: partial, withDestinationPath: victim)
+        case "hard link": link(victim, partial)
+        case "directory": try FileManager.default.createDirectory(atPath: partial + "/x", withIntermediateDirectories: true)
+        default: try Data("resume me".utf8).write(to: URL(fileURLWithPath: partial))
+        }
+        _ = try store.preparePartial(for: digest)
+        #expect(store.partialLength(for: digest) == (planted == "plain" ? 9 : 0))
+        #expect(FileManager.default.fileExists(atPath: partial) == (planted == "plain"))
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "victim")
+    }
 }
