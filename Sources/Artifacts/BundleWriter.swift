@@ -108,7 +108,7 @@ public struct BundleWriter: Sendable {
         for blob in blobs {
             switch blob.source {
             case .bytes(let data): try tar.addFile(name: blob.memberPath, data: data)
-            case .file(let path): try tar.addFile(name: blob.memberPath, contentsOf: path, size: blob.size)
+            case .file(let path): try tar.addFile(name: blob.memberPath, contentsOf: path, size: blob.size, digest: blob.digest)
             }
         }
         try tar.addFile(name: "index.json", data: index)

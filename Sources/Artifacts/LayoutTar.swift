@@ -39,7 +39,7 @@ enum LayoutTar {
                     }
                 }
                 try plan.prepare(blob)
-                try tar.addFile(name: blob.memberPath, contentsOf: path, size: blob.size)
+                try tar.addFile(name: blob.memberPath, contentsOf: path, size: blob.size, digest: blob.digest)
             }
         }
         try tar.addFile(name: "index.json", data: try plan.indexJSON())

@@ -67,7 +67,8 @@ public struct OCILayoutWriter: Sendable {
         }
         for blob in plan.blobs {
             let destination = "\(path)/\(blob.memberPath)"
-            if FileSystem.regularFileSize(destination) == blob.size { continue }
+            // A blob the layout holds already is kept only if its bytes are the agreed ones.
+            if try BlobHasher.fileMatches(destination, digest: blob.digest, size: blob.size) { continue }
             try FileSystem.makeDirectories(FileSystem.directoryName(destination))
             let temporary = AtomicOutput.temporarySibling(of: destination)
             do {
@@ -91,15 +92,24 @@ public struct OCILayoutWriter: Sendable {
         return BlobHasher.hex(of: index, algorithm: .sha256)
     }
 
-    /// Puts a blob at `destination` (which must not exist): hard link from the store, else copy.
+    /// Puts a blob at `destination` (which must not exist): hard link from the store, else copy;
+    /// then hashes what is at `destination`, so a cached file that changed since it was verified
+    /// never becomes part of the layout.
     private func place(_ blob: ImageLayoutPlan.Blob, at destination: String) throws {
         switch blob.source {
         case .bytes(let data):
             try FileSystem.writeNewFile(destination, data)
         case .file(let source):
-            if link(source, destination) == 0 { return }
-            if errno == EEXIST { throw FileSystem.ioError("link \(source) to", destination) }
-            try FileSystem.copyFile(source, to: destination, size: blob.size)
+            if link(source, destination) != 0 {
+                if errno == EEXIST { throw FileSystem.ioError("link \(source) to", destination) }
+                try FileSystem.copyFile(source, to: destination, size: blob.size)
+            }
+            guard try BlobHasher.fileMatches(destination, digest: blob.digest, size: blob.size) else {
+                unlink(destination)
+                throw ArtifactsError(
+                    .digestMismatch,
+                    "\(source) no longer holds the agreed bytes of \(blob.digest): the cache changed under this run; nothing was written to the layout, run again")
+            }
         }
     }
 

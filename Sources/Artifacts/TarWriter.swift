@@ -46,9 +46,11 @@ public final class TarWriter {
         try pad(Int64(data.count))
     }
 
-    /// Adds a regular file whose `size` bytes are read from `path` in 1 MiB chunks. Throws
+    /// Adds a regular file whose `size` bytes are read from `path` in 1 MiB chunks, hashed on
+    /// their way in: when they do not hash to `digest` (the cached file changed since it was
+    /// verified), `digestMismatch` is thrown and the archive must not be kept. Throws
     /// `sizeMismatch` if the file is shorter than `size`; only `size` bytes are ever taken.
-    public func addFile(name: String, contentsOf path: String, size: Int64) throws {
+    public func addFile(name: String, contentsOf path: String, size: Int64, digest: OCI.Digest) throws {
         guard size >= 0 else {
             throw ArtifactsError(.sizeMismatch, "cannot add \(path) to \(label) with negative size \(size)")
         }
@@ -59,6 +61,7 @@ public final class TarWriter {
             throw ArtifactsError(.io, "could not open \(path) to add it to \(label): \(error)")
         }
         try writeHeader(name: name, size: size, isDirectory: false)
+        var member = BlobHasher(digest.algorithm)
         var remaining = size
         while remaining > 0 {
             let chunk: UnsafeRawBufferPointer
@@ -74,8 +77,16 @@ public final class TarWriter {
                 )
             }
             let taken = UnsafeRawBufferPointer(rebasing: chunk.prefix(Int(min(Int64(chunk.count), remaining))))
+            member.update(taken)
             try emit(taken)
             remaining -= Int64(taken.count)
+        }
+        let hex = member.finalizeHex()
+        guard hex == digest.encoded else {
+            throw ArtifactsError(
+                .digestMismatch,
+                "\(path) no longer hashes to \(digest) (it hashes to \(digest.algorithm.rawValue):\(hex)) while adding it to \(label): the cache changed under this run; nothing was written, run again"
+            )
         }
         try pad(size)
     }

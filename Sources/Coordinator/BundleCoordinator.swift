@@ -89,7 +89,8 @@ public enum BundleCoordinator {
     static func fetchAll(
         _ request: BundleRequest, results: [PullResult], layers: [[Descriptor]], clients: [Coordinator.VantageClient], store: ContentStore
     ) async throws -> [BlobFetcher.Statistics] {
-        try await withThrowingTaskGroup(of: (Int, BlobFetcher.Statistics).self) { group in
+        try await BlobFetcher.dropDamaged(layers.flatMap { $0 }, in: store)
+        return try await withThrowingTaskGroup(of: (Int, BlobFetcher.Statistics).self) { group in
             var pending = results.indices.makeIterator()
             func startNext() {
                 guard let index = pending.next() else { return }

@@ -26,6 +26,7 @@ public enum Coordinator {
         // layer to be verified into the store, and the finished output is put in place only if the
         // verdict after every download is still agreement.
         let gate = LayerGate(store: store, streamsToWriter: request.output.map { $0.format != .oci } ?? false)
+        try await BlobFetcher.dropDamaged(primary.resolution.manifest.layers, in: store)
         let staging = try stageOutput(request, resolution: primary.resolution, store: store, gate: gate)
         let statistics: BlobFetcher.Statistics
         do {

@@ -1,5 +1,6 @@
 @testable import Artifacts
 import Foundation
+import OCI
 import TestSupport
 import Testing
 
@@ -26,7 +27,7 @@ import Testing
         let (path, writer) = try archive(in: directory) { tar in
             try tar.addDirectory(name: "blobs")
             try tar.addFile(name: "blobs/small.json", data: Data("{}\n".utf8))
-            try tar.addFile(name: "blobs/big.bin", contentsOf: source, size: Int64(big.count))
+            try tar.addFile(name: "blobs/big.bin", contentsOf: source, size: Int64(big.count), digest: try Digest(parsing: "sha256:" + Shell.sha256Hex(big)))
             try tar.addFile(name: "empty", data: Data())
         }
         let written = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -87,9 +88,32 @@ import Testing
         let source = directory.file("short")
         try Data("abc".utf8).write(to: URL(fileURLWithPath: source))
         _ = try archive(in: directory) { tar in
-            let error = #expect(throws: ArtifactsError.self) { try tar.addFile(name: "short", contentsOf: source, size: 10) }
+            let error = #expect(throws: ArtifactsError.self) {
+                try tar.addFile(name: "short", contentsOf: source, size: 10, digest: try Digest(parsing: "sha256:" + Shell.sha256Hex(Data("abc".utf8))))
+            }
             #expect(error?.code == .sizeMismatch)
         }
+    }
+
+    /// A file that changed since it was verified (same size, other bytes) is caught on its way into
+    /// the archive: the member's bytes are hashed against the digest they were agreed under.
+    @Test func aMemberWhoseBytesDoNotHashToItsDigestIsRefused() throws {
+        let directory = try TemporaryDirectory(prefix: "tar")
+        let source = directory.file("layer")
+        let agreed = Data((0..<(3 << 19)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        var tampered = agreed
+        tampered[tampered.count - 1] ^= 0xff
+        try tampered.write(to: URL(fileURLWithPath: source))
+        let digest = try Digest(parsing: "sha256:" + Shell.sha256Hex(agreed))
+        let path = directory.file("out.tar")
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        defer { close(fd) }
+        let tar = TarWriter(fileDescriptor: fd, label: path)
+        let error = #expect(throws: ArtifactsError.self) {
+            try tar.addFile(name: "blobs/sha256/\(digest.encoded)", contentsOf: source, size: Int64(tampered.count), digest: digest)
+        }
+        #expect(error?.code == .digestMismatch)
+        #expect(error?.message.contains(digest.string) == true)
     }
 
     @Test(arguments: [("path", "a", "9 path=a\n"), ("size", "8589934592", "19 size=8589934592\n"), ("k", String(repeating: "v", count: 94), "101 k=" + String(repeating: "v", count: 94) + "\n")])
