@@ -14,7 +14,9 @@ public struct ThreeTofu: AsyncParsableCommand {
 
             Vantages are read from --vantages FILE, else $THREETOFU_VANTAGES, else \
             ~/.config/3tofu/vantages.toml (see examples/vantages.toml). Downloaded blobs are cached, \
-            verified, in $THREETOFU_CACHE, else $XDG_CACHE_HOME/3tofu, else ~/.cache/3tofu.
+            verified, in $THREETOFU_CACHE, else $XDG_CACHE_HOME/3tofu, else ~/.cache/3tofu. Runs may \
+            share it at the same time; a cache other users can write is refused unless \
+            THREETOFU_CACHE_SHARED=1 says they are trusted.
 
             TUNING (environment)
               THREETOFU_LOW_SPEED_LIMIT, THREETOFU_LOW_SPEED_TIME  a transfer slower than LIMIT bytes/s \
