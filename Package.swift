@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "3tofu",
-    platforms: [.macOS(.v14)],
+    // Linux only: the transports use Linux socket options (TCP_QUICKACK, SO_RCVLOWAT), Glibc and
+    // Debian's libcurl and libssh2. No Apple platform is claimed.
     products: [
         .executable(name: "3tofu", targets: ["3tofu"]),
         .library(name: "ThreeTofu", targets: ["Commands"]),
@@ -67,7 +68,7 @@ let package = Package(
         .target(
             name: "Commands",
             dependencies: [
-                "Coordinator", "Configuration", "OCI", "Artifacts", "Report", "Agreement",
+                "Coordinator", "Configuration", "OCI", "Artifacts", "Report", "Agreement", "Registry", "Remote",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
