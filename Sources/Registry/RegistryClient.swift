@@ -341,7 +341,7 @@ public final class RegistryClient: Sendable {
             guard [301, 302, 303, 307, 308].contains(response.status), let location = response.headers["Location"] else {
                 return (response, chain)
             }
-            switch RedirectPolicy.decide(from: url, location: location, insecureHosts: insecureHosts) {
+            switch RedirectPolicy.decide(from: url, location: location, insecureHosts: insecureHosts, start: request.url) {
             case .refuse(let reason):
                 throw RegistryError(.redirect, "\(Self.redact(url)): \(reason)")
             case .follow(let next, let keep):
