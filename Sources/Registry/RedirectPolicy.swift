@@ -9,8 +9,10 @@ public enum RedirectPolicy {
         case refuse(reason: String)
     }
 
-    /// `insecureHosts` are `host[:port]` values allowed plain HTTP.
-    public static func decide(from current: String, location: String, insecureHosts: Set<String>) -> Decision {
+    /// `insecureHosts` are `host[:port]` values allowed plain HTTP. `start` is the URL the chain
+    /// began at (the registry's, or the file's the user named): a redirect to a link-local address
+    /// is followed only when that URL's host is link-local itself.
+    public static func decide(from current: String, location: String, insecureHosts: Set<String>, start: String) -> Decision {
         guard let base = URL(string: current), let target = URL(string: location, relativeTo: base)?.absoluteURL else {
             return .refuse(reason: "the registry redirected to '\(location.prefix(200))', which is not a URL")
         }
@@ -19,6 +21,12 @@ public enum RedirectPolicy {
         }
         if scheme == "http", base.scheme?.lowercased() == "https", !insecureHosts.contains(Origin(target).hostPort) {
             return .refuse(reason: "the registry redirected from https to plain http (\(Origin(target).hostPort)); refusing to downgrade. If that host is meant to be plain HTTP, pass --insecure-registry \(Origin(target).hostPort)")
+        }
+        if let address = LinkLocal.address(inHost: target.host ?? ""), LinkLocal.address(inHost: URL(string: start)?.host ?? "") == nil {
+            let spelled = address == Origin(target).host ? "" : " (\(address))"
+            return .refuse(reason: "the registry redirected to \(Origin(target).hostPort), a link-local address\(spelled); "
+                + "those belong to this machine's network segment, where cloud metadata services and other local services answer, "
+                + "never to a registry's download servers; refusing to follow")
         }
         return .follow(url: target.absoluteString, keepAuthorization: Origin(base) == Origin(target))
     }

@@ -238,7 +238,8 @@ public final class RegistryClient: Sendable {
 
     // MARK: - Exchanges: authentication, redirects, retries
 
-    /// One request with authentication: sends cached credentials, answers a 401 challenge once.
+    /// One request with authentication: sends cached credentials, answers a 401 challenge once,
+    /// and only a challenge from the registry's own origin (`ChallengePolicy`).
     /// `retrying: false` leaves transient failures (thrown as `TransportError`) and retryable
     /// statuses to the caller.
     func exchange(_ request: HTTPRequest, registry: String, scope: String, into destination: BodyDestination, retrying: Bool = true) async throws -> (HTTPResponse, [String]) {
@@ -248,7 +249,11 @@ public final class RegistryClient: Sendable {
             let (response, chain) = retrying
                 ? try await withRetries(request.url) { try await self.followRedirects(request, authorization: authorization, into: destination) }
                 : try await followRedirects(request, authorization: authorization, into: destination)
-            guard response.status == 401, round == 0 else { return (response, chain) }
+            guard response.status == 401 else { return (response, chain) }
+            if case .refuse(let reason) = ChallengePolicy.decide(registry: baseURL(registry), challenger: chain.last ?? request.url) {
+                throw RegistryError(.insecureRealm, reason)
+            }
+            guard round == 0 else { return (response, chain) }
             await tokens.invalidate(cacheKey)
             let challenges: [AuthChallenge]
             do {
@@ -336,7 +341,7 @@ public final class RegistryClient: Sendable {
             guard [301, 302, 303, 307, 308].contains(response.status), let location = response.headers["Location"] else {
                 return (response, chain)
             }
-            switch RedirectPolicy.decide(from: url, location: location, insecureHosts: insecureHosts) {
+            switch RedirectPolicy.decide(from: url, location: location, insecureHosts: insecureHosts, start: request.url) {
             case .refuse(let reason):
                 throw RegistryError(.redirect, "\(Self.redact(url)): \(reason)")
             case .follow(let next, let keep):

@@ -14,6 +14,8 @@ struct FaultTests {
         var environment: [String: String] = [:]
         /// nil: the pull must succeed. Otherwise: exit 3 and stderr contains this.
         var failure: String?
+        /// More that stderr must contain on failure.
+        var alsoSays: [String] = []
         /// Something the proxy's request log must show afterwards (beyond the fault being applied).
         var check: (@Sendable ([FaultProxy.Request]) -> Bool)?
         var description: String { name }
@@ -51,6 +53,14 @@ struct FaultTests {
             Case(name: "429 asking for an hour", faults: [.init(path: manifests, times: nil, .status(429, headers: ["Retry-After": "3600"]))], failure: "rate-limiting"),
             Case(name: "redirect loop on a blob", faults: [.init(path: layer, times: nil, .redirectLoop)], failure: "a loop?"),
             Case(name: "redirect to ftp:// on a manifest", faults: [.init(path: manifests, times: nil, .redirect(location: "ftp://127.0.0.1/x"))], failure: "non-HTTP address"),
+            // Refused before any connection: the metadata address is not routable here, so following
+            // it would end in a connect error or timeout instead of this message.
+            Case(name: "redirect to the link-local metadata address on a blob", faults: [
+                .init(path: layer, times: nil, .redirect(location: "http://169.254.169.254/latest/meta-data/")),
+            ], failure: "169.254.169.254, a link-local address", alsoSays: ["metadata"]),
+            Case(name: "redirect to an IPv4-mapped link-local address on a manifest", faults: [
+                .init(path: manifests, times: nil, .redirect(location: "http://[::ffff:169.254.169.254]/latest/meta-data/")),
+            ], failure: "(IPv4 169.254.169.254)", alsoSays: ["link-local address"]),
         ]
     }
 
@@ -79,6 +89,7 @@ struct FaultTests {
             if let failure = fault.failure {
                 #expect(result.status == 3, "\(fault): \(result.stderr)")
                 #expect(result.stderr.contains(failure), "\(fault): \(result.stderr)")
+                for words in fault.alsoSays { #expect(result.stderr.contains(words), "\(fault): \(result.stderr)") }
                 #expect(!FileManager.default.fileExists(atPath: output), "\(fault)")
                 refused += result.status == 3 ? 1 : 0
             } else {

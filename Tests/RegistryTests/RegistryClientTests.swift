@@ -138,6 +138,32 @@ private let quick = RetryPolicy(maximumAttempts: 4, baseDelay: 0.01, maximumDela
         }
     }
 
+    /// The redirect target answers 401 naming a token realm of its own: neither the login nor a
+    /// token request goes there, first with a fresh login and then with the cached one.
+    @Test func aChallengeFromARedirectTargetIsNotAnswered() async throws {
+        let transport = ScriptedTransport { request in
+            if request.url.hasPrefix("https://cdn.test/") {
+                return .init(status: 401, headers: ["WWW-Authenticate": #"Bearer realm="https://cdn.test/token",service="cdn""#])
+            }
+            guard request.headers.contains(where: { $0.name == "Authorization" }) else {
+                return .init(status: 401, headers: ["WWW-Authenticate": #"Basic realm="r""#])
+            }
+            return .init(status: 307, headers: ["Location": "https://cdn.test/blob?sig=abc"])
+        }
+        let client = RegistryClient(transport: transport, credentials: RegistryCredentials(["r.test": RegistryCredential(username: "u", password: "p")]), retry: quick)
+        for _ in 0..<2 {
+            await #expect {
+                _ = try await client.fetchManifest(registry: "r.test", repository: "a/b", reference: "1", expected: nil)
+            } throws: { error in
+                guard let error = error as? RegistryError else { return false }
+                return error.kind == .insecureRealm && error.message.contains("https://cdn.test") && !error.message.contains("sig=abc")
+            }
+        }
+        #expect(transport.requests.filter { $0.url.hasPrefix("https://r.test/") && $0.headers.contains { $0.name == "Authorization" } }.count == 2)
+        #expect(!transport.requests.contains { $0.url.hasPrefix("https://cdn.test/token") })
+        #expect(transport.requests.filter { $0.url.hasPrefix("https://cdn.test/") }.allSatisfy { request in !request.headers.contains { $0.name == "Authorization" } })
+    }
+
     @Test func resumeWithRangeAndFallBackWhenTheServerIgnoresIt() async throws {
         let blob = Data((0..<10_000).map { UInt8($0 % 251) })
         let descriptor = Descriptor(mediaType: MediaType.ociLayerGzip, digest: try Digest(parsing: "sha256:" + sha256Hex(blob)), size: Int64(blob.count))

@@ -2,16 +2,19 @@ import Foundation
 
 /// A real HTTP server (`nginx`, Debian's package) on 127.0.0.1:<free port> serving `root` as
 /// static files: the formula API and release-file host of the bottle and fetch tests.
-/// `locations` is extra nginx configuration inside the server block (e.g. redirects).
+/// `locations` is extra nginx configuration inside the server block (e.g. redirects). With
+/// `tls`, it serves https with that CA's server certificate (127.0.0.1 and localhost). Every
+/// request that carries an `Authorization` header is also logged, header and all
+/// (`authorizationLog()`).
 public final class NginxServer: Sendable {
     public let port: Int
-    /// "http://127.0.0.1:PORT".
+    /// "http://127.0.0.1:PORT", or "https://127.0.0.1:PORT" with `tls`.
     public let baseURL: String
     public let root: String
     public let process: ManagedProcess
     private let directory: TemporaryDirectory
 
-    public init(root: String, locations: String = "", executable: String = "nginx") async throws {
+    public init(root: String, locations: String = "", tls: TestCA? = nil, executable: String = "nginx") async throws {
         let directory = try TemporaryDirectory(prefix: "nginx")
         for sub in ["tmp", "logs"] {
             try FileManager.default.createDirectory(atPath: directory.file(sub), withIntermediateDirectories: true)
@@ -22,6 +25,9 @@ public final class NginxServer: Sendable {
             let port = try FreePort.pick()
             let temp = directory.file("tmp")
             let user = getuid() == 0 ? "user root;\n" : ""
+            let listen = tls.map {
+                "listen 127.0.0.1:\(port) ssl; ssl_certificate \($0.serverCertPath); ssl_certificate_key \($0.serverKeyPath);"
+            } ?? "listen 127.0.0.1:\(port);"
             let config = """
                 \(user)worker_processes 1;
                 daemon off;
@@ -30,6 +36,9 @@ public final class NginxServer: Sendable {
                 events { worker_connections 128; }
                 http {
                     access_log \(directory.file("logs/access.log"));
+                    map $http_authorization $tofu_has_authorization { "" 0; default 1; }
+                    log_format tofu_authorization '$request_method $uri $http_authorization';
+                    access_log \(directory.file("logs/authorization.log")) tofu_authorization if=$tofu_has_authorization;
                     client_body_temp_path \(temp)/body;
                     proxy_temp_path \(temp)/proxy;
                     fastcgi_temp_path \(temp)/fastcgi;
@@ -38,7 +47,7 @@ public final class NginxServer: Sendable {
                     types { application/json json; text/plain txt; }
                     default_type application/octet-stream;
                     server {
-                        listen 127.0.0.1:\(port);
+                        \(listen)
                         server_name localhost;
                         root \(root);
                 \(locations)
@@ -54,7 +63,7 @@ public final class NginxServer: Sendable {
             do {
                 try await process.waitForPort(port, timeout: .seconds(10))
                 self.port = port
-                self.baseURL = "http://127.0.0.1:\(port)"
+                self.baseURL = "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)"
                 self.root = root
                 self.process = process
                 self.directory = directory
@@ -72,6 +81,12 @@ public final class NginxServer: Sendable {
     /// The request lines nginx logged so far (`GET /path HTTP/1.1` …).
     public func accessLog() -> String {
         (try? String(contentsOfFile: directory.file("logs/access.log"), encoding: .utf8)) ?? ""
+    }
+
+    /// `METHOD /path AUTHORIZATION` for every request that carried an Authorization header.
+    public func authorizationLog() -> [String] {
+        let text = (try? String(contentsOfFile: directory.file("logs/authorization.log"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
     }
 
     public func stop() { process.stop() }
