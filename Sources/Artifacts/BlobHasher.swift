@@ -58,6 +58,11 @@ struct BlobHasher {
     static func hexOfFile(_ path: String, algorithm: OCIDigest.Algorithm) throws -> (hex: String, length: Int64) {
         let fd = try FileSystem.openForReading(path)
         defer { close(fd) }
+        return try hexOfFile(fd, path: path, algorithm: algorithm)
+    }
+
+    /// Hashes what is left to read of the file open at `fd` (`path` names it in errors).
+    static func hexOfFile(_ fd: Int32, path: String, algorithm: OCIDigest.Algorithm) throws -> (hex: String, length: Int64) {
         var hasher = BlobHasher(algorithm)
         var length: Int64 = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileSystem.chunkSize, alignment: 16)

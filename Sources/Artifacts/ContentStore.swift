@@ -59,16 +59,18 @@ public final class ContentStore: Sendable {
         guard FileSystem.isDirectory(root) else {
             throw ArtifactsError(.unsafeCache, "the cache \(root) is not a directory; set THREETOFU_CACHE to a directory of your own")
         }
-        guard !allowSharedWriters else { return }
         let me = geteuid()
-        let advice = "make it yours and private (chmod 700), set THREETOFU_CACHE to a private directory, or set THREETOFU_CACHE_SHARED=1 if every user who can write it is trusted"
+        let advice = "make it private with `chmod -R go-w '\(root)'`, set THREETOFU_CACHE to a private directory, or set THREETOFU_CACHE_SHARED=1 if every user who can write it is trusted"
         for directory in [root, "\(root)/blobs", "\(root)/blobs/sha256", "\(root)/blobs/sha512", "\(root)/ingest"] {
             var info = stat()
             guard lstat(directory, &info) == 0 || directory == root else { continue }
             if directory == root { _ = stat(directory, &info) }
+            // Also for a shared cache: the store opens files by path, and a linked subdirectory
+            // would take every one of them elsewhere.
             if directory != root, (info.st_mode & S_IFMT) != S_IFDIR {
                 throw ArtifactsError(.unsafeCache, "\(directory) in the cache is not a directory (a link or a file); remove it, 3tofu makes it again")
             }
+            if allowSharedWriters { continue }
             if info.st_uid != me, info.st_uid != 0 {
                 throw ArtifactsError(.unsafeCache, "the cache directory \(directory) belongs to user \(info.st_uid), not to you (\(me)): that user could change what 3tofu verified; \(advice)")
             }
@@ -76,6 +78,7 @@ public final class ContentStore: Sendable {
                 throw ArtifactsError(.unsafeCache, "the cache directory \(directory) is writable by other users (mode \(String(info.st_mode & 0o7777, radix: 8))): they could change what 3tofu verified; \(advice)")
             }
         }
+        guard !allowSharedWriters else { return }
         var above = FileSystem.directoryName(URL(fileURLWithPath: root).resolvingSymlinksInPath().path)
         while true {
             var info = stat()
@@ -103,18 +106,19 @@ public final class ContentStore: Sendable {
     public func partialPath(for digest: Digest) -> String {
         let directory = "\(root)/ingest"
         if !FileSystem.isDirectory(directory) {
-            try? FileSystem.makeDirectories(directory)
+            try? makeStoreDirectory(directory)
         }
         return "\(directory)/\(digest.encoded).partial"
     }
 
     /// The partial download of `digest`, ready to be written by the holder of its `lockBlob`:
     /// anything there that is not a regular file with one link (a planted symbolic link, a hard
-    /// link to another file, a directory) is removed first, so the download never writes through it.
+    /// link to another file, a directory, or another user's file this one cannot write) is removed
+    /// first, so the download never writes through it.
     public func preparePartial(for digest: Digest) throws -> String {
         let path = partialPath(for: digest)
         var info = stat()
-        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG || info.st_nlink != 1 {
+        if lstat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG || info.st_nlink != 1 || access(path, W_OK) != 0 {
             if (info.st_mode & S_IFMT) == S_IFDIR {
                 FileSystem.removeTree(path)
             } else {
@@ -125,6 +129,14 @@ public final class ContentStore: Sendable {
             }
         }
         return path
+    }
+
+    /// A fresh file name in `ingest/` for a download of `digest` that this process alone writes
+    /// (when another run holds the blob's lock but makes no progress).
+    public func privatePartialPath(for digest: Digest) throws -> String {
+        let directory = "\(root)/ingest"
+        try makeStoreDirectory(directory)
+        return "\(directory)/\(digest.encoded).\(getpid())-\(FileSystem.randomSuffix()).private"
     }
 
     /// Bytes already downloaded for `digest` (0 when there is no partial file).
@@ -182,7 +194,9 @@ public final class ContentStore: Sendable {
         try verifyAndCommit(file: partialPath(for: digest), as: digest, expectedSize: expectedSize)
     }
 
-    private func verifyAndCommit(file partial: String, as digest: Digest, expectedSize: Int64?) throws -> String {
+    /// `verifyAndCommitPartial(for:…)` for a download in a file of its own.
+    @discardableResult
+    public func verifyAndCommit(file partial: String, as digest: Digest, expectedSize: Int64?) throws -> String {
         guard FileSystem.regularFileSize(partial) != nil else {
             throw ArtifactsError(.missingBlob, "no partial download for \(digest) at \(partial); download the blob again")
         }
@@ -218,7 +232,7 @@ public final class ContentStore: Sendable {
             return path(of: digest)
         }
         let directory = "\(root)/ingest"
-        try FileSystem.makeDirectories(directory)
+        try makeStoreDirectory(directory)
         let temporary = "\(directory)/\(digest.encoded).\(FileSystem.randomSuffix()).tmp"
         do {
             try FileSystem.writeNewFile(temporary, data)
@@ -267,8 +281,15 @@ public final class ContentStore: Sendable {
     public func verifiedContains(_ digest: Digest, size: Int64) throws -> Bool {
         let file = path(of: digest)
         guard FileSystem.regularFileSize(file) == size else { return false }
-        if try BlobHasher.fileMatches(file, digest: digest, size: size) { return true }
-        unlink(file)
+        let fd = try FileSystem.openForReading(file)
+        defer { close(fd) }
+        let actual = try BlobHasher.hexOfFile(fd, path: file, algorithm: digest.algorithm)
+        if actual.hex == digest.encoded, actual.length == size { return true }
+        // Remove the file that was hashed, not one another run may have put there meanwhile.
+        var hashed = stat(), now = stat()
+        if fstat(fd, &hashed) == 0, lstat(file, &now) == 0, hashed.st_dev == now.st_dev, hashed.st_ino == now.st_ino {
+            unlink(file)
+        }
         return false
     }
 
@@ -288,7 +309,7 @@ public final class ContentStore: Sendable {
         close(fd)
         let destination = path(of: digest)
         let directory = FileSystem.directoryName(destination)
-        try FileSystem.makeDirectories(directory)
+        try makeStoreDirectory(directory)
         defer { unlink(source) }
         for _ in 0..<3 {
             if link(source, destination) == 0 {
@@ -301,7 +322,11 @@ public final class ContentStore: Sendable {
                     return destination
                 }
                 // verifiedContains removed a regular file that did not match; anything else goes here.
-                unlink(destination)
+                if FileSystem.isDirectoryNoFollow(destination) {
+                    FileSystem.removeTree(destination)
+                } else {
+                    unlink(destination)
+                }
             case EPERM, EOPNOTSUPP, EXDEV, EMLINK:
                 // A file system without hard links: rename, which replaces.
                 try FileSystem.move(source, to: destination)
@@ -312,6 +337,12 @@ public final class ContentStore: Sendable {
             }
         }
         throw ArtifactsError(.io, "\(destination) kept changing while blob \(digest) was committed; is another program writing to the cache at \(root)?")
+    }
+
+    /// Creates a directory of the store (and its missing parents) private to this user, 0700,
+    /// whatever the umask: `checkRoot` refuses a store directory others can write.
+    func makeStoreDirectory(_ path: String) throws {
+        try FileSystem.makeDirectories(path, mode: 0o700)
     }
 
     // MARK: - Locks between runs
@@ -331,20 +362,27 @@ public final class ContentStore: Sendable {
     /// The lock on `digest`'s download if nobody holds it, else nil.
     public func tryLockBlob(_ digest: Digest) throws -> BlobLock? {
         let directory = "\(root)/ingest"
-        try FileSystem.makeDirectories(directory)
+        try makeStoreDirectory(directory)
         let path = "\(directory)/\(digest.encoded).lock"
-        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        // First among this process's own tasks: where flock is emulated with process-wide
+        // fcntl locks (NFS), two tasks of one process would both get the file lock.
+        guard BlobLock.claimInProcess(path) else { return nil }
+        // Read-only is enough for flock, and lets another user of a shared cache lock it too.
+        let fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
+            BlobLock.releaseInProcess(path)
             throw FileSystem.ioError("open the lock file", path, advice: "check that the cache at \(root) is yours and writable")
         }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
+            BlobLock.releaseInProcess(path)
             throw ArtifactsError(.io, "the lock file \(path) is not a plain file; remove it, or use another cache (THREETOFU_CACHE)")
         }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return BlobLock(fd: fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return BlobLock(fd: fd, path: path) }
         let failure = errno
         close(fd)
+        BlobLock.releaseInProcess(path)
         guard failure == EWOULDBLOCK || failure == EINTR else {
             throw ArtifactsError(.io, "could not lock \(path): \(String(cString: strerror(failure)))")
         }
@@ -356,9 +394,14 @@ public final class ContentStore: Sendable {
 public final class BlobLock: @unchecked Sendable {
     // Safety: `fd` is written only by `release()`, which its one owner calls once.
     private var fd: Int32
+    private let path: String
 
-    init(fd: Int32) {
+    private static let heldHere = NSLock()
+    nonisolated(unsafe) private static var held: Set<String> = []
+
+    init(fd: Int32, path: String) {
         self.fd = fd
+        self.path = path
     }
 
     deinit { release() }
@@ -367,5 +410,19 @@ public final class BlobLock: @unchecked Sendable {
         guard fd >= 0 else { return }
         close(fd)
         fd = -1
+        Self.releaseInProcess(path)
+    }
+
+    /// Whether no task of this process holds the lock at `path`; if so, it is now this caller's.
+    static func claimInProcess(_ path: String) -> Bool {
+        heldHere.lock()
+        defer { heldHere.unlock() }
+        return held.insert(path).inserted
+    }
+
+    static func releaseInProcess(_ path: String) {
+        heldHere.lock()
+        held.remove(path)
+        heldHere.unlock()
     }
 }

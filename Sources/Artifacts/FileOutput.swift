@@ -13,7 +13,7 @@ public enum FileOutput {
     /// A fresh file in the store's ingest directory for a download whose digest is not known yet.
     public static func ingestPath(in store: ContentStore) throws -> String {
         let directory = "\(store.root)/ingest"
-        try FileSystem.makeDirectories(directory)
+        try store.makeStoreDirectory(directory)
         return "\(directory)/download-\(FileSystem.randomSuffix()).partial"
     }
 

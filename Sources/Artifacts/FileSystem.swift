@@ -33,15 +33,24 @@ enum FileSystem {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Whether a directory itself (not a link to one) is at `path`.
+    static func isDirectoryNoFollow(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
     /// Whether anything (even a dangling symlink) is at `path`.
     static func exists(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0
     }
 
-    static func makeDirectories(_ path: String) throws {
+    /// Creates `path` and any missing parents; `mode` (e.g. 0700 for the cache) is given to each
+    /// directory it creates, whatever the umask adds.
+    static func makeDirectories(_ path: String, mode: Int? = nil) throws {
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true, attributes: mode.map { [.posixPermissions: $0] })
         } catch {
             throw ArtifactsError(.io, "could not create directory \(path): \(error); check permissions and free space")
         }

@@ -39,6 +39,8 @@ final class ProgressPrinter: @unchecked Sendable {
             finishedBytes += size
             finishedCount += 1
             emit("  verified \(digest.prefix(19))… \(Self.format(size))")
+        case .waitingForAnotherRun(let digest):
+            emit("  waiting for another 3tofu run on this cache, downloading \(digest.prefix(19))…")
         case .writing(let path, let format):
             stopTimer()
             emit("writing \(format) to \(path)")

@@ -37,7 +37,7 @@ struct VantageSetup {
         do {
             try ContentStore.checkRoot(storeRoot, allowSharedWriters: environment["THREETOFU_CACHE_SHARED"] == "1")
         } catch let error as ArtifactsError {
-            throw ToolFailure(error.code == .unsafeCache ? .badInput : .notMet, error.message)
+            throw ToolFailure(.badInput, error.message)
         }
         json = common.json
         caCert = common.caCert

@@ -16,6 +16,9 @@ struct BlobFetcher: Sendable {
     let concurrency: Int
     let events: PullEventSink?
     var gate: LayerGate?
+    /// How long another run may hold a blob's lock without its download growing before this run
+    /// downloads the blob itself: `THREETOFU_LOW_SPEED_TIME`, else 30 s.
+    var holderStallLimit: Duration = TransportTuning.stallLimit(ProcessInfo.processInfo.environment)
 
     /// What the fetch had to do: how many blobs came from the network, the cache, or a resumed partial.
     struct Statistics: Sendable, Equatable {
@@ -49,6 +52,9 @@ struct BlobFetcher: Sendable {
         var seen: Set<Digest> = []
         let unique = descriptors.filter { seen.insert($0.digest).inserted }
         let missing = unique.filter { !store.contains($0.digest, size: $0.size) }
+        // The writer waits only for layers that are in the store or will be fetched: one that
+        // leaves the cache during the run fails the write instead of waiting for ever.
+        gate?.fetchPlanned(Set(missing.map(\.digest)))
         events?(.blobsPlanned(count: unique.count, bytes: unique.reduce(Int64(0)) { total, blob in total.addingReportingOverflow(max(0, blob.size)).overflow ? .max : total + max(0, blob.size) }, cached: unique.count - missing.count))
         var statistics = Statistics(cached: unique.count - missing.count)
         try await withThrowingTaskGroup(of: Step.self) { group in
@@ -119,16 +125,19 @@ struct BlobFetcher: Sendable {
         }
         // One download of a blob at a time, across every run that shares the cache: the holder of
         // the lock alone writes the partial file and commits it; a run that waited finds the blob
-        // committed (hashed again before it is relied on) or resumes what the holder left.
-        let lock = try await store.lockBlob(descriptor.digest)
-        defer { lock.release() }
+        // committed (hashed again before it is relied on) or resumes what the holder left. A holder
+        // that makes no progress for `holderStallLimit` (stopped, hung) is left alone: this run
+        // then downloads into a file of its own, and the commit keeps whichever verified copy lands first.
+        let lock = try await lockOrPassStalledHolder(descriptor)
+        defer { lock?.release() }
         let store = self.store
         if try await BlockingIO.run({ try store.verifiedContains(descriptor.digest, size: descriptor.size) }) {
             events?(.blobFinished(digest: descriptor.digest.string, size: descriptor.size))
             return .committedElsewhere(digest: descriptor.digest)
         }
-        let partial = try store.preparePartial(for: descriptor.digest)
-        let startedAt = store.partialLength(for: descriptor.digest)
+        let partial = try lock == nil ? store.privatePartialPath(for: descriptor.digest) : store.preparePartial(for: descriptor.digest)
+        let startedAt = lock == nil ? 0 : store.partialLength(for: descriptor.digest)
+        defer { if lock == nil { unlink(partial) } }
         events?(.blobStarted(digest: descriptor.digest.string, size: descriptor.size, partialPath: partial))
         let feed = gate?.downloadStarting(descriptor.digest, size: descriptor.size, fromFirstByte: startedAt == 0)
         // Whatever happens below, a feed not verified is abandoned, so the writer never waits on it.
@@ -146,14 +155,14 @@ struct BlobFetcher: Sendable {
                 if let sha256 = download.sha256OfWholeFile, descriptor.digest.algorithm == .sha256 {
                     // fsync and rename: blocking, so off the cooperative pool like the rehash below.
                     let length = download.length
-                    _ = try await BlockingIO.run { try store.commit(partialFor: descriptor.digest, verifiedSHA256: sha256, size: length) }
+                    _ = try await BlockingIO.run { try store.commit(file: partial, as: descriptor.digest, verifiedSHA256: sha256, size: length) }
                     // The bytes the feed handed over are the ones just hashed and committed.
                     feed?.verified()
                 } else {
                     // The file's prefix came from an earlier run: hash all of it, off the cooperative pool.
                     // The feed saw only part of the file (or a digest it cannot vouch for): abandoned.
                     feed?.abandon()
-                    _ = try await BlockingIO.run { try store.verifyAndCommitPartial(for: descriptor.digest, expectedSize: descriptor.size) }
+                    _ = try await BlockingIO.run { try store.verifyAndCommit(file: partial, as: descriptor.digest, expectedSize: descriptor.size) }
                 }
                 events?(.blobFinished(digest: descriptor.digest.string, size: descriptor.size))
                 return .finished(digest: descriptor.digest, resumedFrom: download.resumed && startedAt > 0 ? startedAt : nil, size: descriptor.size)
@@ -164,5 +173,28 @@ struct BlobFetcher: Sendable {
             }
         }
         throw CoordinatorError(.notMet, "could not download blob \(descriptor.digest) from any agreeing vantage: \(failures.joined(separator: "; "))")
+    }
+
+    /// The blob's lock, once no other run holds it; nil when another run holds it and its partial
+    /// file has not grown for `holderStallLimit`. While waiting, the other run's partial file is
+    /// shown as this blob's progress.
+    private func lockOrPassStalledHolder(_ descriptor: Descriptor) async throws -> BlobLock? {
+        if let lock = try store.tryLockBlob(descriptor.digest) { return lock }
+        let partial = store.partialPath(for: descriptor.digest)
+        events?(.waitingForAnotherRun(digest: descriptor.digest.string))
+        events?(.blobStarted(digest: descriptor.digest.string, size: descriptor.size, partialPath: partial))
+        var length = store.partialLength(for: descriptor.digest)
+        var lastGrowth = ContinuousClock.now
+        while true {
+            try await Task.sleep(for: .milliseconds(20))
+            if let lock = try store.tryLockBlob(descriptor.digest) { return lock }
+            let now = store.partialLength(for: descriptor.digest)
+            if now != length {
+                length = now
+                lastGrowth = .now
+            } else if ContinuousClock.now - lastGrowth > holderStallLimit {
+                return nil
+            }
+        }
     }
 }

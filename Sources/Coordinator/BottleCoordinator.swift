@@ -192,6 +192,7 @@ public enum BottleCoordinator {
         }
         let descriptor = Descriptor(mediaType: layerMediaType, digest: digest, size: agreed.layerSize)
         let sources = VantageFanOut.preferredFirst(result.vantages, clients: clients).map { (name: $0.spec.name, client: $0.client) }
+        try await BlobFetcher.dropDamaged([descriptor], in: store)
         _ = try await BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil).fetch([descriptor])
         let path = directory + "/" + HomebrewNaming.bottleFileName(formula: agreed.formula, packageVersion: agreed.version, tag: agreed.tag, rebuild: agreed.rebuild)
         let size = agreed.layerSize

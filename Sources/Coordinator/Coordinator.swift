@@ -305,7 +305,8 @@ public enum Coordinator {
 
     static func ingestConfig(_ resolution: ImageResolution, store: ContentStore) throws {
         let config = resolution.manifest.config
-        guard !store.contains(config.digest, size: config.size) else { return }
+        // A cached config is used only if it still hashes to its digest (`read` removes it if not).
+        if store.contains(config.digest, size: config.size), (try? store.read(config.digest)) != nil { return }
         guard let bytes = resolution.config?.bytes else {
             throw CoordinatorError(.notMet, "the config blob \(config.digest) was not received")
         }

@@ -47,11 +47,12 @@ public enum FetchCoordinator {
         } catch {
             throw CoordinatorError(.notMet, "the agreed checksum \(agreed.sha256) is not a digest: \(error)")
         }
-        if !store.contains(digest, size: agreed.size) {
+        // A cached copy is hashed before it is relied on; one that does not match is removed.
+        let size = agreed.size
+        if try await !BlockingIO.run({ try store.verifiedContains(digest, size: size) }) {
             try await fetchAgreed(request.url, digest: digest, size: agreed.size, from: VantageFanOut.preferredFirst(runs, clients: clients), store: store)
         }
         do {
-            let size = agreed.size
             let sha256 = try await BlockingIO.run { try FileOutput.write(blob: digest, size: size, from: store, to: output) }
             result.written = (output, sha256)
         } catch {

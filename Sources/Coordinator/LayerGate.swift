@@ -24,6 +24,8 @@ final class LayerGate: LiveLayerSource, @unchecked Sendable {
     private var downloadsRunning = 0
     private var writerSetThePace = false
     private var writerWaitsFor: Digest?
+    /// The layers the fetch will download, once it has looked at the store (nil before).
+    private var planned: Set<Digest>?
 
     init(store: ContentStore, streamsToWriter: Bool = false) {
         self.store = store
@@ -34,10 +36,26 @@ final class LayerGate: LiveLayerSource, @unchecked Sendable {
     func wait(for digest: Digest, size: Int64) throws {
         condition.lock()
         defer { condition.unlock() }
-        while !closed, !store.contains(digest, size: size) {
+        while !closed, !store.contains(digest, size: size), !willNeverArrive(digest) {
             condition.wait()
         }
         if aborted { throw CancellationError() }
+    }
+
+    /// The fetch looked at the store and will download `digests`: a layer that is neither among
+    /// them nor in the store (it left the cache after the fetch looked) is not waited for.
+    func fetchPlanned(_ digests: Set<Digest>) {
+        condition.lock()
+        planned = digests
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Whether nothing will bring `digest` to the store: the fetch planned without it (it was in
+    /// the store then) and no download of it started. Call with `condition` locked.
+    private func willNeverArrive(_ digest: Digest) -> Bool {
+        guard let planned else { return false }
+        return !planned.contains(digest) && downloads[digest] == nil
     }
 
     /// A layer was committed to the store: wake the writer to look again.
@@ -125,7 +143,7 @@ final class LayerGate: LiveLayerSource, @unchecked Sendable {
             condition.unlock()
         }
         writerWaitsFor = digest
-        while !closed, !writerGone, downloads[digest] == nil, !store.contains(digest, size: size) {
+        while !closed, !writerGone, downloads[digest] == nil, !store.contains(digest, size: size), !willNeverArrive(digest) {
             condition.wait()
         }
         guard !aborted, !writerGone, case .some(.some(let feed)) = downloads[digest] else { return nil }

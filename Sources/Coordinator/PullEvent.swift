@@ -7,6 +7,8 @@ public enum PullEvent: Sendable {
     /// A download into `partialPath` began; its size on disk is the progress.
     case blobStarted(digest: String, size: Int64, partialPath: String)
     case blobFinished(digest: String, size: Int64)
+    /// Another run sharing the cache is downloading this blob; this one waits for it.
+    case waitingForAnotherRun(digest: String)
     case writing(path: String, format: String)
 }
 

@@ -18,6 +18,12 @@ enum TransportTuning {
         }
     }
 
+    /// `THREETOFU_LOW_SPEED_TIME` as a duration (30 s when unset or not a whole number; `apply`
+    /// refuses a bad value before any transfer).
+    static func stallLimit(_ environment: [String: String]) -> Duration {
+        .seconds((try? value(lowSpeedTimeVariable, environment, minimum: 1)).flatMap { $0 } ?? 30)
+    }
+
     private static func value(_ name: String, _ environment: [String: String], minimum: Int) throws -> Int? {
         guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
         guard let number = Int(text), number >= minimum, number <= 86_400 * 1024 else {

@@ -20,8 +20,15 @@ public final class DownloadFile {
 
     public init(path: String, status: Int, tap: (any BodyTap)? = nil) throws(DirectIOError) {
         let mode = status == 206 ? O_APPEND : O_TRUNC
-        let opened = open(path, O_WRONLY | O_CREAT | mode | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        // Never through a link, never blocked by a FIFO, never into anything but a plain file.
+        let opened = open(path, O_WRONLY | O_CREAT | mode | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o644)
         guard opened >= 0 else { throw DirectIOError(code: errno) }
+        var info = stat()
+        guard fstat(opened, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(opened)
+            throw DirectIOError(code: EINVAL)
+        }
+        _ = fcntl(opened, F_SETFL, fcntl(opened, F_GETFL) & ~O_NONBLOCK)
         self.path = path
         fd = opened
         writer = AlignedFileWriter(fileDescriptor: opened)

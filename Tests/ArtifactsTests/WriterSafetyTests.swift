@@ -125,4 +125,36 @@ import Testing
         #expect(index.manifests.first?.platform == Platform(os: "linux", architecture: "amd64"))
         #expect(index.mediaType == MediaType.ociIndex)
     }
+
+    /// A store blob that changed after it was verified (same size, other bytes) never becomes part
+    /// of an OCI layout: each blob is hashed after it is linked or copied, also into an existing
+    /// layout, and a blob an existing layout already holds is kept only if it verifies.
+    @Test(arguments: ["new layout", "existing layout"])
+    func anOCILayoutNeverTakesAChangedStoreBlob(target: String) throws {
+        let sample = try SampleImage()
+        let output = sample.directory.file("layout")
+        if target == "existing layout" {
+            try OCILayoutWriter(store: sample.store).write(try sample.image(name: "127.0.0.1:5000/a/b:old"), to: output)
+        }
+        let layer = sample.layers[0]
+        let blob = sample.store.path(of: layer.digest)
+        chmod(blob, 0o644)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: blob))
+        bytes[bytes.count / 2] ^= 0xff
+        try bytes.write(to: URL(fileURLWithPath: blob))
+
+        let error = #expect(throws: ArtifactsError.self) { try OCILayoutWriter(store: sample.store).write(try sample.image(), to: output) }
+        #expect(error?.code == .digestMismatch, "\(String(describing: error))")
+        #expect(error?.message.contains(layer.digest.string) == true)
+        let written = "\(output)/blobs/sha256/\(layer.digest.encoded)"
+        if target == "new layout" {
+            #expect(!FileManager.default.fileExists(atPath: output))
+        } else {
+            // The layout's existing copy (a hard link to the same damaged file) is not vouched for:
+            // the new image is not added to the index.
+            #expect(FileManager.default.fileExists(atPath: written))
+            let index = try String(contentsOfFile: "\(output)/index.json", encoding: .utf8)
+            #expect(!index.contains("\"tag\""), "the new tag reached index.json: \(index)")
+        }
+    }
 }

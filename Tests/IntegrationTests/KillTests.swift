@@ -12,20 +12,25 @@ struct KillTests {
     final class Pull {
         let process = Process()
         let stderrPath: String
+        let stdoutPath: String
 
-        init(_ arguments: [String], home: String, cache: String) throws {
-            stderrPath = home + "/stderr-\(UUID().uuidString.prefix(8)).log"
+        init(_ arguments: [String], home: String, cache: String, environment: [String: String] = [:]) throws {
+            let name = UUID().uuidString.prefix(8)
+            stderrPath = home + "/stderr-\(name).log"
+            stdoutPath = home + "/stdout-\(name).log"
             _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
             process.executableURL = URL(fileURLWithPath: try ThreeTofuCLI.executable)
             process.arguments = arguments
-            process.environment = ["PATH": "/usr/bin:/bin", "HOME": home, "THREETOFU_CACHE": cache]
-            process.standardOutput = FileHandle.nullDevice
+            process.environment = ["PATH": "/usr/bin:/bin", "HOME": home, "THREETOFU_CACHE": cache].merging(environment) { _, new in new }
+            process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
             process.standardError = FileHandle(forWritingAtPath: stderrPath)
             try process.run()
         }
 
         var pid: Int32 { process.processIdentifier }
         var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+        var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
 
         /// Signals this process inherited as blocked (a test runner may block SIGINT/SIGTERM in its threads).
         var blockedSignals: UInt64? {
