@@ -1,4 +1,5 @@
 import Foundation
+import Report
 import Testing
 import TestSupport
 
@@ -45,7 +46,7 @@ struct BoundedDownloadTests {
 
     /// Pulls an image of `layers` through FaultProxy, which pads the first layer's body with
     /// 256 MiB the first `times` times it is asked for (nil: every time).
-    static func pull(_ repository: String, layers: [Int], times: Int?) async throws -> Pull {
+    static func pull(_ repository: String, layers: [Int], times: Int?, policy: String? = nil) async throws -> Pull {
         let lab = try await Lab()
         let proxy = try await FaultProxy(upstream: lab.registry.baseURL.absoluteString)
         let layout = try lab.makeImage(layers: layers, content: .incompressible)
@@ -54,8 +55,14 @@ struct BoundedDownloadTests {
         try proxy.inject([.init(path: "/v2/\(repository)/blobs/" + layer.digest, times: times, .padBody(extra: padding, announce: false))])
         let output = lab.home.file("out.tar")
         let cache = lab.home.file("cache")
+        var options = ["--report", lab.home.file("report.json")]
+        if let policy {
+            try policy.write(toFile: lab.home.file("policy.toml"), atomically: true, encoding: .utf8)
+            options += ["--policy", lab.home.file("policy.toml")]
+        }
         let result = try lab.run(
-            ["pull", "\(proxy.host)/\(repository):1", "--output", output, "--vantages", try lab.vantagesFile(), "--insecure-registry", proxy.host],
+            ["pull", "\(proxy.host)/\(repository):1", "--output", output, "--vantages", try lab.vantagesFile(), "--insecure-registry", proxy.host]
+                + options,
             environment: ["THREETOFU_CACHE": cache])
         return Pull(lab: lab, proxy: proxy, layer: layer, output: output, cache: cache, result: result)
     }
@@ -87,6 +94,32 @@ struct BoundedDownloadTests {
         #expect(try archiveBlobsMatchTheirNames(pull.output) == [])
         let sent = try await Self.sent(pull.proxy, count: 1)
         #expect(sent.count == 1 && sent[0] < Self.sentBound, "bytes sent: \(sent)")
+    }
+
+    /// With every vantage hashing every layer, a route that sends more than a layer's size is
+    /// tampering, as bytes that miss their digest are: the verdict is disagree, exit 1.
+    @Test func everyVantageCountsALongerLayerAsTampering() async throws {
+        let policy = """
+            name = "every-vantage-test"
+            description = "Every vantage hashes every layer."
+            min_agreeing = 3
+            max_unavailable = 0
+            blob_verification = "every-vantage"
+            require_route_kinds = []
+            allow_insecure_registries = true
+
+            """
+        let pull = try await Self.pull("bounded/every", layers: [23_456], times: nil, policy: policy)
+        defer { pull.proxy.stop() }
+        #expect(pull.result.status == 1, "\(pull.result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: pull.output))
+        let report = try ReportFile.read(pull.lab.home.file("report.json"))
+        #expect(report.verdict == .disagree)
+        let tampered = report.vantages.filter { $0.status == .tampered }
+        #expect(tampered.count >= 2, "\(report.vantages.map { "\($0.name): \($0.status) \($0.error ?? "")" })")
+        #expect(tampered.allSatisfy { $0.error?.contains("not the bytes its digest names") == true })
+        let sent = try await Self.sent(pull.proxy, count: pull.proxy.faultsApplied().count)
+        #expect(sent.allSatisfy { $0 < Self.sentBound }, "bytes sent per padded response: \(sent)")
     }
 
     /// `3tofu fetch` knows no size before the vantages agree: `--max-size` bounds every route.
