@@ -81,10 +81,7 @@ private final class BreakingTransport: HTTPTransport, @unchecked Sendable {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let partial = directory + "/blob.partial"
         try blob.prefix(2_000).write(to: URL(fileURLWithPath: partial))
-        let transport = ScriptedTransport { request in
-            guard let start = request.rangeStart else { return .init(status: 200, body: blob) }
-            return .init(status: 206, headers: ["Content-Range": "bytes \(start)-\(blob.count - 1)/\(blob.count)"], body: blob.suffix(from: Int(start)))
-        }
+        let transport = ScriptedTransport.servingRanges(of: blob)
         let client = RegistryClient(transport: transport, retry: quick)
         let isWrongBytes: @Sendable (any Error) -> Bool = { error in
             guard let error = error as? RegistryError else { return false }

@@ -49,6 +49,14 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
         return HTTPResponse(status: reply.status, headers: headers, body: kept, bodySHA256: hex, bodyLength: Int64(reply.body.count), evidence: TransportEvidence(effectiveURL: request.url))
     }
 
+    /// A server that honours `Range: bytes=N-` on `blob` (206 from N on, else 200 with all of it).
+    static func servingRanges(of blob: Data) -> ScriptedTransport {
+        ScriptedTransport { request in
+            guard let start = request.rangeStart else { return .init(status: 200, body: blob) }
+            return .init(status: 206, headers: ["Content-Range": "bytes \(start)-\(blob.count - 1)/\(blob.count)"], body: blob.suffix(from: Int(start)))
+        }
+    }
+
     func header(_ name: String, of request: HTTPRequest) -> String? {
         request.headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
