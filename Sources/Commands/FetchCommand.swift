@@ -33,6 +33,11 @@ struct FetchCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A published checksum file (e.g. SHA256SUMS) every vantage also compares.", valueName: "url"))
     var checksums: String?
 
+    @Option(
+        name: .customLong("max-size"),
+        help: ArgumentHelp("The most bytes the file may have (K, M, G, T suffixes; default 16G); every vantage stops a download past it.", valueName: "size"))
+    var maxSize: String?
+
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -44,11 +49,18 @@ struct FetchCommand: AsyncParsableCommand {
         guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ToolFailure(.badInput, "cannot write --output \(output): directory \(parent) does not exist; create it first")
         }
+        var maximumSize = FetchRequest.defaultMaximumSize
+        if let maxSize {
+            guard let parsed = FetchRequest.parseSize(maxSize), parsed > 0 else {
+                throw ToolFailure(.badInput, "--max-size '\(maxSize)' is not a size; give bytes or a number with K, M, G or T (e.g. 4G)")
+            }
+            maximumSize = parsed
+        }
         let setup = try VantageSetup(common: common)
         InterruptHandler.install(output: output)
         let request = FetchRequest(
             url: url, checksumsURL: checksums, vantages: setup.vantages, policy: setup.policy, caCertificatePath: setup.caCert,
-            storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputPath: output)
+            storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputPath: output, maximumSize: maximumSize)
         let result: FetchResult
         do {
             result = try await FetchCoordinator.run(request)

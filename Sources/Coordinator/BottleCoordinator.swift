@@ -85,7 +85,7 @@ public enum BottleCoordinator {
                 throw CoordinatorError(
                     .badInput,
                     "the formula API lists no '\(tag)' bottle for \(formula) \(info.packageVersion); "
-                        + (tags.isEmpty ? "it lists no bottles at all" : "bottle tags available: \(tags.joined(separator: ", "))"))
+                        + (tags.isEmpty ? "it lists no bottles at all" : "bottle tags available: \(abbreviatedList(tags))"))
             }
             let hex = file.sha256.lowercased()
             guard ChecksumFile.isSHA256Hex(hex) else {
@@ -112,12 +112,13 @@ public enum BottleCoordinator {
             throw CoordinatorError(
                 .badInput,
                 "the index at \(where_) has no bottle for tag '\(tag)' (no entry named \(referenceName)); "
-                    + (available.isEmpty ? "it names no bottles" : "bottle tags available: \(available.sorted().joined(separator: ", "))"))
+                    + (available.isEmpty ? "it names no bottles" : "bottle tags available: \(abbreviatedList(available.sorted()))"))
         }
         guard let annotation = entry.annotations?[bottleDigestAnnotation]?.lowercased(), ChecksumFile.isSHA256Hex(annotation) else {
             throw RegistryError(.badResponse, "the index entry \(referenceName) at \(where_) has no usable \(bottleDigestAnnotation) annotation")
         }
-        let fetchedManifest = try await client.fetchManifest(registry: request.registry, repository: repository, reference: entry.digest.string, expected: entry.digest)
+        let fetchedManifest = try await client.fetchManifest(
+            registry: request.registry, repository: repository, reference: entry.digest.string, expected: entry.digest, size: entry.size)
         guard Int64(fetchedManifest.bytes.count) == entry.size else {
             throw RegistryError(.digestMismatch, "\(where_): the index says the manifest for \(tag) is \(entry.size) bytes, the registry sent \(fetchedManifest.bytes.count)")
         }

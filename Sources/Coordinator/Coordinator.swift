@@ -225,8 +225,9 @@ public enum Coordinator {
             case .hashed(let name, let result): hashed.append((name, result))
             }
         }
-        // What the primary received is what the store verified.
-        let statistics: BlobFetcher.Statistics
+        // What the primary received is what the store verified. If it failed, what the others
+        // received (or how they failed: tampering is dissent) still counts.
+        var statistics = BlobFetcher.Statistics()
         switch primaryFetch {
         case .success(let fetched):
             statistics = fetched
@@ -239,11 +240,12 @@ public enum Coordinator {
                 failed.failure = failure
                 return failed
             }
-            return BlobFetcher.Statistics()
         }
         for index in runs.indices {
             if runs[index].spec.name == primary.name {
-                runs[index].layersReceived = try layers.map { layer in try store.sha256(of: layer.digest) }
+                if runs[index].failure == nil {
+                    runs[index].layersReceived = try layers.map { layer in try store.sha256(of: layer.digest) }
+                }
                 continue
             }
             switch hashed.first(where: { $0.0 == runs[index].spec.name })?.1 {

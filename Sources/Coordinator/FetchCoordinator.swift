@@ -27,7 +27,13 @@ public enum FetchCoordinator {
         let name = ChecksumFile.fileName(of: request.url)
 
         let runs = await VantageFanOut.run(clients, timeout: request.vantageTimeout) { vantage -> VantageAnswer<ObservedFile> in
-            let download = try await Self.download(request.url, with: vantage.client, keepingIn: vantage.spec.name == keeper ? store : nil)
+            let download: Download
+            do {
+                download = try await Self.download(
+                    request.url, with: vantage.client, keepingIn: vantage.spec.name == keeper ? store : nil, maximumSize: request.maximumSize)
+            } catch let error as RegistryError where error.kind == .tooLarge {
+                throw RegistryError(.tooLarge, "\(error.message); if the file really is larger, raise --max-size (now \(request.maximumSize) bytes)")
+            }
             var published: String?
             if let checksumsURL = request.checksumsURL {
                 published = try await Self.publishedSHA256(checksumsURL, name: name, with: vantage.client)
@@ -68,11 +74,12 @@ public enum FetchCoordinator {
         var evidence: TransportEvidence
     }
 
-    /// Downloads and hashes the file; with a store, the bytes enter it under their own digest.
-    static func download(_ url: String, with client: RegistryClient, keepingIn store: ContentStore?) async throws -> Download {
+    /// Downloads and hashes the file, stopping past `maximumSize` bytes; with a store, the bytes
+    /// enter it under their own digest (a download stopped or failed is deleted).
+    static func download(_ url: String, with client: RegistryClient, keepingIn store: ContentStore?, maximumSize: Int64) async throws -> Download {
         let ingest = try store.map { try FileOutput.ingestPath(in: $0) }
         do {
-            let (response, chain) = try await client.fetchURL(url, into: ingest.map { .file(path: $0) } ?? .discard)
+            let (response, chain) = try await client.fetchURL(url, into: ingest.map { .file(path: $0) } ?? .discard, maximumBodyLength: maximumSize)
             guard response.status == 200 else { throw RegistryClient.downloadStatusError(response, url: url) }
             let digest = try Digest(algorithm: .sha256, encoded: response.bodySHA256)
             if let ingest, let store {
@@ -109,7 +116,7 @@ public enum FetchCoordinator {
         var failures: [String] = []
         for source in sources {
             do {
-                let download = try await download(url, with: source.client, keepingIn: store)
+                let download = try await download(url, with: source.client, keepingIn: store, maximumSize: size)
                 if download.digest == digest, download.size == size, store.contains(digest, size: size) { return }
                 failures.append("\(source.spec.name): received \(download.digest) (\(download.size) bytes)")
             } catch {

@@ -1,3 +1,4 @@
+import Foundation
 import Agreement
 import Configuration
 
@@ -16,11 +17,18 @@ public struct FetchRequest: Sendable {
     public var vantageTimeout: Double
     /// nil: compare only, write nothing.
     public var outputPath: String?
+    /// The most bytes the file may have (`--max-size`): every vantage stops a download there.
+    public var maximumSize: Int64
+
+    /// The default `--max-size`: 16 GiB, above any release file we know of, and a bound on what a
+    /// route sending an endless body can make a vantage download (and this machine store).
+    public static let defaultMaximumSize: Int64 = 16 << 30
 
     public init(
         url: String, checksumsURL: String?, vantages: [VantageSpec], policy: Policy, caCertificatePath: String?, storeRoot: String,
-        vantageTimeout: Double = 60, outputPath: String?
+        vantageTimeout: Double = 60, outputPath: String?, maximumSize: Int64 = FetchRequest.defaultMaximumSize
     ) {
+        self.maximumSize = maximumSize
         self.url = url
         self.checksumsURL = checksumsURL
         self.vantages = vantages
@@ -29,6 +37,25 @@ public struct FetchRequest: Sendable {
         self.storeRoot = storeRoot
         self.vantageTimeout = vantageTimeout
         self.outputPath = outputPath
+    }
+
+    /// A size as `--max-size` takes it: bytes, or a number with K, M, G or T (powers of 1024,
+    /// an optional trailing "iB" or "B"); nil when it is not one.
+    public static func parseSize(_ text: String) -> Int64? {
+        var digits = text.trimmingCharacters(in: .whitespaces).uppercased()
+        for suffix in ["IB", "B"] where digits.hasSuffix(suffix) && digits.count > suffix.count {
+            digits.removeLast(suffix.count)
+            break
+        }
+        let shifts: [Character: Int64] = ["K": 10, "M": 20, "G": 30, "T": 40]
+        var shift: Int64 = 0
+        if let last = digits.last, let found = shifts[last] {
+            shift = found
+            digits.removeLast()
+        }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let number = Int64(digits) else { return nil }
+        let (value, overflow) = number.multipliedReportingOverflow(by: Int64(1) << shift)
+        return overflow ? nil : value
     }
 
     /// Plain HTTP is used for the file or the checksum file (a policy may forbid it).

@@ -60,9 +60,10 @@ public struct ImageIndex: Codable, Sendable, Equatable {
             return first
         }
         var offered: [String] = []
+        var seen: Set<String> = []
         for platform in platforms {
             let name = platform.osVersion.map { "\(platform) (os.version \($0))" } ?? platform.description
-            if !offered.contains(name) { offered.append(name) }
+            if seen.insert(name).inserted { offered.append(name) }
         }
         let wantedName = wanted.osVersion.map { "\(wanted) (os.version \($0))" } ?? wanted.description
         if offered.isEmpty {
@@ -74,7 +75,7 @@ public struct ImageIndex: Codable, Sendable, Equatable {
         }
         throw OCIError(
             .platformNotFound,
-            "the image index has no manifest for \(wantedName); it has \(offered.joined(separator: ", ")). "
+            "the image index has no manifest for \(wantedName); it has \(abbreviatedList(offered)). "
                 + "Choose one of these with --platform OS/ARCH[/VARIANT]"
         )
     }

@@ -36,6 +36,14 @@ func printablePreview(_ bytes: some Collection<UInt8>, limit: Int = 80) -> Strin
     return out
 }
 
+/// At most `limit` of `items`, each shown as one printable line of at most 80 characters, joined
+/// with ", ", and "and N more" for the rest: a list from the network stays a readable line however
+/// long it is.
+public func abbreviatedList(_ items: [String], limit: Int = 8) -> String {
+    let shown = items.prefix(limit).map { printablePreview(Array($0.utf8), limit: 80) }.joined(separator: ", ")
+    return items.count > limit ? "\(shown) and \(items.count - limit) more" : shown
+}
+
 func isASCIIDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
 func isHexDigit(_ byte: UInt8) -> Bool {
     isASCIIDigit(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)

@@ -7,18 +7,19 @@ extension RegistryClient {
     /// non-HTTP scheme, never from https down to http), transient failures retried, and no
     /// registry credentials sent anywhere. Any status is returned; the caller judges it.
     /// `chain` is every URL the request went through, the one that answered last.
-    public func fetchURL(_ url: String, into destination: BodyDestination) async throws -> (response: HTTPResponse, chain: [String]) {
+    /// `maximumBodyLength` bounds a 2xx body as the transports do (`HTTPRequest.maximumBodyLength`).
+    public func fetchURL(_ url: String, into destination: BodyDestination, maximumBodyLength: Int64? = nil) async throws -> (response: HTTPResponse, chain: [String]) {
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https", parsed.host != nil else {
             throw RegistryError(.badResponse, "'\(Self.redact(url))' is not an http:// or https:// URL; give the full address of the file")
         }
-        let request = HTTPRequest(url: url)
+        let request = HTTPRequest(url: url, maximumBodyLength: maximumBodyLength)
         do {
             let (response, chain) = try await withRetries(url) {
                 try await self.followRedirects(request, authorization: nil, into: destination)
             }
             return (response, chain)
         } catch let error as TransportError where error.kind == .bodyTooLarge {
-            throw RegistryError(.tooLarge, "\(Self.redact(url)) answered more than the size allowed for it; refusing it")
+            throw RegistryError(.tooLarge, "\(Self.redact(url)): \(error.detail)")
         }
     }
 

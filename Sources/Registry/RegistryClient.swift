@@ -70,7 +70,8 @@ public final class RegistryClient: Sendable {
             } catch let error as OCIError {
                 throw RegistryError(.notFound, "\(reference): \(error.message)")
             }
-            let platformManifest = try await fetchManifest(registry: reference.registry, repository: reference.repository, reference: entry.digest.string, expected: entry.digest)
+            let platformManifest = try await fetchManifest(
+                registry: reference.registry, repository: reference.repository, reference: entry.digest.string, expected: entry.digest, size: entry.size)
             guard Int64(platformManifest.bytes.count) == entry.size else {
                 throw RegistryError(.digestMismatch, "\(reference): the index says the manifest for \(platform) is \(entry.size) bytes, the registry sent \(platformManifest.bytes.count)")
             }
@@ -83,14 +84,19 @@ public final class RegistryClient: Sendable {
 
     /// Fetches one manifest or index with all four Accept types, verifies its digest (against
     /// `expected`, and against `Docker-Content-Digest` when sent) and decodes it without re-serialising.
-    public func fetchManifest(registry: String, repository: String, reference: String, expected: Digest?) async throws -> FetchedManifest {
+    /// With the `size` an index gave, a longer body is stopped there (wrong bytes: `digestMismatch`);
+    /// any manifest stops at the 4 MiB cap while it arrives.
+    public func fetchManifest(registry: String, repository: String, reference: String, expected: Digest?, size: Int64? = nil) async throws -> FetchedManifest {
         let url = baseURL(registry) + "/v2/\(repository)/manifests/\(reference)"
         let accept = MediaType.manifestAcceptTypes.joined(separator: ", ")
-        let request = HTTPRequest(url: url, headers: [("Accept", accept)])
+        let request = HTTPRequest(url: url, headers: [("Accept", accept)], maximumBodyLength: size)
         let (response, chain): (HTTPResponse, [String])
         do {
             (response, chain) = try await exchange(request, registry: registry, scope: Self.pullScope(repository), into: .memory(limit: Self.manifestSizeLimit))
         } catch let error as TransportError where error.kind == .bodyTooLarge {
+            if let size, size < Self.manifestSizeLimit {
+                throw Self.longerThanDescribed("the manifest \(reference)", size: size, error)
+            }
             throw RegistryError(.tooLarge, "the manifest at \(url) is larger than the \(Self.manifestSizeLimit / 1024 / 1024) MiB cap; refusing it")
         }
         guard response.status == 200 else {
@@ -144,9 +150,10 @@ public final class RegistryClient: Sendable {
         }
         let response: HTTPResponse
         do {
-            (response, _) = try await exchange(HTTPRequest(url: url), registry: registry, scope: Self.pullScope(repository), into: .memory(limit: Self.configSizeLimit))
+            let request = HTTPRequest(url: url, maximumBodyLength: max(0, descriptor.size))
+            (response, _) = try await exchange(request, registry: registry, scope: Self.pullScope(repository), into: .memory(limit: Self.configSizeLimit))
         } catch let error as TransportError where error.kind == .bodyTooLarge {
-            throw RegistryError(.tooLarge, "the config blob at \(url) is larger than the \(Self.configSizeLimit / 1024 / 1024) MiB cap; refusing it")
+            throw Self.longerThanDescribed("the config blob \(descriptor.digest)", size: descriptor.size, error)
         }
         guard response.status == 200 else {
             throw Self.statusError(response, what: "config blob \(descriptor.digest)", url: url, advice: loginAdvice(for: registry))
@@ -157,7 +164,13 @@ public final class RegistryClient: Sendable {
     /// Downloads a blob only to hash it (nothing kept): SHA-256 and length of the bytes received.
     public func hashBlob(registry: String, repository: String, descriptor: Descriptor) async throws -> (sha256: String, length: Int64) {
         let url = baseURL(registry) + "/v2/\(repository)/blobs/\(descriptor.digest)"
-        let (response, _) = try await exchange(HTTPRequest(url: url), registry: registry, scope: Self.pullScope(repository), into: .discard)
+        let response: HTTPResponse
+        do {
+            let request = HTTPRequest(url: url, maximumBodyLength: max(0, descriptor.size))
+            (response, _) = try await exchange(request, registry: registry, scope: Self.pullScope(repository), into: .discard)
+        } catch let error as TransportError where error.kind == .bodyTooLarge {
+            throw Self.longerThanDescribed("blob \(descriptor.digest)", size: descriptor.size, error)
+        }
         guard response.status == 200 else {
             throw Self.statusError(response, what: "blob \(descriptor.digest)", url: url, advice: loginAdvice(for: registry))
         }
@@ -176,7 +189,9 @@ public final class RegistryClient: Sendable {
 
     /// Downloads `descriptor` into `partialPath`, resuming what the file already holds with a Range
     /// request and starting over cleanly when the server ignores the range. The caller verifies the digest.
-    /// `tap` sees every body written to the file (each request's, see `BodyTap`).
+    /// `tap` sees every body written to the file (each request's, see `BodyTap`). The file never
+    /// grows past `descriptor.size`: a body that would make it is stopped there, the file is
+    /// deleted (its bytes are wrong) and the error is `digestMismatch`.
     public func downloadBlob(
         registry: String, repository: String, descriptor: Descriptor, to partialPath: String, tap: (any BodyTap)? = nil
     ) async throws -> BlobDownload {
@@ -193,12 +208,15 @@ public final class RegistryClient: Sendable {
             if existing == descriptor.size, existing > 0 {
                 return BlobDownload(sha256OfWholeFile: nil, length: existing, resumed: true, evidence: nil)
             }
-            let request = HTTPRequest(url: url, rangeStart: existing > 0 ? existing : nil)
+            let request = HTTPRequest(url: url, rangeStart: existing > 0 ? existing : nil, maximumBodyLength: descriptor.size)
             let response: HTTPResponse
             do {
                 // This loop retries itself, each time with a range from what the file holds now: a
                 // retry inside `exchange` would repeat a stale range and append bytes twice.
                 (response, _) = try await exchange(request, registry: registry, scope: Self.pullScope(repository), into: .file(path: partialPath, tap: tap), retrying: false)
+            } catch let error as TransportError where error.kind == .bodyTooLarge {
+                unlink(partialPath)
+                throw Self.longerThanDescribed("blob \(descriptor.digest)", size: descriptor.size, error, deleted: partialPath)
             } catch let error as TransportError {
                 if Self.isRetryable(error), let delay = retry.delay(afterAttempt: attempt, retryAfter: nil) {
                     try await Task.sleep(for: .seconds(delay))
@@ -379,6 +397,16 @@ public final class RegistryClient: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// A body longer than the size its descriptor gives: whatever the rest holds, these are not
+    /// the bytes the digest names, so the route counts as sending wrong bytes.
+    static func longerThanDescribed(_ what: String, size: Int64, _ error: TransportError, deleted partial: String? = nil) -> RegistryError {
+        let cleanup = partial.map { "; the partial download \($0) was deleted" } ?? ""
+        return RegistryError(
+            .digestMismatch,
+            "\(what): \(error.detail) (\(redact(error.url)))\(cleanup). "
+                + "Its descriptor says \(size) bytes, so these are not the bytes its digest names: the route is broken or tampering")
+    }
 
     static func isRetryable(_ error: TransportError) -> Bool {
         [.connect, .timeout, .other].contains(error.kind)

@@ -39,6 +39,10 @@ public enum AgentProtocol {
         public var mode: Mode
         /// Mode `stream`: a body larger than this is a `bodyTooLarge` error (nil: no limit).
         public var memoryLimit: Int?
+        /// `HTTPRequest.maximumBodyLength`: the agent stops a 2xx body past it (either mode) with
+        /// a `bodyTooLarge` error head (nil: no limit; older agents ignore the field, and the
+        /// caller then refuses the announced length).
+        public var maximumBodyLength: Int64?
         /// PEM certificates trusted in addition to the remote's system CA bundle.
         public var caPEM: String?
         /// Seconds allowed to connect (nil: the agent's default).
@@ -46,7 +50,7 @@ public enum AgentProtocol {
 
         public init(
             method: String, url: String, headers: [Header], rangeStart: Int64? = nil, mode: Mode, memoryLimit: Int? = nil,
-            caPEM: String? = nil, connectTimeout: Double? = nil
+            maximumBodyLength: Int64? = nil, caPEM: String? = nil, connectTimeout: Double? = nil
         ) {
             self.protocol = AgentProtocol.version
             self.method = method
@@ -55,6 +59,7 @@ public enum AgentProtocol {
             self.rangeStart = rangeStart
             self.mode = mode
             self.memoryLimit = memoryLimit
+            self.maximumBodyLength = maximumBodyLength
             self.caPEM = caPEM
             self.connectTimeout = connectTimeout
         }
@@ -63,7 +68,8 @@ public enum AgentProtocol {
         public init(_ request: HTTPRequest, mode: Mode, memoryLimit: Int?, caPEM: String?, connectTimeout: Double?) {
             self.init(
                 method: request.method.rawValue, url: request.url, headers: request.headers.map { Header(name: $0.name, value: $0.value) },
-                rangeStart: request.rangeStart, mode: mode, memoryLimit: memoryLimit, caPEM: caPEM, connectTimeout: connectTimeout)
+                rangeStart: request.rangeStart, mode: mode, memoryLimit: memoryLimit, maximumBodyLength: request.maximumBodyLength, caPEM: caPEM,
+                connectTimeout: connectTimeout)
         }
 
         /// The `HTTPRequest` this asks for; throws `AgentProtocol.Failure` when it is not one.
@@ -75,7 +81,9 @@ public enum AgentProtocol {
                 throw Failure("method \"\(method)\" is not GET or HEAD")
             }
             if let memoryLimit, memoryLimit < 0 { throw Failure("memoryLimit \(memoryLimit) is negative") }
-            return HTTPRequest(method: method, url: url, headers: headers.map { ($0.name, $0.value) }, rangeStart: rangeStart)
+            if let maximumBodyLength, maximumBodyLength < 0 { throw Failure("maximumBodyLength \(maximumBodyLength) is negative") }
+            return HTTPRequest(
+                method: method, url: url, headers: headers.map { ($0.name, $0.value) }, rangeStart: rangeStart, maximumBodyLength: maximumBodyLength)
         }
     }
 

@@ -10,8 +10,8 @@ final class AgentReplyReceiver: RemoteReplyReceiver {
     private(set) var head: AgentProtocol.ReplyHead?
     private let sink: RemoteBodySink
 
-    init(destination: BodyDestination, shownURL: String) {
-        sink = RemoteBodySink(destination: destination, shownURL: shownURL)
+    init(request: HTTPRequest, destination: BodyDestination, shownURL: String, route: String) {
+        sink = RemoteBodySink(request: request, destination: destination, shownURL: shownURL, route: route)
         self.shownURL = shownURL
     }
 
@@ -35,6 +35,7 @@ final class AgentReplyReceiver: RemoteReplyReceiver {
                 throw TransportError(kind: .other, url: shownURL, detail: error.description)
             }
             headBuffer = Data()
+            if let status = head?.status { try sink.checkAnnounced(head?.bodyLength, status: status) }
             bodyPart = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])
         }
         guard bodyPart.count > 0, let head else { return }

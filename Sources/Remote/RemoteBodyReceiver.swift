@@ -7,9 +7,10 @@ final class RemoteBodyReceiver: RemoteReplyReceiver {
     private var parser = RemoteCurlReply.HeadParser()
     private let sink: RemoteBodySink
     private let shownURL: String
+    private var announcedChecked = false
 
-    init(destination: BodyDestination, shownURL: String) {
-        sink = RemoteBodySink(destination: destination, shownURL: shownURL)
+    init(request: HTTPRequest, destination: BodyDestination, shownURL: String, route: String) {
+        sink = RemoteBodySink(request: request, destination: destination, shownURL: shownURL, route: route)
         self.shownURL = shownURL
     }
 
@@ -25,6 +26,11 @@ final class RemoteBodyReceiver: RemoteReplyReceiver {
             throw TransportError(kind: .other, url: shownURL, detail: error.description)
         }
         guard let head = parser.head else { return }
+        if !announcedChecked {
+            announcedChecked = true
+            let announced = BodyLimit.announcedLength(contentLength: head.headers["Content-Length"], transferEncoding: head.headers["Transfer-Encoding"])
+            try sink.checkAnnounced(announced, status: head.status)
+        }
         try sink.take(bodyPart, status: head.status)
     }
 

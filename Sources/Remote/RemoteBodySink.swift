@@ -6,12 +6,16 @@ import Transport
 /// Where the body of one remote exchange goes once its head is known, for both SSH transports
 /// (remote curl and `3tofu agent`): memory up to a limit, a file (appended to for a 206), or
 /// nowhere, hashed on the way; an error status's body is kept in memory (up to 64 KiB) for the
-/// message instead of reaching the file. Used on the connection's queue only.
+/// message instead of reaching the file. A 2xx body is held to the request's `BodyLimit`: a
+/// length announced above it is refused before any byte is taken, and no byte past it is taken.
+/// Used on the connection's queue only.
 final class RemoteBodySink {
     static let errorBodyLimit = 64 * 1024
 
     private let destination: BodyDestination
+    private let request: HTTPRequest
     private let shownURL: String
+    private let route: String
     private var hasher = SHA256()
     private(set) var length: Int64 = 0
     private(set) var body = Data()
@@ -24,16 +28,28 @@ final class RemoteBodySink {
         case discard
     }
 
-    init(destination: BodyDestination, shownURL: String) {
+    init(request: HTTPRequest, destination: BodyDestination, shownURL: String, route: String) {
+        self.request = request
         self.destination = destination
         self.shownURL = shownURL
+        self.route = route
     }
 
     deinit { try? closeFile() }
 
+    /// Refuses a body of a response with `status` whose announced length (a Content-Length, the
+    /// agent's head) passes the request's limit, before any of it is taken.
+    func checkAnnounced(_ length: Int64?, status: Int) throws {
+        guard let length, let limit = BodyLimit(request: request, status: status), limit.refuses(announced: length) else { return }
+        throw limit.error(url: shownURL, announced: length, via: route)
+    }
+
     /// Takes body bytes of a response with `status`.
     func take(_ bodyPart: UnsafeRawBufferPointer, status: Int) throws {
         guard bodyPart.count > 0 else { return }
+        if let limit = BodyLimit(request: request, status: status), limit.refuses(received: length, adding: bodyPart.count) {
+            throw limit.error(url: shownURL, via: route)
+        }
         let sink = try self.sink ?? openSink(status: status)
         self.sink = sink
         hasher.update(bufferPointer: bodyPart)

@@ -15,12 +15,17 @@ enum RemoteCurlReply {
         var description: String
     }
 
-    /// Splits stdout into header blocks and body. Interim (1xx) blocks are skipped; the body is
-    /// whatever follows the blank line that ends the final block.
+    /// Splits stdout into header blocks and body. Interim (1xx) blocks are skipped, up to
+    /// `maximumInterimResponses` of them; the body is whatever follows the blank line that ends
+    /// the final block.
     struct HeadParser {
         static let maximumHeadSize = 1024 * 1024
+        /// More interim responses than any real exchange has (one 100 Continue, a few 103 Early
+        /// Hints): past this the remote is stalling, not answering.
+        static let maximumInterimResponses = 20
         private var buffer = Data()
         private(set) var head: Head?
+        private var interimResponses = 0
 
         /// Feeds stdout bytes; returns the part of them that belongs to the body.
         mutating func feed(_ bytes: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer {
@@ -32,6 +37,11 @@ enum RemoteCurlReply {
                 buffer.removeSubrange(buffer.startIndex..<end.bodyStart)
                 if !(100...199).contains(parsed.status) {
                     head = parsed
+                } else {
+                    interimResponses += 1
+                    guard interimResponses <= Self.maximumInterimResponses else {
+                        throw ParseError(description: "the remote sent more than \(Self.maximumInterimResponses) interim (1xx) responses and no final one; it is stalling, not answering")
+                    }
                 }
             }
             if head != nil {
@@ -181,6 +191,7 @@ enum RemoteCurlReply {
     static func errorKind(curlExit code: Int32) -> TransportError.Kind {
         switch code {
         case 1: .unsupportedScheme
+        case 3: .badURL
         case 5, 97: .proxy
         case 6: .dns
         case 7: .connect

@@ -6,8 +6,10 @@ import Transport
 ///
 /// The command is a constant: nothing from a request or a registry is ever interpolated into it.
 /// Everything variable — URL, headers (tokens included), range, an extra CA bundle — travels on
-/// standard input: a first line `3tofu-curl/1 MODE CA`, then (when CA is 1) PEM lines ended by
+/// standard input: a first line `3tofu-curl/1 MODE CA MAX`, then (when CA is 1) PEM lines ended by
 /// `3TOFU-END-CA`, then a curl config read with `curl -q -K -` (`-q` ignores any ~/.curlrc).
+/// MAX (mode `hash`) is the most body bytes hashed on the remote (`head -c`), or `-`: a body
+/// past the request's `maximumBodyLength` is cut there, and its `size_download` shows it.
 ///
 /// The remote needs a POSIX `sh`, `curl`, and (for hashing) `sha256sum` or `openssl`. Proxy
 /// variables are cleared and `--noproxy "*"` is set, so the remote's own direct network path is
@@ -36,7 +38,7 @@ public enum RemoteCurlScript {
         "set -u;",
         "umask 077;",
         "unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY CURL_HOME;",
-        "IFS=\" \" read -r v mode ca || exit 90;",
+        "IFS=\" \" read -r v mode ca max || exit 90;",
         "case \"$v\" in \(requestVersion)) ;; *) echo \"3tofu-error unsupported request format\" >&2; exit 90;; esac;",
         "command -v curl >/dev/null 2>&1 || { echo \"3tofu-error curl is not installed (or not on PATH)\" >&2; exit 91; };",
         "t=$(mktemp -d 2>/dev/null) || { echo \"3tofu-error mktemp -d failed\" >&2; exit 92; };",
@@ -54,7 +56,7 @@ public enum RemoteCurlScript {
         "hash) if command -v sha256sum >/dev/null 2>&1; then h=sha256sum;",
         "elif command -v openssl >/dev/null 2>&1; then h=\"openssl dgst -sha256 -r\";",
         "else echo \"3tofu-error neither sha256sum nor openssl is installed\" >&2; exit 91; fi;",
-        "{ curl \"$@\" -D \"$t/h\" -o -; echo $? >\"$t/rc\"; } | $h >\"$t/sum\";",
+        "{ curl \"$@\" -D \"$t/h\" -o -; echo $? >\"$t/rc\"; } | case \"${max:--}\" in -) $h;; *) head -c \"$max\" | $h;; esac >\"$t/sum\";",
         "read -r rc <\"$t/rc\"; cat \"$t/h\" 2>/dev/null; read -r s x <\"$t/sum\"; echo \"3tofu-sha256 $s\" >&2;;",
         "*) echo \"3tofu-error unknown mode\" >&2; exit 90;;",
         "esac;",
@@ -96,7 +98,8 @@ public enum RemoteCurlScript {
 
     /// The standard input for one exchange. `memoryLimit` caps the body curl accepts (stream mode).
     public static func standardInput(for request: HTTPRequest, mode: Mode, memoryLimit: Int?, options: Options) -> Data {
-        var text = "\(requestVersion) \(mode.rawValue) \(options.extraCAPEM == nil ? 0 : 1)\n"
+        let hashLimit = mode == .hash ? hashedBodyLimit(request).map(String.init) ?? "-" : "-"
+        var text = "\(requestVersion) \(mode.rawValue) \(options.extraCAPEM == nil ? 0 : 1) \(hashLimit)\n"
         if let pem = options.extraCAPEM {
             let lines = String(decoding: pem, as: UTF8.self)
                 .replacingOccurrences(of: "\r", with: "")
@@ -107,6 +110,12 @@ public enum RemoteCurlScript {
         }
         text += curlConfig(for: request, mode: mode, memoryLimit: memoryLimit, options: options)
         return Data(text.utf8)
+    }
+
+    /// Mode `hash`: the most body bytes the remote hashes (the request's `maximumBodyLength`, less
+    /// its range start); nil without a maximum.
+    static func hashedBodyLimit(_ request: HTTPRequest) -> Int64? {
+        request.maximumBodyLength.map { max(0, $0 - max(0, request.rangeStart ?? 0)) }
     }
 
     /// The curl config (`-K -`) for one exchange. Every value is a quoted, escaped string.

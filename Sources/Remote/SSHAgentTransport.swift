@@ -38,7 +38,7 @@ public final class SSHAgentTransport: HTTPTransport, Sendable {
         let route = self.route
         return try await RemoteExchange.run(
             AgentProtocol.command, stdin: input, on: connection, shownURL: shownURL,
-            receiver: { AgentReplyReceiver(destination: destination, shownURL: shownURL) }
+            receiver: { AgentReplyReceiver(request: request, destination: destination, shownURL: shownURL, route: route) }
         ) { result, receiver in
             try Self.response(result, receiver: receiver, mode: mode, route: route, shownURL: shownURL)
         }

@@ -30,21 +30,31 @@ public final class SSHCurlTransport: HTTPTransport, Sendable {
         let route = self.route
         return try await RemoteExchange.run(
             RemoteCurlScript.command, stdin: input, on: connection, shownURL: shownURL,
-            receiver: { RemoteBodyReceiver(destination: destination, shownURL: shownURL) }
+            receiver: { RemoteBodyReceiver(request: request, destination: destination, shownURL: shownURL, route: route) }
         ) { result, receiver in
-            try Self.response(result, receiver: receiver, mode: mode, route: route, shownURL: shownURL)
+            try Self.response(result, receiver: receiver, request: request, mode: mode, route: route, shownURL: shownURL)
         }
     }
 
-    static func response(_ result: SSHSession.ExecResult, receiver: RemoteBodyReceiver, mode: RemoteCurlScript.Mode, route: String, shownURL: String) throws -> HTTPResponse {
+    static func response(
+        _ result: SSHSession.ExecResult, receiver: RemoteBodyReceiver, request: HTTPRequest, mode: RemoteCurlScript.Mode, route: String, shownURL: String
+    ) throws -> HTTPResponse {
         let trailer = RemoteCurlReply.Trailer.parse(result.stderr)
         if let message = trailer.scriptErrors.first {
             throw SSHError(.remote, "the remote host of \(route) cannot fetch: \(message); install it there or use another vantage")
         }
-        guard let curlExit = trailer.curlExit else {
+        guard var curlExit = trailer.curlExit else {
             let how = result.exitSignal.map { "was killed by signal \($0)" } ?? "exited with status \(result.exitStatus.map(String.init) ?? "?")"
             let said = String(decoding: result.stderr.suffix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             throw TransportError(kind: .other, url: shownURL, detail: "the fetch command on \(route) \(how) before finishing\(said.isEmpty ? "" : ": \(said)")")
+        }
+        if mode == .hash, let status = receiver.head?.status, let size = trailer.values["size_download"].flatMap(Int64.init),
+            let cut = RemoteCurlScript.hashedBodyLimit(request), size > cut
+        {
+            // The remote hashed only `cut` bytes (`head -c`), and curl may have failed writing the rest.
+            if let limit = BodyLimit(request: request, status: status) { throw limit.error(url: shownURL, announced: nil, via: route) }
+            // An error status's body, cut: the exchange itself worked.
+            if curlExit == 23 { curlExit = 0 }
         }
         guard curlExit == 0 else {
             let kind = RemoteCurlReply.errorKind(curlExit: curlExit)

@@ -248,6 +248,12 @@ final class SSHSession {
         defer { buffer.deallocate() }
 
         while stdoutOpen || stderrOpen {
+            // Also while output keeps coming: a remote that never stops talking (endless interim
+            // responses, a trickling body) must not hold the run past its timeout.
+            if cancellation.isCancelled {
+                isBroken = true
+                throw CancellationError()
+            }
             var moved = false
             if written < stdin.count {
                 let count = stdin.withUnsafeBytes { bytes -> Int in

@@ -27,6 +27,8 @@ enum CurlErrorMapping {
         switch facts.callbackFailure {
         case .bodyTooLarge(let limit)?:
             detail = "the response body is larger than the limit of \(limit) bytes; \(advice)"
+        case .pastBodyLimit(let limit, let announced)?:
+            return limit.error(url: facts.url, announced: announced, via: facts.proxyRoute)
         case .fileOpen(let path, let number)?:
             detail = "could not open \(path) for writing: \(String(cString: strerror(number))); \(advice)"
         case .fileWrite(let path, let number)?:
@@ -41,6 +43,8 @@ enum CurlErrorMapping {
         switch facts.callbackFailure {
         case .bodyTooLarge?:
             return (.bodyTooLarge, "the server sent more than expected; the caller's cap protects memory")
+        case .pastBodyLimit?:
+            return (.bodyTooLarge, "the server sent more than the size asked for")
         case .fileOpen?, .fileWrite?:
             return (.io, "check that the output directory exists, is writable and has free space")
         case nil:
@@ -73,7 +77,12 @@ enum CurlErrorMapping {
         case CURLE_UNSUPPORTED_PROTOCOL:
             return (.unsupportedScheme, "only http:// and https:// URLs are fetched")
         case CURLE_URL_MALFORMAT:
-            return (.other, "check the URL")
+            return (.badURL, "the URL (or a redirect's Location) is not a well-formed http(s) URL")
+        case CURLE_OUT_OF_MEMORY, CURLcode(rawValue: 100):
+            // libcurl 7.x answers a header line or header block past its 100 KiB limit with
+            // OUT_OF_MEMORY (8.x with TOO_LARGE, 100) and often no message of its own.
+            return (.other, "the response's headers are larger than libcurl accepts (100 KiB for a line or the whole block); "
+                + "the server, or something on this route, sent what is not a normal HTTP response")
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE,
              CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_WEIRD_SERVER_REPLY:
             if proxied, facts.proxyConnectStatus != 0, !(200..<300).contains(facts.proxyConnectStatus) {
@@ -84,7 +93,7 @@ enum CurlErrorMapping {
             if proxied, facts.proxyConnectStatus != 0, !(200..<300).contains(facts.proxyConnectStatus) {
                 return (.proxy, "the proxy refused to open a tunnel (status \(facts.proxyConnectStatus)); check that it allows this destination and port")
             }
-            return (.other, "see libcurl's message above")
+            return (.other, facts.errorText.isEmpty ? "libcurl error \(facts.code.rawValue)" : "see libcurl's message before the brackets")
         }
     }
 
@@ -99,6 +108,7 @@ enum CurlErrorMapping {
         case .io: return "writing the body failed"
         case .unsupportedScheme: return "unsupported URL scheme"
         case .other: return "the transfer failed"
+        case .badURL: return "the URL is malformed"
         }
     }
 }

@@ -8,7 +8,8 @@ import Foundation
 /// connection cache, so consecutive requests to one host share a connection.
 final class CurlLane: @unchecked Sendable {
     let queue: DispatchQueue
-    private let handle: UnsafeMutableRawPointer
+    /// Replaced after a failed transfer (see `renewHandle`).
+    private var handle: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let errorBufferSize: Int
     /// The handle's open connections; freed after the handle, whose cleanup closes them.
@@ -48,24 +49,60 @@ final class CurlLane: @unchecked Sendable {
     ) -> Result<HTTPResponse, any Error> {
         dispatchPrecondition(condition: .onQueue(queue))
         let shownURL = URLRedaction.removingUserInfo(request.url)
-        let context = CurlTransferContext(handle: handle, sockets: sockets, destination: destination, cancellation: cancellation)
-        var headerList: UnsafeMutablePointer<curl_slist>?
-        var resolveList: UnsafeMutablePointer<curl_slist>?
-        defer {
-            curl_slist_free_all(headerList)
-            curl_slist_free_all(resolveList)
+        var lists = OptionLists()
+        defer { lists.free() }
+        var context = CurlTransferContext(handle: handle, sockets: sockets, request: request, destination: destination, cancellation: cancellation)
+        var failedOption = configure(request, destination: destination, settings: settings, context: context, lists: &lists)
+        if failedOption != nil {
+            // A handle in a state libcurl does not reset (one whose transfer failed before it ended
+            // properly keeps its receive buffer, and BUFFERSIZE is then refused): start afresh.
+            renewHandle()
+            lists.free()
+            context = CurlTransferContext(handle: handle, sockets: sockets, request: request, destination: destination, cancellation: cancellation)
+            failedOption = configure(request, destination: destination, settings: settings, context: context, lists: &lists)
         }
+        if let failedOption {
+            return .failure(TransportError(
+                kind: .other, url: shownURL,
+                detail: "libcurl rejected the option \(failedOption); this libcurl may be too old (7.85 or newer is needed)"))
+        }
+        return transfer(request, destination: destination, settings: settings, context: context, shownURL: shownURL)
+    }
 
+    /// The lists a transfer's options point to; they must live until the transfer ends.
+    private struct OptionLists {
+        var headers: UnsafeMutablePointer<curl_slist>?
+        var resolve: UnsafeMutablePointer<curl_slist>?
+        mutating func free() {
+            curl_slist_free_all(headers)
+            curl_slist_free_all(resolve)
+            headers = nil
+            resolve = nil
+        }
+    }
+
+    /// A fresh easy handle in place of the current one (whose cleanup closes its connections).
+    private func renewHandle() {
+        guard let fresh = curl_easy_init() else { return }
+        curl_easy_cleanup(handle)
+        handle = fresh
+        certificatesByOrigin = [:]
+    }
+
+    /// Sets every option of one transfer on the handle; the first option libcurl refused, if any.
+    private func configure(
+        _ request: HTTPRequest, destination: BodyDestination, settings: CurlSettings, context: CurlTransferContext, lists: inout OptionLists
+    ) -> String? {
         curl_easy_reset(handle)
         errorBuffer.update(repeating: 0, count: errorBufferSize)
         let contextPointer = Unmanaged.passUnretained(context).toOpaque()
+        let handle = self.handle
 
         var failedOption: String?
         func set(_ name: String, _ code: CURLcode) {
             if code != CURLE_OK, failedOption == nil { failedOption = "\(name): \(String(cString: curl_easy_strerror(code)))" }
         }
         let configuration = settings.configuration
-
         set("ERRORBUFFER", tofu_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer))
         set("URL", tofu_setopt_string(handle, CURLOPT_URL, request.url))
         set("NOSIGNAL", tofu_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
@@ -102,9 +139,9 @@ final class CurlLane: @unchecked Sendable {
         }
         if !configuration.resolve.isEmpty {
             for entry in configuration.resolve {
-                resolveList = curl_slist_append(resolveList, entry)
+                lists.resolve = curl_slist_append(lists.resolve, entry)
             }
-            set("RESOLVE", tofu_setopt_slist(handle, CURLOPT_RESOLVE, resolveList))
+            set("RESOLVE", tofu_setopt_slist(handle, CURLOPT_RESOLVE, lists.resolve))
         }
 
         switch request.method {
@@ -114,10 +151,10 @@ final class CurlLane: @unchecked Sendable {
         for header in request.headers {
             // "Name;" is libcurl's way to send a header with an empty value.
             let line = header.value.isEmpty ? "\(header.name);" : "\(header.name): \(header.value)"
-            headerList = curl_slist_append(headerList, line)
+            lists.headers = curl_slist_append(lists.headers, line)
         }
-        if headerList != nil {
-            set("HTTPHEADER", tofu_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
+        if lists.headers != nil {
+            set("HTTPHEADER", tofu_setopt_slist(handle, CURLOPT_HTTPHEADER, lists.headers))
         }
         if let start = request.rangeStart {
             set("RANGE", tofu_setopt_string(handle, CURLOPT_RANGE, "\(start)-"))
@@ -150,12 +187,14 @@ final class CurlLane: @unchecked Sendable {
         })
         set("NOPROGRESS", tofu_setopt_long(handle, CURLOPT_NOPROGRESS, 0))
 
-        if let failedOption {
-            return .failure(TransportError(
-                kind: .other, url: shownURL,
-                detail: "libcurl rejected the option \(failedOption); this libcurl may be too old (7.85 or newer is needed)"))
-        }
+        return failedOption
+    }
 
+    /// Performs the configured transfer and turns its outcome into a response or an error.
+    private func transfer(
+        _ request: HTTPRequest, destination: BodyDestination, settings: CurlSettings, context: CurlTransferContext, shownURL: String
+    ) -> Result<HTTPResponse, any Error> {
+        let cancellation = context.cancellation
         let code = withExtendedLifetime(context) { curl_easy_perform(handle) }
         context.restoreLowWater()
 

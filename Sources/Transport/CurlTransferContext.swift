@@ -8,6 +8,8 @@ final class CurlTransferContext {
     /// Why a callback stopped the transfer.
     enum Failure: Equatable {
         case bodyTooLarge(limit: Int)
+        /// A 2xx body announced (`announced`) or ran past the request's `BodyLimit`.
+        case pastBodyLimit(BodyLimit, announced: Int64?)
         case fileOpen(path: String, errno: Int32)
         case fileWrite(path: String, errno: Int32)
     }
@@ -25,6 +27,10 @@ final class CurlTransferContext {
 
     let destination: BodyDestination
     let cancellation: CancellationFlag
+    /// The request, for its `maximumBodyLength` and `rangeStart`.
+    private let request: HTTPRequest
+    /// The limit on this response's body, once its status is known.
+    private var limit: BodyLimit?
     private let handle: UnsafeMutableRawPointer
     /// The handle's open connections (owned by the lane).
     private let sockets: UnsafePointer<tofu_socket_set>
@@ -43,8 +49,12 @@ final class CurlTransferContext {
     private var lowWater = 1
     private(set) var failure: Failure?
 
-    init(handle: UnsafeMutableRawPointer, sockets: UnsafePointer<tofu_socket_set>, destination: BodyDestination, cancellation: CancellationFlag) {
+    init(
+        handle: UnsafeMutableRawPointer, sockets: UnsafePointer<tofu_socket_set>, request: HTTPRequest, destination: BodyDestination,
+        cancellation: CancellationFlag
+    ) {
         self.handle = handle
+        self.request = request
         self.sockets = sockets
         self.destination = destination
         self.cancellation = cancellation
@@ -109,6 +119,13 @@ final class CurlTransferContext {
     /// Takes body bytes; returns false to make libcurl abort the transfer.
     func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if sink == nil {
+            limit = responseCode().flatMap { BodyLimit(request: request, status: $0) }
+            if let limit, let announced = BodyLimit.announcedLength(contentLength: headers["content-length"], transferEncoding: headers["transfer-encoding"]),
+                limit.refuses(announced: announced)
+            {
+                failure = .pastBodyLimit(limit, announced: announced)
+                return false
+            }
             sink = chooseSink()
             lowWaterPlan = ReceiveLowWater.applies(
                 isHTTP1: isHTTP1, contentLength: headers["content-length"], transferEncoding: headers["transfer-encoding"]
@@ -116,6 +133,10 @@ final class CurlTransferContext {
         }
         guard let sink else { return false }
         if failure != nil { return false }
+        if let limit, limit.refuses(received: bodyLength, adding: bytes.count) {
+            failure = .pastBodyLimit(limit, announced: nil)
+            return false
+        }
         switch sink {
         case .memory(let limit):
             if body.count + bytes.count > limit {

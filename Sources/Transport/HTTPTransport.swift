@@ -19,16 +19,26 @@ public struct HTTPRequest: Sendable, Equatable {
     public var headers: [(name: String, value: String)]
     /// Ask for the body from this byte offset on (a closed `Range: bytes=N-` request).
     public var rangeStart: Int64?
+    /// The most bytes the whole resource can have (a blob's descriptor size, a documented cap);
+    /// nil: no limit beyond the destination's own. A 2xx body may carry this many bytes, a 206
+    /// this many minus `rangeStart`. Every transport refuses a body whose length is announced
+    /// above that before reading it, and stops one that runs past it as soon as it does, with
+    /// `TransportError.bodyTooLarge`: no byte beyond the limit reaches the destination (see
+    /// `BodyLimit`). Non-2xx bodies are not counted against it (they are capped apart).
+    public var maximumBodyLength: Int64?
 
-    public init(method: Method = .get, url: String, headers: [(name: String, value: String)] = [], rangeStart: Int64? = nil) {
+    public init(
+        method: Method = .get, url: String, headers: [(name: String, value: String)] = [], rangeStart: Int64? = nil, maximumBodyLength: Int64? = nil
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.rangeStart = rangeStart
+        self.maximumBodyLength = maximumBodyLength
     }
 
     public static func == (lhs: HTTPRequest, rhs: HTTPRequest) -> Bool {
-        lhs.method == rhs.method && lhs.url == rhs.url && lhs.rangeStart == rhs.rangeStart
+        lhs.method == rhs.method && lhs.url == rhs.url && lhs.rangeStart == rhs.rangeStart && lhs.maximumBodyLength == rhs.maximumBodyLength
             && lhs.headers.map(\.name) == rhs.headers.map(\.name) && lhs.headers.map(\.value) == rhs.headers.map(\.value)
     }
 }
@@ -148,6 +158,8 @@ public struct TransportEvidence: Sendable, Equatable, Codable {
 public struct TransportError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, Equatable {
         case dns, connect, tls, timeout, proxy, bodyTooLarge, io, unsupportedScheme, other
+        /// The URL cannot be fetched as written (libcurl cannot parse it); retrying cannot help.
+        case badURL
     }
     public var kind: Kind
     public var url: String

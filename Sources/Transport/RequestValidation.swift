@@ -29,5 +29,8 @@ enum RequestValidation {
         if let start = request.rangeStart, start < 0 {
             throw TransportError(kind: .other, url: shownURL, detail: "range start \(start) is negative")
         }
+        if let maximum = request.maximumBodyLength, maximum < 0 {
+            throw TransportError(kind: .other, url: shownURL, detail: "maximum body length \(maximum) is negative")
+        }
     }
 }

@@ -141,7 +141,9 @@ struct AttackTests {
         let good = try lab.makeImage(layers: [30_000], seed: 4)
         _ = try lab.push(good, Self.repository, tag: "1")
         var config = try good.blob(good.configDigest)
-        config.append(contentsOf: Array("\n".utf8))  // other bytes, same JSON: a subtle swap
+        // Other bytes, same JSON, same length: a subtle swap (the final line feed becomes a space).
+        // A longer config would be stopped at its descriptor's size before any comparison.
+        config[config.count - 1] = UInt8(ascii: " ")
         let replacement = try Self.write(config, to: lab.home.file("evil-config.json"))
         let mitm = try await MitmProxy(attack: .init(.swapBlob, replacementPath: replacement, targetDigest: good.configDigest, registry: lab.registry.host))
         defer { mitm.stop() }

@@ -96,4 +96,26 @@ struct ImageIndexTests {
             ) == true
         }
     }
+
+    /// A 10,000-entry index without the wanted platform: the message lists a few and counts the
+    /// rest (it was a 159 KB line, printed once per vantage).
+    @Test func aHugeIndexIsListedInAFewWords() throws {
+        let digest = try Digest(parsing: Fixtures.sha256("7"))
+        let entries = (0..<10_000).map { number in
+            Descriptor(mediaType: MediaType.ociManifest, digest: digest, size: 1, platform: Platform(os: "plan9", architecture: "arch\(number)"))
+        }
+        let index = ImageIndex(manifests: entries)
+        let error = #expect(throws: OCIError.self) { try index.select(platform: Platform(os: "linux", architecture: "amd64")) }
+        let message = error?.message ?? ""
+        #expect(message.utf8.count < 600, "\(message.utf8.count) bytes")
+        #expect(message.contains("it has plan9/arch0, plan9/arch1, "), "\(message)")
+        #expect(message.contains("plan9/arch7 and 9992 more."), "\(message)")
+    }
+
+    @Test(arguments: [
+        ([String](), ""), (["a"], "a"), (["a", "b", "c"], "a, b, c"), (["a", "b", "c", "d"], "a, b, c and 1 more"), (["x\u{1b}[2J"], "x\\u{1b}[2J"),
+    ])
+    func listsAreAbbreviated(items: [String], shown: String) {
+        #expect(abbreviatedList(items, limit: 3) == shown)
+    }
 }

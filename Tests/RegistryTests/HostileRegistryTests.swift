@@ -70,6 +70,37 @@ private final class BreakingTransport: HTTPTransport, @unchecked Sendable {
         #expect(try Data(contentsOf: URL(fileURLWithPath: partial)) == blob)
     }
 
+    /// A blob body longer than its descriptor's size: every way a blob is fetched asks for that
+    /// size as the limit (a resume: what is left), and the longer body is wrong bytes
+    /// (digestMismatch, tampering); a download's partial file is deleted, so no other route
+    /// resumes on it.
+    @Test func aBlobLongerThanItsSizeIsWrongBytesAndItsPartialIsDeleted() async throws {
+        let blob = Data((0..<10_000).map { UInt8($0 % 251) })
+        let descriptor = Descriptor(mediaType: MediaType.ociLayerGzip, digest: try Digest(parsing: "sha256:" + sha256Hex(blob)), size: 6_000)
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let partial = directory + "/blob.partial"
+        try blob.prefix(2_000).write(to: URL(fileURLWithPath: partial))
+        let transport = ScriptedTransport.servingRanges(of: blob)
+        let client = RegistryClient(transport: transport, retry: quick)
+        let isWrongBytes: @Sendable (any Error) -> Bool = { error in
+            guard let error = error as? RegistryError else { return false }
+            return error.kind == .digestMismatch && error.message.contains("Its descriptor says 6000 bytes")
+        }
+        await #expect(performing: {
+            _ = try await client.downloadBlob(registry: "r.test", repository: "a/b", descriptor: descriptor, to: partial)
+        }, throws: isWrongBytes)
+        #expect(transport.requests.first?.rangeStart == 2_000 && transport.requests.first?.maximumBodyLength == 6_000)
+        #expect(!FileManager.default.fileExists(atPath: partial))
+        await #expect(performing: {
+            _ = try await client.hashBlob(registry: "r.test", repository: "a/b", descriptor: descriptor)
+        }, throws: isWrongBytes)
+        await #expect(performing: {
+            _ = try await client.fetchSmallBlob(registry: "r.test", repository: "a/b", descriptor: descriptor)
+        }, throws: isWrongBytes)
+        #expect(transport.requests.allSatisfy { $0.maximumBodyLength == 6_000 })
+    }
+
     @Test func nestedIndexIsRefused() async throws {
         // An index whose platform entry is itself an index: the closest a registry can come to a
         // cycle (an index cannot contain its own digest; a pair cannot name each other either).

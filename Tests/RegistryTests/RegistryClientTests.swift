@@ -174,10 +174,7 @@ private let quick = RetryPolicy(maximumAttempts: 4, baseDelay: 0.01, maximumDela
         // A server that honours Range.
         let partial = directory + "/a.partial"
         try blob.prefix(4_000).write(to: URL(fileURLWithPath: partial))
-        let honouring = ScriptedTransport { request in
-            guard let start = request.rangeStart else { return .init(status: 200, body: blob) }
-            return .init(status: 206, headers: ["Content-Range": "bytes \(start)-\(blob.count - 1)/\(blob.count)"], body: blob.suffix(from: Int(start)))
-        }
+        let honouring = ScriptedTransport.servingRanges(of: blob)
         let resumed = try await RegistryClient(transport: honouring, retry: quick).downloadBlob(registry: "r.test", repository: "a/b", descriptor: descriptor, to: partial)
         #expect(resumed.resumed)
         #expect(honouring.requests.first?.rangeStart == 4_000)

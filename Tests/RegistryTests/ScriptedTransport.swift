@@ -31,16 +31,30 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
         if case .memory(let limit) = destination, reply.body.count > limit {
             throw TransportError(kind: .bodyTooLarge, url: request.url, detail: "over \(limit)")
         }
+        // As every transport does: no byte past the request's limit is taken (`BodyLimit`).
+        let limit = BodyLimit(request: request, status: reply.status)
+        let taken = limit.map { reply.body.prefix(Int(min($0.bytes, Int64(reply.body.count)))) } ?? reply.body
         if case .file(let path, _) = destination, (200..<300).contains(reply.status) {
             if reply.status != 206 { _ = FileManager.default.createFile(atPath: path, contents: nil) }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             try handle.seekToEnd()
-            try handle.write(contentsOf: reply.body)
+            try handle.write(contentsOf: taken)
             try handle.close()
             kept = Data()
         }
+        if let limit, limit.refuses(received: 0, adding: reply.body.count) {
+            throw limit.error(url: request.url)
+        }
         let hex = SHA256.hash(data: reply.body).map { String(format: "%02x", $0) }.joined()
         return HTTPResponse(status: reply.status, headers: headers, body: kept, bodySHA256: hex, bodyLength: Int64(reply.body.count), evidence: TransportEvidence(effectiveURL: request.url))
+    }
+
+    /// A server that honours `Range: bytes=N-` on `blob` (206 from N on, else 200 with all of it).
+    static func servingRanges(of blob: Data) -> ScriptedTransport {
+        ScriptedTransport { request in
+            guard let start = request.rangeStart else { return .init(status: 200, body: blob) }
+            return .init(status: 206, headers: ["Content-Range": "bytes \(start)-\(blob.count - 1)/\(blob.count)"], body: blob.suffix(from: Int(start)))
+        }
     }
 
     func header(_ name: String, of request: HTTPRequest) -> String? {

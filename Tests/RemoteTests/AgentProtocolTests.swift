@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 @testable import Remote
 import Testing
+import TestSupport
 import Transport
 
 /// The `3tofu-agent/1` wire format (docs/AGENT-PROTOCOL.md): request lines, reply heads, and how
@@ -17,8 +18,10 @@ struct AgentProtocolTests {
     }
 
     /// Feeds `stream` to a receiver in chunks of `chunk` bytes.
-    static func receive(_ stream: Data, chunk: Int, into destination: BodyDestination) throws -> AgentReplyReceiver {
-        let receiver = AgentReplyReceiver(destination: destination, shownURL: "https://registry.test/x")
+    static func receive(
+        _ stream: Data, chunk: Int, into destination: BodyDestination, request: HTTPRequest = HTTPRequest(url: "https://registry.test/x")
+    ) throws -> AgentReplyReceiver {
+        let receiver = AgentReplyReceiver(request: request, destination: destination, shownURL: "https://registry.test/x", route: "ssh://u@h:22")
         var offset = 0
         while offset < stream.count {
             let part = stream.subdata(in: offset..<min(stream.count, offset + chunk))
@@ -125,6 +128,26 @@ struct AgentProtocolTests {
         }
     }
 
+    /// An agent (an older one, or a lying host) announcing a 2xx body longer than the request's
+    /// maximum is refused at its head, in both modes: nothing of the body reaches the destination.
+    @Test(arguments: [AgentProtocol.Mode.stream, .hash])
+    func aReplyAnnouncingMoreThanTheMaximumIsRefusedAtItsHead(mode: AgentProtocol.Mode) throws {
+        let folder = try TemporaryDirectory(prefix: "agent-limit")
+        let path = folder.file("blob.part")
+        let body = Data(repeating: 7, count: 5000)
+        let request = HTTPRequest(url: "https://registry.test/x", maximumBodyLength: 4999)
+        let stream = try AgentProtocol.line(Self.head(body: body)) + (mode == .stream ? body : Data())
+        let error = #expect(throws: TransportError.self) {
+            _ = try Self.receive(stream, chunk: 1000, into: mode == .stream ? .file(path: path) : .discard, request: request)
+        }
+        #expect(error?.kind == .bodyTooLarge)
+        #expect(error?.detail.contains("announced 5000 bytes, more than the 4999 bytes expected") == true, "\(String(describing: error))")
+        #expect(!FileManager.default.fileExists(atPath: path))
+        // Exactly the maximum is fine.
+        let fits = try Self.receive(stream, chunk: 1000, into: .memory(limit: 1 << 20), request: HTTPRequest(url: "https://registry.test/x", maximumBodyLength: 5000))
+        #expect(fits.head?.bodyLength == 5000)
+    }
+
     @Test func errorHeadsBecomeTransportErrorsOfTheirKind() throws {
         let line = try AgentProtocol.line(AgentProtocol.ReplyHead(error: "tls", detail: "certificate has expired"))
         let receiver = try Self.receive(line, chunk: 10, into: .memory(limit: 100))
@@ -139,7 +162,7 @@ struct AgentProtocolTests {
     }
 
     @Test func aMissingAgentSaysToInstall3tofu() throws {
-        let receiver = AgentReplyReceiver(destination: .discard, shownURL: "u")
+        let receiver = AgentReplyReceiver(request: HTTPRequest(url: "u"), destination: .discard, shownURL: "u", route: "ssh://u@h:22")
         do {
             _ = try SSHAgentTransport.response(Self.exec(status: 127, stderr: "sh: 1: 3tofu: not found\n"), receiver: receiver, mode: .hash, route: "ssh://u@h:22", shownURL: "u")
             Issue.record("a missing agent was not reported")

@@ -37,7 +37,7 @@ import Transport
         let text = String(decoding: RemoteCurlScript.standardInput(
             for: request, mode: .hash, memoryLimit: nil, options: .init(extraCAPEM: pem)), as: UTF8.self)
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines[0] == "3tofu-curl/1 hash 1")
+        #expect(lines[0] == "3tofu-curl/1 hash 1 -")
         #expect(lines[1...4] == ["-----BEGIN CERTIFICATE-----", "AAAA", "-----END CERTIFICATE-----", "3TOFU-END-CA"])
         #expect(lines.contains("url = \"https://r.example/v2/a/blobs/sha256:00\""))
         #expect(lines.contains("header = \"Authorization: Bearer se\\\"cret\""))
@@ -45,6 +45,34 @@ import Transport
         #expect(lines.contains("range = \"42-\""))
         #expect(!lines.contains { $0.hasPrefix("max-filesize") })
         #expect(!text.contains("\r"))
+    }
+
+    /// The most bytes the remote hashes travels on the first line: the maximum, less a range start,
+    /// only in mode hash (a streamed body is held to the limit here, where it arrives).
+    @Test(arguments: [
+        (HTTPRequest(url: "https://r/b", maximumBodyLength: 23_456), RemoteCurlScript.Mode.hash, "3tofu-curl/1 hash 0 23456"),
+        (HTTPRequest(url: "https://r/b", rangeStart: 456, maximumBodyLength: 23_456), .hash, "3tofu-curl/1 hash 0 23000"),
+        (HTTPRequest(url: "https://r/b"), .hash, "3tofu-curl/1 hash 0 -"),
+        (HTTPRequest(url: "https://r/b", maximumBodyLength: 23_456), .stream, "3tofu-curl/1 stream 0 -"),
+    ])
+    func theHashedBodyLimitIsOnTheFirstLine(request: HTTPRequest, mode: RemoteCurlScript.Mode, line: String) {
+        let text = String(decoding: RemoteCurlScript.standardInput(for: request, mode: mode, memoryLimit: nil, options: .init()), as: UTF8.self)
+        #expect(text.split(separator: "\n").first.map(String.init) == line)
+    }
+
+    /// A remote that answers interim responses for ever is cut off after a few, whatever the chunking.
+    @Test(arguments: [RemoteCurlReply.HeadParser.maximumInterimResponses, RemoteCurlReply.HeadParser.maximumInterimResponses + 1])
+    func interimResponsesAreCapped(count: Int) throws {
+        let stdout = Data((String(repeating: "HTTP/1.1 100 Continue\r\n\r\n", count: count) + "HTTP/1.1 200 OK\r\n\r\nbody").utf8)
+        var parser = RemoteCurlReply.HeadParser()
+        let fed = Result { try stdout.withUnsafeBytes { Data(try parser.feed($0)) } }
+        if count <= RemoteCurlReply.HeadParser.maximumInterimResponses {
+            #expect(try fed.get() == Data("body".utf8))
+            #expect(parser.head?.status == 200)
+        } else {
+            #expect(throws: RemoteCurlReply.ParseError.self) { try fed.get() }
+            #expect(parser.head == nil)
+        }
     }
 
     @Test func requestsThatCouldBreakTheConfigAreRefused() {

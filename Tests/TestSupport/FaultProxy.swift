@@ -24,6 +24,11 @@ public final class FaultProxy: Sendable {
         case stall(afterBytes: Int, seconds: Double)
         /// Requests carrying Authorization get 400 (as S3-style CDNs answer a second auth mechanism).
         case rejectAuthorization
+        /// Forward (or serve the file), then send `extra` more bytes after the real body: a body
+        /// longer than its digest's size, or (with a huge `extra`) one that does not end. With
+        /// `announce` the Content-Length counts them; without, there is none and the body ends
+        /// when the connection closes. How much went out is in `bytesSent()`.
+        case padBody(extra: Int, announce: Bool)
 
         var json: [String: Any] {
             switch self {
@@ -34,6 +39,7 @@ public final class FaultProxy: Sendable {
             case .redirect(let location): ["kind": "redirect", "location": location]
             case .stall(let afterBytes, let seconds): ["kind": "stall", "after": afterBytes, "seconds": seconds]
             case .rejectAuthorization: ["kind": "reject-auth"]
+            case .padBody(let extra, let announce): ["kind": "pad", "extra": extra, "announce": announce]
             }
         }
     }
@@ -71,6 +77,7 @@ public final class FaultProxy: Sendable {
     public let process: ManagedProcess
     private let configPath: String
     private let requestLogPath: String
+    private let sentLogPath: String
     private let directory: TemporaryDirectory
 
     /// Starts the proxy in front of `upstream` ("http://127.0.0.1:PORT"; nil: no upstream, only
@@ -82,6 +89,7 @@ public final class FaultProxy: Sendable {
         try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
         configPath = directory.file("faults.json")
         requestLogPath = directory.file("requests.log")
+        sentLogPath = directory.file("sent.log")
         _ = FileManager.default.createFile(atPath: requestLogPath, contents: nil)
         self.directory = directory
         try Self.writeConfiguration([], to: configPath)
@@ -91,7 +99,7 @@ public final class FaultProxy: Sendable {
             let port = try FreePort.pick()
             let process = try ManagedProcess(
                 executable: try Shell.resolveExecutable("python3"),
-                arguments: [script, String(port), upstream ?? "", root ?? "", configPath, requestLogPath],
+                arguments: [script, String(port), upstream ?? "", root ?? "", configPath, requestLogPath, sentLogPath],
                 logPath: directory.file("proxy-\(port).log"))
             do {
                 try await process.waitForPort(port)
@@ -142,6 +150,17 @@ public final class FaultProxy: Sendable {
     /// Requests that got a fault.
     public func faultsApplied() -> [Request] { requests().filter { $0.fault != "-" } }
 
+    /// For every `padBody` response that has ended: its path and how many body bytes (real and
+    /// padding) went out before the client went away or the padding was all sent.
+    public func bytesSent() -> [(path: String, bytes: Int)] {
+        let text = (try? String(contentsOfFile: sentLogPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, let bytes = Int(parts[0]) else { return nil }
+            return (String(parts[1]), bytes)
+        }
+    }
+
     public func log() -> String { process.log() }
 
     public func stop() { process.stop() }
@@ -150,7 +169,7 @@ public final class FaultProxy: Sendable {
 
     private static let script = #"""
         import http.client, http.server, json, os, re, sys, threading, time, urllib.parse
-        port, upstream, files, config_path, log_path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+        port, upstream, files, config_path, log_path, sent_path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
         up = urllib.parse.urlsplit(upstream) if upstream else None
         lock = threading.Lock()
         state = {"generation": None, "faults": [], "used": []}
@@ -217,16 +236,46 @@ public final class FaultProxy: Sendable {
                     body = b"<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>"
                     return self.answer(400, {"Content-Type": "application/xml"}, body)
                 if files and not up:
-                    return self.serve_file()
+                    return self.serve_file(action)
                 self.forward(action)
 
-            def serve_file(self):
+            def serve_file(self, action):
                 path = os.path.normpath(os.path.join(files, urllib.parse.urlsplit(self.path).path.lstrip("/")))
                 if not path.startswith(files) or not os.path.isfile(path):
                     return self.answer(404, {}, b"not found")
                 with open(path, "rb") as f:
                     data = f.read()
+                if action and action["kind"] == "pad":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    if action["announce"]:
+                        self.send_header("Content-Length", str(len(data) + action["extra"]))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.close_connection = True
+                    return self.send_padded([data], action)
                 self.answer(200, {"Content-Type": "application/octet-stream"}, data)
+
+            def send_padded(self, pieces, action):
+                # The real body (an iterable of chunks), then `extra` filler bytes; what went out is logged.
+                sent = 0
+                try:
+                    for piece in pieces:
+                        self.wfile.write(piece)
+                        sent += len(piece)
+                    filler = b"\0" * 65536
+                    left = action["extra"]
+                    while left > 0:
+                        n = min(left, len(filler))
+                        self.wfile.write(filler[:n])
+                        sent += n
+                        left -= n
+                    self.wfile.flush()
+                except OSError:
+                    pass
+                with lock:
+                    with open(sent_path, "a") as f:
+                        f.write("%d %s\n" % (sent, self.path))
 
             def forward(self, action):
                 kind = action["kind"] if action else "-"
@@ -239,14 +288,20 @@ public final class FaultProxy: Sendable {
                 conn.request(self.command, self.path, body=body, headers=headers)
                 resp = conn.getresponse()
                 self.send_response(resp.status)
+                pad = kind == "pad" and 200 <= resp.status < 300 and self.command != "HEAD"
                 for name, value in resp.getheaders():
-                    if name.lower() not in HOP:
+                    if name.lower() not in HOP and not (pad and name.lower() == "content-length"):
                         self.send_header(name, value)
+                if pad and action["announce"]:
+                    self.send_header("Content-Length", str(int(resp.getheader("Content-Length") or 0) + action["extra"]))
                 self.send_header("Connection", "close")
                 self.end_headers()
                 self.close_connection = True
                 if self.command == "HEAD":
                     return
+                if pad:
+                    self.send_padded(iter(lambda: resp.read(65536), b""), action)
+                    return conn.close()
                 total = int(resp.getheader("Content-Length") or 0)
                 limit = None
                 if kind == "cut":

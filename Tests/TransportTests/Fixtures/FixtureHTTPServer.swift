@@ -2,7 +2,8 @@ import Foundation
 
 /// The fixture HTTP(S) server (Python standard library) on 127.0.0.1 with an ephemeral port.
 /// Routes: /bytes/N, /nolength/N, /files/NAME (from `root`), /status/CODE?REPEAT, /echo,
-/// /ratelimit, /early-hints, /redirect, /slow. /bytes and /files honour `Range: bytes=N-`.
+/// /ratelimit, /early-hints, /redirect, /slow, /endless/ANNOUNCE, /long-header/N. /bytes, /files
+/// and /endless honour `Range: bytes=N-`.
 final class FixtureHTTPServer: @unchecked Sendable {
     let port: Int
     let root: TemporaryFolder
@@ -54,6 +55,12 @@ final class FixtureHTTPServer: @unchecked Sendable {
     /// When /slow started answering a request; nil if none came within `timeout`.
     func slowRequestStartedAt(timeout: Duration = .seconds(60)) async throws -> Double? {
         try await firstTime(in: "slow-started", timeout: timeout)
+    }
+
+    /// How many body bytes /endless had sent when its client went away (or it gave up at 256
+    /// MiB); nil if no /endless request finished within `timeout`.
+    func endlessBytesSent(timeout: Duration = .seconds(60)) async throws -> Double? {
+        try await firstTime(in: "endless-sent", timeout: timeout)
     }
 
     private func firstTime(in log: String, timeout: Duration) async throws -> Double? {

@@ -96,6 +96,40 @@ class Handler(BaseHTTPRequestHandler):
             self.send_body(200, b"final", [("X-Final", "yes")])
         elif parts[0] == "redirect":
             self.send_body(302, b"moved", [("Location", "/bytes/10")])
+        elif parts[0] == "endless":
+            # /endless/<announce 0|1>: a body that does not end (256 MiB at most, so a client that
+            # never stops still finishes), 206 from the Range start when asked for one. With
+            # announce=1 the Content-Length says 256 MiB. How many body bytes went out before the
+            # client went away is appended to endless-sent.
+            total = 256 << 20
+            rng = self.headers.get("Range")
+            start = int(rng[6:-1]) if rng and rng.startswith("bytes=") and rng.endswith("-") else 0
+            self.send_response(206 if start else 200)
+            if start:
+                self.send_header("Content-Range", "bytes %d-%d/*" % (start, start + total - 1))
+            if parts[1] == "1":
+                self.send_header("Content-Length", str(total))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            chunk = bytes(i % 251 for i in range(1 << 20))
+            sent = 0
+            try:
+                while sent < total:
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+                self.wfile.flush()
+            except OSError:
+                pass
+            with open(os.path.join(ROOT, "endless-sent"), "a") as log:
+                log.write("%d\n" % sent)
+        elif parts[0] == "long-header":
+            # /long-header/<n>: a header line of n bytes, then a short body.
+            self.send_response(200)
+            self.send_header("X-Long", "a" * int(parts[1]))
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
         elif parts[0] == "slow":
             with open(os.path.join(ROOT, "slow-started"), "a") as log:
                 log.write(f"{time.time()}\n")
