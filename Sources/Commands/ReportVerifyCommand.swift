@@ -96,7 +96,7 @@ struct ReportVerifyCommand: ParsableCommand {
         if json {
             try printJSON(Summary(verified: result.succeeded, passed: result.passed, failed: result.failed, notes: result.notes))
         } else {
-            print(Self.render(result, report: report), terminator: "")
+            Terminal.out(Self.render(result, report: report), terminator: "")
         }
         if !result.succeeded {
             throw ToolFailure(.disagreement, "\(report) did not verify: \(result.failed.count) check\(result.failed.count == 1 ? "" : "s") failed")
