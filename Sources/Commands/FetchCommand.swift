@@ -40,7 +40,7 @@ struct FetchCommand: AsyncParsableCommand {
         let reportOutputs = try ReportOutputs(common: common)
         // Every path this run writes, checked before any vantage is asked.
         var targets = WriteTargets()
-        targets.add("--output", output, specialAdvice: "fetch writes only regular files")
+        targets.add("--output", output)
         targets.addReports(reportOutputs)
         try targets.check()
         InterruptHandler.install(output: output)
