@@ -54,11 +54,18 @@ struct RunSetup {
             throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
         }
         progress?.finish()
-        if reportOutputs.wanted {
-            try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version))
-        }
+        // The verdict is shown first: a report that still cannot be written (its path was checked
+        // before the run) must not hide what the vantages said.
         if !json || result.decision.verdict != .agree {
             Terminal.write(SummaryTable.render(result))
+        }
+        if reportOutputs.wanted {
+            do {
+                try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version))
+            } catch let failure as ToolFailure {
+                guard let written = result.written, written.path != "-" else { throw failure }
+                throw ToolFailure(failure.code, "\(failure.message) (the image itself was verified and written to \(written.path))")
+            }
         }
         if let failure = SubjectOutcome.failure(SummaryTable.rows(result), decision: result.decision, policyName: request.policy.name) {
             throw failure
