@@ -93,6 +93,16 @@ struct BottleCommand: AsyncParsableCommand {
         } catch let error as CoordinatorError {
             throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
         }
+        let allAgree = results.allSatisfy { $0.decision.verdict == .agree }
+        for result in results where !setup.json || !allAgree {
+            Terminal.write(SubjectOutcome.render(
+                result.vantages, decision: result.decision, headline: ["version", "annotation digest", "layer", "formula API sha256"],
+                title: results.count > 1 ? "\(result.argument) (\(tag)):" : nil))
+        }
+        for result in results {
+            for note in result.notes { Terminal.note("note: \(result.argument): \(note)") }
+        }
+        // After the verdicts, so a report that fails (its path was checked up front) cannot hide them.
         if reportOutputs.wanted {
             for result in results {
                 var outputs = reportOutputs
@@ -102,15 +112,6 @@ struct BottleCommand: AsyncParsableCommand {
                 }
                 try outputs.write(BottleCoordinator.report(result, request: request, toolVersion: ThreeTofu.version))
             }
-        }
-        let allAgree = results.allSatisfy { $0.decision.verdict == .agree }
-        for result in results where !setup.json || !allAgree {
-            Terminal.write(SubjectOutcome.render(
-                result.vantages, decision: result.decision, headline: ["version", "annotation digest", "layer", "formula API sha256"],
-                title: results.count > 1 ? "\(result.argument) (\(tag)):" : nil))
-        }
-        for result in results {
-            for note in result.notes { Terminal.note("note: \(result.argument): \(note)") }
         }
         let failures = results.compactMap { result in
             SubjectOutcome.failure(result.vantages, decision: result.decision, policyName: setup.policy.name).map { (result.argument, $0) }

@@ -53,12 +53,13 @@ struct FetchCommand: AsyncParsableCommand {
         } catch let error as CoordinatorError {
             throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
         }
-        if reportOutputs.wanted {
-            try reportOutputs.write(FetchCoordinator.report(result, toolVersion: ThreeTofu.version))
-        }
         if !setup.json || result.decision.verdict != .agree {
             Terminal.write(SubjectOutcome.render(
                 result.vantages, decision: result.decision, headline: ["sha256", "size", "published sha256"]))
+        }
+        // After the verdict, so a report that fails (its path was checked up front) cannot hide it.
+        if reportOutputs.wanted {
+            try reportOutputs.write(FetchCoordinator.report(result, toolVersion: ThreeTofu.version))
         }
         if let failure = SubjectOutcome.failure(result.vantages, decision: result.decision, policyName: setup.policy.name) {
             throw failure
