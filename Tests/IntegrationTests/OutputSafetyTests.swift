@@ -146,9 +146,9 @@ struct OutputSafetyTests {
         #expect(type != .typeRegular)
     }
 
-    /// `report verify` on a FIFO, on a layout whose blob is a FIFO or a link to /dev/zero, and on
-    /// an oversized report: each a clear failure within seconds (each used to hang or read without end).
-    @Test func reportVerifyNeverWaitsOnAFIFOOrFollowsALinkOutOfTheLayout() async throws {
+    /// `report verify` with a FIFO as the artifact or the report, and with a report past the cap:
+    /// each a clear failure within seconds (a FIFO used to hang it; a huge report filled memory).
+    @Test func reportVerifyNeverWaitsOnAFIFOOrReadsAnOversizedReport() async throws {
         let lab = try await Lab()
         let layout = try lab.makeImage(layers: [20_000, 10_000])
         _ = try lab.push(layout, "verify/app", tag: "1")
@@ -169,6 +169,27 @@ struct OutputSafetyTests {
         let reportFIFO = try lab.run(["report", "verify", fifo], timeout: .seconds(60))
         #expect(reportFIFO.status == 2 && reportFIFO.stderr.contains("is a FIFO"), "\(reportFIFO.stderr)")
 
+        // A report past the documented cap is refused before it is parsed.
+        let big = lab.home.file("big.json")
+        #expect(FileManager.default.createFile(atPath: big, contents: nil))
+        #expect(truncate(big, off_t((16 << 20) + 1)) == 0, "one byte past ReportFile.maximumSize")
+        let oversized = try lab.run(["report", "verify", big], timeout: .seconds(60))
+        #expect(oversized.status == 2, "\(oversized.stderr)")
+        #expect(oversized.stderr.contains("is larger than 16 MiB"), "\(oversized.stderr)")
+    }
+
+    /// An OCI layout whose blobs were replaced by a FIFO and by a link to /dev/zero: both are
+    /// failed checks, named, within seconds (the FIFO used to hang the open, the link to read forever).
+    @Test func reportVerifyNeverReadsAFIFOOrALinkInsideALayout() async throws {
+        let lab = try await Lab()
+        let layout = try lab.makeImage(layers: [20_000, 10_000])
+        _ = try lab.push(layout, "verify/layout", tag: "1")
+        let directory = lab.home.file("layout")
+        let reportPath = lab.home.file("report.json")
+        let pulled = try lab.run(
+            ["pull", "\(lab.registry.host)/verify/layout:1", "--format", "oci", "--output", directory, "--report", reportPath, "--vantages",
+             try lab.vantagesFile()] + lab.registryOptions())
+        #expect(pulled.status == 0, "\(pulled.stderr)")
         let layers = layout.images[0].layers.map { $0.digest.replacingOccurrences(of: "sha256:", with: "") }
         let first = "\(directory)/blobs/sha256/\(layers[0])"
         let second = "\(directory)/blobs/sha256/\(layers[1])"
@@ -181,12 +202,22 @@ struct OutputSafetyTests {
         #expect(tampered.stdout.contains("blobs/sha256/\(layers[0]) is a FIFO"), "\(tampered.stdout)")
         #expect(tampered.stdout.contains("blobs/sha256/\(layers[1]): it is a symbolic link"), "\(tampered.stdout)")
 
-        // A report past the documented cap is refused before it is parsed.
-        let big = lab.home.file("big.json")
-        #expect(FileManager.default.createFile(atPath: big, contents: nil))
-        #expect(truncate(big, off_t((16 << 20) + 1)) == 0, "one byte past ReportFile.maximumSize")
-        let oversized = try lab.run(["report", "verify", big], timeout: .seconds(60))
-        #expect(oversized.status == 2, "\(oversized.stderr)")
-        #expect(oversized.stderr.contains("is larger than 16 MiB"), "\(oversized.stderr)")
+        // In an archive, a member that is a link (which `docker load` would follow) is a failed check.
+        let archive = lab.home.file("app.tar")
+        let archiveReport = lab.home.file("archive-report.json")
+        let archived = try lab.run(
+            ["pull", "\(lab.registry.host)/verify/layout:1", "--output", archive, "--report", archiveReport, "--vantages", try lab.vantagesFile()]
+                + lab.registryOptions())
+        #expect(archived.status == 0, "\(archived.stderr)")
+        let unpacked = lab.home.file("unpacked")
+        try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
+        try Shell.check(["tar", "-xf", archive, "-C", unpacked])
+        try FileManager.default.removeItem(atPath: "\(unpacked)/blobs/sha256/\(layers[0])")
+        try FileManager.default.createSymbolicLink(atPath: "\(unpacked)/blobs/sha256/\(layers[0])", withDestinationPath: "/etc/passwd")
+        let linked = lab.home.file("linked.tar")
+        try Shell.check(["tar", "-cf", linked, "-C", unpacked, "."])
+        let withLink = try lab.run(["report", "verify", archiveReport, "--artifact", linked], timeout: .seconds(60))
+        #expect(withLink.status == 1, "\(withLink.stdout)\(withLink.stderr)")
+        #expect(withLink.stdout.contains("member blobs/sha256/\(layers[0]) is a symbolic link"), "\(withLink.stdout)")
     }
 }
