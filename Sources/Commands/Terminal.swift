@@ -49,9 +49,6 @@ enum Terminal {
                 return "\u{1B}[\(style.rawValue)m\(text)\u{1B}[0m"
             }.joined()
         }
-
-        /// The text without colour, as `write` prints it when stderr is not a terminal.
-        var plain: String { rendered(color: false) }
     }
 
     static func error(_ message: String) {
