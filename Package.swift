@@ -59,7 +59,7 @@ let package = Package(
         // Vantages file (TOML) into validated values.
         .target(name: "Configuration", dependencies: ["TOMLKit", "Agreement", .product(name: "Crypto", package: "swift-crypto")]),
         // The agreement report: model, JSON, rendering.
-        .target(name: "Report", dependencies: ["Agreement", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Report", dependencies: ["Agreement", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
         // Runs the vantages, asks Agreement, lets Artifacts write, builds the report.
         .target(
             name: "Coordinator",

@@ -9,13 +9,14 @@ public enum ArtifactWriter {
     }
 
     /// Refuses, before anything is downloaded, a destination `write` would refuse at the end: a
-    /// missing or unwritable parent directory, a directory where an archive goes, or (OCI layout)
-    /// a symbolic link, a file, or a directory that is neither empty nor a layout. Give the path
-    /// without trailing slashes (`trimmingTrailingSlashes`). Only looks; writes nothing.
+    /// missing or unwritable parent directory, a directory, device, FIFO or socket where an archive
+    /// goes, or (OCI layout) a symbolic link, a file, or a directory that is neither empty nor a
+    /// layout. Give the path without trailing slashes (`trimmingTrailingSlashes`). Only looks; writes nothing.
     public static func checkDestination(_ path: String, format: OutputFormat) throws {
         switch format {
         case .dockerArchive, .ociArchive:
-            try AtomicOutput.checkFileTarget(path)
+            try checkFileDestination(path)
+            return
         case .oci:
             if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
                 // The layout is built beside the path and renamed onto it: a link would be replaced.
@@ -31,6 +32,15 @@ public enum ArtifactWriter {
         try checkWritable(parent, what: "directory \(parent)")
     }
 
+    /// The same check for any file written whole beside its destination and renamed into place
+    /// (an archive, a fetched file, a report, an attestation): not empty, not a directory, device,
+    /// FIFO or socket, in an existing directory this user can write. Only looks; writes nothing.
+    public static func checkFileDestination(_ path: String) throws {
+        try AtomicOutput.checkFileTarget(path)
+        let parent = FileSystem.directoryName(path)
+        try checkWritable(parent, what: "directory \(parent)")
+    }
+
     /// `path` less trailing slashes ("/" stays "/"): `layout/` names the directory `layout`.
     public static func trimmingTrailingSlashes(_ path: String) -> String {
         var trimmed = Substring(path)
@@ -41,7 +51,7 @@ public enum ArtifactWriter {
     private static func checkWritable(_ path: String, what: String) throws {
         guard access(path, W_OK | X_OK) == 0 else {
             let reason = errno == EROFS ? "is on a read-only file system" : "is not writable by this user"
-            throw ArtifactsError(.io, "cannot write there: \(what) \(reason); choose another --output")
+            throw ArtifactsError(.io, "cannot write there: \(what) \(reason); choose another place")
         }
     }
 

@@ -12,6 +12,7 @@ public struct ArtifactsError: Error, Sendable, Equatable, CustomStringConvertibl
             case io
             case invalidName
             case outputExists
+            case notRegularFile
             case invalidImage
             case unsupported
             case unsafeCache
@@ -34,6 +35,8 @@ public struct ArtifactsError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let invalidName = Code(.invalidName)
         /// The output path holds something this writer will not overwrite.
         public static let outputExists = Code(.outputExists)
+        /// The output path is a device, FIFO, socket or other non-regular file, which is never replaced.
+        public static let notRegularFile = Code(.notRegularFile)
         /// The image to write is inconsistent (bad manifest JSON, unknown media type...).
         public static let invalidImage = Code(.invalidImage)
         /// A request this version cannot carry out.

@@ -44,7 +44,8 @@ enum AtomicOutput {
         return staged.value
     }
 
-    /// Refuses a path a file cannot be written at: empty, a directory, or in a missing directory.
+    /// Refuses a path a file cannot be written at: empty, a directory, a device, FIFO or socket, or
+    /// in a missing directory.
     static func checkFileTarget(_ path: String) throws {
         guard !path.isEmpty else {
             throw ArtifactsError(.io, "the output path is empty; give a file name")
@@ -52,7 +53,33 @@ enum AtomicOutput {
         if FileSystem.isDirectory(path) {
             throw ArtifactsError(.outputExists, "\(path) is a directory; give a file path for this archive format (or use --format oci for a directory)")
         }
+        try checkNotSpecial(path)
         try checkParent(of: path)
+    }
+
+    /// Refuses a path that holds something other than a regular file, a symbolic link or nothing:
+    /// the rename that puts an output in place would replace a device node, FIFO or socket with a file.
+    static func checkNotSpecial(_ path: String) throws {
+        guard let kind = specialKind(path) else { return }
+        throw ArtifactsError(
+            .notRegularFile,
+            "\(path) is \(kind), not a regular file; 3tofu writes only regular files and never replaces a device, FIFO or socket. "
+                + "Give the path of a new or regular file")
+    }
+
+    /// "a character device", "a FIFO (named pipe)"… for what `lstat` finds at `path`; nil for
+    /// nothing, a regular file, a directory or a symbolic link (a rename replaces the link, not its target).
+    static func specialKind(_ path: String) -> String? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFSOCK: return "a socket"
+        case S_IFREG, S_IFDIR, S_IFLNK: return nil
+        default: return "neither a regular file nor a directory"
+        }
     }
 
     /// The first half of `writeFile`: builds and fsyncs the temporary, leaves it there.
@@ -76,6 +103,8 @@ enum AtomicOutput {
     /// The second half of `writeFile`: renames a staged temporary into place (removing it if that fails).
     static func commitFile(_ temporary: String, to path: String) throws {
         do {
+            // Checked before anything was downloaded, and again here: a FIFO made since is not replaced either.
+            try checkNotSpecial(path)
             try FileSystem.move(temporary, to: path)
         } catch {
             unlink(temporary)

@@ -73,8 +73,14 @@ struct BottleCommand: AsyncParsableCommand {
         guard let api = URL(string: formulaApi), let scheme = api.scheme?.lowercased(), scheme == "https" || scheme == "http", api.host != nil else {
             throw ToolFailure(.badInput, "--formula-api '\(formulaApi)' is not an http(s) URL")
         }
-        try Self.prepareDirectory(output)
         let setup = try VantageSetup(common: common)
+        let reportOutputs = try ReportOutputs(common: common)
+        // Every path this run writes whose name is known now, checked before any vantage is asked
+        // (the bottles' own names come from the formula API; each is checked when it is written).
+        var targets = WriteTargets()
+        targets.addReports(reportOutputs) { path in names.count == 1 ? [path] : names.map { Self.reportPath(path, formula: $0) } }
+        try targets.check()
+        try Self.prepareDirectory(output)
         let request = BottleRequest(
             formulae: names, tag: tag, registry: host, repositoryPrefix: prefix,
             formulaAPI: formulaApi.hasSuffix("/") ? String(formulaApi.dropLast()) : formulaApi,
@@ -87,24 +93,25 @@ struct BottleCommand: AsyncParsableCommand {
         } catch let error as CoordinatorError {
             throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
         }
-        if let reportPath = setup.reportPath {
-            for result in results {
-                let path = results.count == 1 ? reportPath : Self.reportPath(reportPath, formula: result.argument)
-                do {
-                    try ReportFile.write(BottleCoordinator.report(result, request: request, toolVersion: ThreeTofu.version), to: path)
-                } catch {
-                    throw ToolFailure(.notMet, "\(error)")
-                }
-            }
-        }
         let allAgree = results.allSatisfy { $0.decision.verdict == .agree }
         for result in results where !setup.json || !allAgree {
             Terminal.write(SubjectOutcome.render(
                 result.vantages, decision: result.decision, headline: ["version", "annotation digest", "layer", "formula API sha256"],
-                title: results.count > 1 ? "\(result.argument) (\(tag)):" : nil, color: Terminal.stderrIsTerminal))
+                title: results.count > 1 ? "\(result.argument) (\(tag)):" : nil))
         }
         for result in results {
             for note in result.notes { Terminal.note("note: \(result.argument): \(note)") }
+        }
+        // After the verdicts, so a report that fails (its path was checked up front) cannot hide them.
+        if reportOutputs.wanted {
+            for result in results {
+                var outputs = reportOutputs
+                if results.count > 1 {
+                    outputs.reportPath = reportOutputs.reportPath.map { Self.reportPath($0, formula: result.argument) }
+                    outputs.attestationPath = reportOutputs.attestationPath.map { Self.reportPath($0, formula: result.argument) }
+                }
+                try outputs.write(BottleCoordinator.report(result, request: request, toolVersion: ThreeTofu.version))
+            }
         }
         let failures = results.compactMap { result in
             SubjectOutcome.failure(result.vantages, decision: result.decision, policyName: setup.policy.name).map { (result.argument, $0) }
@@ -132,7 +139,7 @@ struct BottleCommand: AsyncParsableCommand {
             for (result, file) in written {
                 Terminal.note("Wrote \(file.path), verified by \(result.answeringCount) vantages.")
             }
-            print("brew install " + paths.joined(separator: " "))
+            Terminal.out("brew install " + paths.joined(separator: " "))
         }
     }
 

@@ -27,7 +27,13 @@ struct BundlePull {
         let defaultPlatform = try platform.map { try Platform(parsing: $0) } ?? Platform.host
         let setup = try VantageSetup(common: common)
         let reportOutputs = try ReportOutputs(common: common)
-        try Self.checkOutput(output, format: format)
+        var targets = WriteTargets()
+        targets.add("--output", output, format: format)
+        targets.addReports(reportOutputs) { path in
+            list.entries.enumerated().map { index, entry in Self.perImagePath(path, number: index + 1, name: entry.text) }
+        }
+        try targets.check()
+        try Self.checkNewLayout(output, format: format)
         InterruptHandler.install(output: output)
 
         let requests = list.entries.map { entry in
@@ -68,7 +74,7 @@ struct BundlePull {
 
         let failures = results.enumerated().compactMap { index, result in Self.failure(result).map { (index, $0) } }
         for (index, _) in failures {
-            Terminal.write("\n" + entries[index].text + ":\n" + SummaryTable.render(results[index], color: Terminal.stderrIsTerminal))
+            Terminal.write("\n" + entries[index].text + ":\n" + SummaryTable.render(results[index]))
         }
         Terminal.write(Self.summary(results, entries: entries))
 
@@ -99,30 +105,24 @@ struct BundlePull {
             Terminal.note("Wrote \(bundle.path) (\(bundle.format.rawValue)) with \(results.count) images, each verified by at least \(vantages) vantages.")
             for result in results {
                 if let digest = result.decision.agreed?.topDigest, let parsed = try? Digest(parsing: digest) {
-                    print(result.request.reference.pinned(to: parsed).description)
+                    Terminal.out(result.request.reference.pinned(to: parsed).description)
                 }
             }
         }
     }
 
-    /// Refuses, before anything is asked, an output the bundle could not be written to.
-    static func checkOutput(_ output: String, format: OutputFormat) throws {
+    /// A bundle's OCI layout is a new one: beyond what `WriteTargets` checks for every output, an
+    /// existing layout (which a single pull would add to) is refused.
+    static func checkNewLayout(_ output: String, format: OutputFormat) throws {
+        guard format == .oci else { return }
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
-        let exists = manager.fileExists(atPath: output, isDirectory: &isDirectory)
-        switch format {
-        case .oci:
-            guard exists else { return }
-            let empty = isDirectory.boolValue && ((try? manager.contentsOfDirectory(atPath: output))?.isEmpty ?? false)
-            guard empty else {
-                throw ToolFailure(
-                    .badInput,
-                    "--output \(output) already exists; a bundle is written as a new OCI layout, so give a new path or an empty directory (remove the old bundle first to replace it)")
-            }
-        case .dockerArchive, .ociArchive:
-            if exists, isDirectory.boolValue {
-                throw ToolFailure(.badInput, "--output \(output) is a directory; give a file path for a \(format.rawValue) bundle (or use --format oci for a directory)")
-            }
+        guard manager.fileExists(atPath: output, isDirectory: &isDirectory) else { return }
+        let empty = isDirectory.boolValue && ((try? manager.contentsOfDirectory(atPath: output))?.isEmpty ?? false)
+        guard empty else {
+            throw ToolFailure(
+                .badInput,
+                "--output \(output) already exists; a bundle is written as a new OCI layout, so give a new path or an empty directory (remove the old bundle first to replace it)")
         }
     }
 

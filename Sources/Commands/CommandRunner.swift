@@ -28,7 +28,7 @@ public enum CommandRunner {
             let code = ThreeTofu.exitCode(for: error)
             let message = ThreeTofu.fullMessage(for: error)
             if code == .success {
-                if !message.isEmpty { print(message) }
+                if !message.isEmpty { Terminal.out(message) }
                 return 0
             }
             Terminal.error(message)

@@ -41,14 +41,6 @@ struct FetchCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw ToolFailure(.badInput, "--output \(output) is a directory; give a file path")
-        }
-        let parent = URL(fileURLWithPath: output).deletingLastPathComponent().path
-        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ToolFailure(.badInput, "cannot write --output \(output): directory \(parent) does not exist; create it first")
-        }
         var maximumSize = FetchRequest.defaultMaximumSize
         if let maxSize {
             guard let parsed = FetchRequest.parseSize(maxSize), parsed > 0 else {
@@ -57,6 +49,12 @@ struct FetchCommand: AsyncParsableCommand {
             maximumSize = parsed
         }
         let setup = try VantageSetup(common: common)
+        let reportOutputs = try ReportOutputs(common: common)
+        // Every path this run writes, checked before any vantage is asked.
+        var targets = WriteTargets()
+        targets.add("--output", output)
+        targets.addReports(reportOutputs)
+        try targets.check()
         InterruptHandler.install(output: output)
         let request = FetchRequest(
             url: url, checksumsURL: checksums, vantages: setup.vantages, policy: setup.policy, caCertificatePath: setup.caCert,
@@ -67,16 +65,13 @@ struct FetchCommand: AsyncParsableCommand {
         } catch let error as CoordinatorError {
             throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
         }
-        if let reportPath = setup.reportPath {
-            do {
-                try ReportFile.write(FetchCoordinator.report(result, toolVersion: ThreeTofu.version), to: reportPath)
-            } catch {
-                throw ToolFailure(.notMet, "\(error)")
-            }
-        }
         if !setup.json || result.decision.verdict != .agree {
             Terminal.write(SubjectOutcome.render(
-                result.vantages, decision: result.decision, headline: ["sha256", "size", "published sha256"], color: Terminal.stderrIsTerminal))
+                result.vantages, decision: result.decision, headline: ["sha256", "size", "published sha256"]))
+        }
+        // After the verdict, so a report that fails (its path was checked up front) cannot hide it.
+        if reportOutputs.wanted {
+            try reportOutputs.write(FetchCoordinator.report(result, toolVersion: ThreeTofu.version))
         }
         if let failure = SubjectOutcome.failure(result.vantages, decision: result.decision, policyName: setup.policy.name) {
             throw failure
@@ -90,7 +85,7 @@ struct FetchCommand: AsyncParsableCommand {
                 finalURLs: Dictionary(uniqueKeysWithValues: result.vantages.compactMap { run in run.observed.map { (run.spec.name, $0.finalURL) } })))
         } else {
             Terminal.note("Wrote \(written.path) (\(agreed.size) bytes), verified by \(result.answeringCount) vantages.")
-            print("\(written.sha256)  \(written.path)")
+            Terminal.out("\(written.sha256)  \(written.path)")
         }
     }
 }

@@ -5,14 +5,16 @@ import Foundation
 enum InterruptHandler {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
-    static func install(output: String?) {
+    /// `staged`: a finished archive waiting to be copied to stdout, removed too.
+    static func install(output: String?, staged: String? = nil) {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 if let output { removeTemporarySiblings(of: output) }
+                if let staged { unlink(staged) }
                 let name = signalNumber == SIGINT ? "interrupted" : "terminated"
-                let written = output.map { " Nothing was written to \($0)." } ?? ""
+                let written = staged != nil ? " The archive on stdout is incomplete or missing." : output.map { " Nothing was written to \($0)." } ?? ""
                 Terminal.write("\n3tofu: \(name).\(written) Downloads so far are kept in the cache; run the same command again to resume.\n")
                 exit(130)
             }

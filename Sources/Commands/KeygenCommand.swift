@@ -37,6 +37,6 @@ struct KeygenCommand: ParsableCommand {
         try SmallFileWriter.write(Data(key.fileText.utf8), to: output, mode: 0o600)
         try SmallFileWriter.write(Data(key.publicKey.fileText.utf8), to: publicPath, mode: 0o644)
         Terminal.note("Wrote the private key to \(output) and the public key to \(publicPath).")
-        print(key.publicKey.fingerprint)
+        Terminal.out(key.publicKey.fingerprint)
     }
 }

@@ -1,4 +1,5 @@
 import Coordinator
+import OCI
 import Foundation
 
 /// Live progress on stderr (only when it is a terminal): vantages as they answer, then one line
@@ -24,7 +25,7 @@ final class ProgressPrinter: @unchecked Sendable {
         case .vantageAnswered(let name, let digest):
             emit("  \(name): \(digest)")
         case .vantageFailed(let name, let message):
-            emit("  \(name): failed: \(message.prefix(200))")
+            emit("  \(name): failed: \(TerminalText.sanitized(String(message.prefix(200)), oneLine: true))")
         case .blobsPlanned(let count, let bytes, let cached):
             totalCount = count
             totalBytes = bytes
@@ -78,7 +79,7 @@ final class ProgressPrinter: @unchecked Sendable {
         let done = finishedBytes + inFlight
         let rate = Double(done) / max(0.001, Date().timeIntervalSince(started))
         let text = "  \(finishedCount)/\(totalCount) layers  \(Self.format(done)) / \(Self.format(totalBytes))  \(Self.format(Int64(rate)))/s"
-        Terminal.write("\r\u{1B}[2K" + text)
+        Terminal.rewriteLine(text)
         lineShown = true
     }
 
@@ -89,7 +90,7 @@ final class ProgressPrinter: @unchecked Sendable {
 
     private func clearLine() {
         if lineShown {
-            Terminal.write("\r\u{1B}[2K")
+            Terminal.clearLine()
             lineShown = false
         }
     }

@@ -3,6 +3,9 @@ import Artifacts
 import Coordinator
 import Foundation
 import OCI
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `3tofu pull`: resolve on every vantage, compare, and write the image only on agreement.
 struct PullCommand: AsyncParsableCommand {
@@ -25,6 +28,14 @@ struct PullCommand: AsyncParsableCommand {
               3tofu pull ghcr.io/org/app@sha256:… --format oci --output ./layout
               3tofu pull nginx --platform linux/arm64 --vantages ~/vantages.toml --output nginx.tar
               3tofu pull 127.0.0.1:5000/test/app:1 --insecure-registry 127.0.0.1:5000 --output app.tar
+              3tofu pull alpine:3.20 --output - | docker load
+                  the archive on stdout (docker-archive or oci-archive), sent only after it is complete and \
+            every layer matched its digest; nothing else is printed on stdout (the pinned reference goes to \
+            stderr). Refused when stdout is a terminal and with --format oci.
+
+            --output never replaces a device, FIFO or socket (e.g. /dev/null): to verify without writing, use \
+            `3tofu resolve`; to pass the archive on, use --output -. --output, --report and --attestation are \
+            all checked before any vantage is asked, so a path that cannot be written fails at once (exit 2).
 
             BUNDLES
               --images-from FILE (instead of REFERENCE) verifies every image listed in FILE, one reference \
@@ -50,7 +61,7 @@ struct PullCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --images-from: images verified at once.", valueName: "n"))
     var concurrency = 3
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the image.", valueName: "path"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the image; - writes the archive to stdout once it is verified.", valueName: "path"))
     var output: String
 
     @Option(name: .long, help: ArgumentHelp("docker-archive (default), oci (layout directory) or oci-archive.", valueName: "format"))
@@ -70,6 +81,9 @@ struct PullCommand: AsyncParsableCommand {
                 throw ToolFailure(.badInput, "give either an image REFERENCE or --images-from FILE, not both")
             }
             guard concurrency > 0 else { throw ToolFailure(.badInput, "--concurrency must be at least 1") }
+            guard output != "-" else {
+                throw ToolFailure(.badInput, "--output - (the archive on stdout) is for one image; give a file or directory for an --images-from bundle")
+            }
             try await BundlePull(
                 imagesFrom: imagesFrom, output: output, format: outputFormat, platform: platform, concurrency: concurrency, common: common
             ).run()
@@ -78,23 +92,49 @@ struct PullCommand: AsyncParsableCommand {
         guard let reference else {
             throw ToolFailure(.badInput, "give an image REFERENCE (e.g. `3tofu pull alpine:3.20 --output alpine.tar`) or --images-from FILE")
         }
-        // Before any vantage is asked: an output that cannot be written is known now, not after
-        // every layer has been downloaded.
-        let output = ArtifactWriter.trimmingTrailingSlashes(output)
-        do {
-            try ArtifactWriter.checkDestination(output, format: outputFormat)
-        } catch let error as ArtifactsError {
-            throw ToolFailure(.badInput, "--output: \(error.message)")
+        let toStdout = output == "-"
+        if toStdout, let refusal = StdoutOutput.refusal(format: outputFormat, json: common.json, stdoutIsTerminal: Terminal.stdoutIsTerminal) {
+            throw ToolFailure(.badInput, refusal)
         }
+        let output = ArtifactWriter.trimmingTrailingSlashes(output)
         let setup = try RunSetup(reference: reference, platform: platform, common: common)
-        InterruptHandler.install(output: output)
+        // Before any vantage is asked: an output, report or attestation that cannot be written is
+        // known now, not after every layer has been downloaded.
+        var targets = WriteTargets()
+        if !toStdout {
+            targets.add(
+                "--output", output, format: outputFormat,
+                specialAdvice: "to verify without writing anything, run `3tofu resolve \(reference)`; to send the archive to another program, "
+                    + "use `--output -` (e.g. `3tofu pull \(reference) --output - | docker load`)")
+        }
+        targets.addReports(setup.reportOutputs)
+        try targets.check()
+
+        let stdout = toStdout ? try StdoutOutput(storeRoot: setup.storeRoot) : nil
+        let destination = stdout?.stagingPath ?? output
+        InterruptHandler.install(output: destination, staged: stdout?.stagingPath)
         let request = PullRequest(
             reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
             insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
-            storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: PullRequest.Output(path: output, format: outputFormat))
-        let result = try await setup.execute(request)
+            storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: PullRequest.Output(path: destination, format: outputFormat))
+        let result: PullResult
+        do {
+            result = try await setup.execute(request, outputShownAs: stdout == nil ? nil : "-")
+        } catch {
+            if let stdout { unlink(stdout.stagingPath) }
+            throw error
+        }
         guard let written = result.written else {
+            if let stdout { unlink(stdout.stagingPath) }
             throw ToolFailure(.notMet, "nothing was written")
+        }
+        let pinned = setup.reference.pinned(to: try Digest(parsing: result.decision.agreed?.topDigest ?? "")).description
+        if let stdout {
+            // Only now, with every layer verified and the archive complete, does stdout get a byte.
+            try stdout.deliver()
+            Terminal.note("Wrote the archive to stdout (\(written.format.rawValue), sha256 \(written.sha256)), verified by \(result.answeringCount) vantages.")
+            Terminal.note(pinned)
+            return
         }
         if common.json {
             try printJSON(
@@ -108,7 +148,7 @@ struct PullCommand: AsyncParsableCommand {
             // the copy; an OCI layout is a directory, with no one hash to compare.
             let checksum = written.format == .oci || written.sha256.isEmpty ? "" : ", sha256 \(written.sha256)"
             Terminal.note("Wrote \(written.path) (\(written.format.rawValue)\(checksum)), verified by \(result.answeringCount) vantages.")
-            print(setup.reference.pinned(to: try Digest(parsing: result.decision.agreed?.topDigest ?? "")).description)
+            Terminal.out(pinned)
         }
     }
 }
@@ -132,5 +172,5 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     let data = try encoder.encode(value)
-    print(String(decoding: data, as: UTF8.self))
+    Terminal.outJSON(String(decoding: data, as: UTF8.self))
 }

@@ -54,11 +54,18 @@ struct ReportShowCommand: ParsableCommand {
         switch format {
         case .text:
             let color = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-            print(ReportRenderer.text(agreement, color: color), terminator: "")
+            let text = ReportRenderer.text(agreement, color: color)
+            if color {
+                // Coloured text carries the renderer's own escape sequences; the renderer cleans every
+                // value from the report (TextStyle.clean), so this is the one print that is not sanitized here.
+                print(text, terminator: "")
+            } else {
+                Terminal.out(text, terminator: "")
+            }
         case .markdown:
-            print(ReportRenderer.markdown(agreement), terminator: "")
+            Terminal.out(ReportRenderer.markdown(agreement), terminator: "")
         case .html:
-            print(ReportHTML.render(agreement), terminator: "")
+            Terminal.out(ReportHTML.render(agreement), terminator: "")
         }
     }
 }

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Report
 
@@ -32,9 +33,13 @@ struct ReportOutputs {
         do {
             var report = report
             if let signingKey { report = try ReportSigner.sign(report, key: signingKey) }
-            if let reportPath { try ReportFile.write(report, to: reportPath) }
+            if let reportPath {
+                try Self.checkAgain(reportPath, option: "--report")
+                try ReportFile.write(report, to: reportPath)
+            }
             if let attestationPath {
                 if let statement = InTotoStatement(report: report) {
+                    try Self.checkAgain(attestationPath, option: "--attestation")
                     try SmallFileWriter.write(try statement.encoded(), to: attestationPath, mode: 0o644)
                 } else {
                     Terminal.note("No attestation written to \(attestationPath): the verdict is \(report.verdict.rawValue), so there is nothing to attest.")
@@ -44,6 +49,16 @@ struct ReportOutputs {
             throw failure
         } catch {
             throw ToolFailure(.notMet, "\(error)")
+        }
+    }
+
+    /// The check `WriteTargets` made before the run, made again just before the rename: a FIFO or
+    /// device put at the path since is refused, never replaced.
+    private static func checkAgain(_ path: String, option: String) throws {
+        do {
+            try ArtifactWriter.checkFileDestination(path)
+        } catch let error as ArtifactsError {
+            throw ToolFailure(.notMet, "\(option): \(error.message)")
         }
     }
 }

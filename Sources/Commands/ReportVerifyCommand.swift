@@ -19,6 +19,12 @@ struct ReportVerifyCommand: ParsableCommand {
             recorded one; for docker-archive, OCI layout and oci-archive every blob matches its digest, \
             and index.json (and a docker-archive's manifest.json) names the agreed manifest, config and layers.
 
+            What is read is bounded: the report must be a regular file of at most 16 MiB; --artifact must \
+            be a regular file or a directory (a FIFO, device or socket is refused at once, never waited on); \
+            inside an OCI layout every file is opened without following symbolic links and must be a regular \
+            file, so a link out of the layout, a FIFO or a device is reported as a failed check, never read. \
+            Blobs are streamed through the hash, never held whole.
+
             EXIT STATUS
               0  every check held
               1  a check failed: the report or artifact cannot be trusted as it is
@@ -46,14 +52,13 @@ struct ReportVerifyCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: report) else {
-            throw ToolFailure(.badInput, "cannot read the report \(report); check the path")
-        }
         let agreement: AgreementReport
         let trustedKey: ReportPublicKey?
         let signature: ReportSigner.Check
         do {
-            agreement = try ReportFile.read(report)
+            // One bounded read: a FIFO or device is refused without waiting, and so is a report past the cap.
+            let data = try ReportFile.readData(report)
+            agreement = try ReportFile.decode(data, path: report)
             trustedKey = try key.map { try ReportPublicKey.load(path: $0) }
             signature = try ReportSigner.check(reportJSON: data, trustedKey: trustedKey)
         } catch let error as ReportError {
@@ -91,7 +96,7 @@ struct ReportVerifyCommand: ParsableCommand {
         if json {
             try printJSON(Summary(verified: result.succeeded, passed: result.passed, failed: result.failed, notes: result.notes))
         } else {
-            print(Self.render(result, report: report), terminator: "")
+            Terminal.out(Self.render(result, report: report), terminator: "")
         }
         if !result.succeeded {
             throw ToolFailure(.disagreement, "\(report) did not verify: \(result.failed.count) check\(result.failed.count == 1 ? "" : "s") failed")

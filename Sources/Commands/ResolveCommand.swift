@@ -38,7 +38,7 @@ struct ResolveCommand: AsyncParsableCommand {
         if common.json {
             try printJSON(["reference": pinned.description, "digest": agreed.topDigest, "verdict": result.decision.verdict.rawValue])
         } else {
-            print(pinned.description)
+            Terminal.out(pinned.description)
         }
     }
 }

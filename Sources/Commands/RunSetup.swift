@@ -38,25 +38,34 @@ struct RunSetup {
 
     /// Runs the request with progress on a terminal, prints the agreement summary on stderr, and
     /// throws a `ToolFailure` with the right exit code unless the policy was met.
-    func execute(_ request: PullRequest) async throws -> PullResult {
+    /// `outputShownAs` replaces the output's path in the report (`-` for stdout).
+    func execute(_ request: PullRequest, outputShownAs: String? = nil) async throws -> PullResult {
         let progress = Terminal.stderrIsTerminal && !json ? ProgressPrinter() : nil
         var sink: PullEventSink?
         if let progress {
             sink = { event in progress.handle(event) }
         }
-        let result: PullResult
+        var result: PullResult
         do {
             result = try await Coordinator.run(request, events: sink)
+            if let outputShownAs { result.written?.path = outputShownAs }
         } catch let error as CoordinatorError {
             progress?.finish()
             throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
         }
         progress?.finish()
-        if reportOutputs.wanted {
-            try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version))
-        }
+        // The verdict is shown first: a report that still cannot be written (its path was checked
+        // before the run) must not hide what the vantages said.
         if !json || result.decision.verdict != .agree {
-            Terminal.write(SummaryTable.render(result, color: Terminal.stderrIsTerminal))
+            Terminal.write(SummaryTable.render(result))
+        }
+        if reportOutputs.wanted {
+            do {
+                try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version))
+            } catch let failure as ToolFailure {
+                guard let written = result.written, written.path != "-" else { throw failure }
+                throw ToolFailure(failure.code, "\(failure.message) (the image itself was verified and written to \(written.path))")
+            }
         }
         if let failure = SubjectOutcome.failure(SummaryTable.rows(result), decision: result.decision, policyName: request.policy.name) {
             throw failure

@@ -1,5 +1,6 @@
 import Agreement
 import Coordinator
+import OCI
 
 /// The terminal summary and exit code for runs over any subject (a file, a bottle): one row per
 /// vantage, one column per headline or disagreeing item, each failure's reason, and the verdict.
@@ -15,48 +16,51 @@ enum SubjectOutcome {
         runs.map { Row(name: $0.spec.name, route: $0.route, failure: $0.failure) }
     }
 
-    static func render<Subject>(_ runs: [SubjectRun<Subject>], decision: Decision<Subject>, headline: Set<String>, title: String? = nil, color: Bool) -> String {
-        render(rows(runs), decision: decision, headline: headline, title: title, color: color)
+    static func render<Subject>(_ runs: [SubjectRun<Subject>], decision: Decision<Subject>, headline: Set<String>, title: String? = nil) -> Terminal.Styled {
+        render(rows(runs), decision: decision, headline: headline, title: title)
     }
 
-    static func render<Subject>(_ runs: [Row], decision: Decision<Subject>, headline: Set<String>, title: String? = nil, color: Bool) -> String {
+    /// The table, each failure's reason and the verdict line. Every value and message is kept to
+    /// one line (text from the network cannot start a line of its own, e.g. a fake verdict), and
+    /// `Terminal` sanitizes and colours it when printing.
+    static func render<Subject>(_ runs: [Row], decision: Decision<Subject>, headline: Set<String>, title: String? = nil) -> Terminal.Styled {
+        func cell(_ text: String) -> String { TerminalText.sanitized(text, oneLine: true) }
         let items = decision.comparisons.filter { headline.contains($0.item) || !$0.agree }.prefix(6)
-        let header = ["vantage", "route", "status"] + items.map(\.item)
+        let header = ["vantage", "route", "status"] + items.map { cell($0.item) }
         var rows: [[(text: String, dissent: Bool)]] = []
         var failures: [String] = []
         for run in runs {
-            var row: [(String, Bool)] = [(run.name, false), (run.route, false)]
+            var row: [(String, Bool)] = [(cell(run.name), false), (cell(run.route), false)]
             if let failure = run.failure {
                 row.append((failure.isTampering ? "refused" : "error", true))
-                failures.append("\(run.name): \(failure.message)")
+                failures.append("\(cell(run.name)): \(cell(failure.message))")
             } else {
                 row.append(("ok", false))
             }
             row += items.map { comparison in
                 guard let value = comparison.values[run.name] else { return ("-", false) }
-                return (SummaryTable.short(value), !comparison.agree)
+                return (cell(SummaryTable.short(value)), !comparison.agree)
             }
             rows.append(row)
         }
         let widths = header.indices.map { column in
             ([header[column]] + rows.map { $0[column].text }).map(\.count).max() ?? 0
         }
-        func line(_ cells: [(text: String, dissent: Bool)]) -> String {
-            var text = ""
+        var out = Terminal.Styled(title.map { cell($0) + "\n" } ?? "")
+        func line(_ cells: [(text: String, dissent: Bool)]) {
             for (column, cell) in cells.enumerated() {
                 let padded = column == cells.count - 1 ? cell.text : cell.text.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-                text += color && cell.dissent ? "\u{1B}[1;31m\(padded)\u{1B}[0m" : padded
-                if column < cells.count - 1 { text += "  " }
+                out.append(padded, style: cell.dissent ? .alarm : nil)
+                if column < cells.count - 1 { out.append("  ") }
             }
-            return text
+            out.append("\n")
         }
-        var out = title.map { $0 + "\n" } ?? ""
-        out += line(header.map { ($0, false) }) + "\n"
-        for row in rows { out += line(row) + "\n" }
-        for failure in failures { out += "  " + failure + "\n" }
-        let verdict = decision.verdict.rawValue.uppercased()
-        let shown = color ? "\u{1B}[1;\(decision.verdict == .agree ? 32 : 31)m\(verdict)\u{1B}[0m" : verdict
-        out += "verdict: \(shown): \(decision.reason)\n"
+        line(header.map { ($0, false) })
+        for row in rows { line(row) }
+        for failure in failures { out.append("  " + failure + "\n") }
+        out.append("verdict: ")
+        out.append(decision.verdict.rawValue.uppercased(), style: decision.verdict == .agree ? .fine : .alarm)
+        out.append(": \(cell(decision.reason))\n")
         return out
     }
 

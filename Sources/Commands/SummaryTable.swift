@@ -10,8 +10,8 @@ enum SummaryTable {
         result.vantages.map { SubjectOutcome.Row(name: $0.spec.name, route: $0.route, failure: $0.failure) }
     }
 
-    static func render(_ result: PullResult, color: Bool) -> String {
-        SubjectOutcome.render(rows(result), decision: result.decision, headline: headlineItems, color: color)
+    static func render(_ result: PullResult) -> Terminal.Styled {
+        SubjectOutcome.render(rows(result), decision: result.decision, headline: headlineItems)
     }
 
     /// `sha256:0123456789ab…` keeps the table readable; full digests are in --json output and reports.

@@ -50,7 +50,7 @@ struct VantagesCheckCommand: AsyncParsableCommand {
             throw ToolFailure(.badInput, "no vantages file: pass --vantages FILE, set $THREETOFU_VANTAGES, or create ~/.config/3tofu/vantages.toml (see examples/vantages.toml)")
         }
         let file = try VantagesFile.load(path: path, environment: environment)
-        print("vantages from \(path), reaching \(registry):")
+        Terminal.out("vantages from \(path), reaching \(registry):")
         let outcomes = await VantageCheck.run(
             vantages: file.vantages, registry: registry.lowercased(), insecureRegistries: Set(insecureRegistry.map { $0.lowercased() }),
             caCertificatePath: caCert, timeout: timeout)
@@ -58,7 +58,7 @@ struct VantagesCheckCommand: AsyncParsableCommand {
         let routeWidth = outcomes.map(\.route.count).max() ?? 0
         for outcome in outcomes {
             let status = outcome.ok ? "ok    " : "FAILED"
-            print("  \(outcome.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0))  \(outcome.route.padding(toLength: routeWidth, withPad: " ", startingAt: 0))  \(status)  \(outcome.detail)")
+            Terminal.out("  \(outcome.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0))  \(outcome.route.padding(toLength: routeWidth, withPad: " ", startingAt: 0))  \(status)  \(outcome.detail)")
         }
         let failed = outcomes.filter { !$0.ok }
         if !failed.isEmpty {

@@ -62,6 +62,13 @@ public enum ManifestDocument: Sendable, Equatable {
                     "\(subject) repeats the key \(quoted(key)) in one object (byte \(problem.offset)); JSON parsers disagree on which copy counts, "
                         + "so the same digest could name different images. Refusing it; the registry or this route serves a malformed or crafted document"
                 )
+            case .caseVariantKey(let key, let earlier):
+                throw OCIError(
+                    .invalidManifest,
+                    "\(subject) has both the keys \(quoted(earlier)) and \(quoted(key)) in one object (byte \(problem.offset)); they differ only by case, "
+                        + "and Go's JSON decoder (skopeo, Docker, containerd, the registry) reads either as the same field, so the same digest could "
+                        + "name different images. Refusing it; the registry or this route serves a malformed or crafted document"
+                )
             case .tooDeep:
                 throw OCIError(
                     .invalidManifest,

@@ -53,3 +53,40 @@ func isLowercaseAlphanumeric(_ byte: UInt8) -> Bool { isASCIIDigit(byte) || (UIn
 func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
     isLowercaseAlphanumeric(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
 }
+
+/// Text made safe to show on a terminal, whatever it holds: the one filter every message, error
+/// and rendered report passes through before it is printed (`Terminal` in Commands, the report
+/// renderers). Text from the network (a registry's error body, a remote's error text, a formula's
+/// name) could otherwise move the cursor, clear the screen, retitle the window or reorder what is
+/// shown, e.g. to print a fake verdict.
+public enum TerminalText {
+    /// `text` with every control character except the line feed and tab shown as `\u{1b}`, and
+    /// so are C1 controls (U+0080–U+009F, which some terminals take as ESC sequences), DEL, the line
+    /// and paragraph separators and the bidirectional overrides and isolates. With `oneLine`, line
+    /// feeds and tabs become spaces too, so the text cannot start a line of its own.
+    public static func sanitized(_ text: String, oneLine: Bool = false) -> String {
+        guard text.unicodeScalars.contains(where: { needsEscape($0) || (oneLine && ($0 == "\n" || $0 == "\t")) }) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" || scalar == "\t" {
+                out.append(oneLine ? " " : scalar)
+            } else if needsEscape(scalar) {
+                out.append(contentsOf: "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// Whether `scalar` is shown escaped by `sanitized` (line feed and tab are not).
+    public static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x0A, 0x09: return false
+        case 0x00...0x1F, 0x7F...0x9F: return true
+        case 0x2028, 0x2029: return true
+        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: return true
+        default: return false
+        }
+    }
+}

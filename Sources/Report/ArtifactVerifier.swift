@@ -17,26 +17,37 @@ public enum ArtifactVerifier {
             result.failed.append("the report records no written artifact (verdict \(report.verdict.rawValue)), so \(path) cannot be checked against it")
             return result
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            result.failed.append("\(path) does not exist")
+        // Opened without blocking and checked on the descriptor: a FIFO, device or socket is
+        // refused at once, and the file read is the one checked, whatever the path names later.
+        let opened: BoundedFile.Opened
+        do {
+            opened = try BoundedFile.openChecked(path, what: "the artifact", allowDirectory: true)
+        } catch let error as ReportError {
+            result.failed.append(error.message)
+            return result
+        } catch {
+            result.failed.append("cannot open \(path): \(error)")
             return result
         }
+        let isDirectory = opened.isDirectory
         let contents: Contents
         do {
-            if isDirectory.boolValue {
-                contents = try Contents(layoutDirectory: path)
+            if isDirectory {
+                contents = try Contents(layoutDirectory: path, fd: opened.fd)
             } else if imageFormats.contains(artifact.format) {
-                contents = try Contents(archive: path)
+                contents = try Contents(archive: path, fd: opened.fd)
             } else {
-                contents = try Contents(plainFile: path)
+                contents = try Contents(plainFile: path, fd: opened.fd)
             }
+        } catch let error as ReportError {
+            result.failed.append("cannot read \(path): \(error.message)")
+            return result
         } catch {
             result.failed.append("cannot read \(path): \(error)")
             return result
         }
 
-        let what = isDirectory.boolValue ? "the SHA-256 of \(path)/index.json" : "the SHA-256 of \(path)"
+        let what = isDirectory ? "the SHA-256 of \(path)/index.json" : "the SHA-256 of \(path)"
         if contents.sha256 == artifact.sha256 {
             result.passed.append("\(what) is the one the report records (\(artifact.sha256))")
         } else {
@@ -184,27 +195,40 @@ public enum ArtifactVerifier {
         var problems: [String] = []
         var isImageOutput: Bool { files["index.json"] != nil || files["manifest.json"] != nil }
 
-        init(plainFile path: String) throws {
-            guard let handle = FileHandle(forReadingAtPath: path) else { throw ReportError("cannot open \(path) for reading") }
-            defer { try? handle.close() }
+        /// Small files read from an output whatever their place: what index.json leads to starts there.
+        static let namedFiles: Set<String> = ["index.json", "manifest.json", "oci-layout"]
+
+        /// Hashes the regular file open at `fd` (closed here).
+        init(plainFile path: String, fd: Int32) throws {
+            let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
             var hasher = SHA256()
             while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
             sha256 = hex(hasher.finalize())
         }
 
-        init(archive path: String) throws {
+        /// Reads the tar open at `fd` (closed here) once: the whole file's SHA-256, every blob's
+        /// digest, and the named files and small JSON blobs, within `keptTotalLimit` in all.
+        init(archive path: String, fd: Int32) throws {
             var whole = SHA256()
-            let reader = try TarReader(path: path) { whole.update(data: $0) }
+            let reader = TarReader(fileDescriptor: fd, path: path) { whole.update(data: $0) }
             var kept: Int64 = 0
             var scanned = Contents(files: [:])
             try reader.forEachMember { member, next in
-                guard member.isRegularFile else { return }
+                guard member.isRegularFile else {
+                    // 3tofu writes files and directories only; a link or device member could make
+                    // `docker load` read something this check never saw.
+                    if !member.isDirectory {
+                        scanned.problems.append("the archive's member \(member.name) is \(member.kindName); 3tofu writes only files and directories")
+                    }
+                    return
+                }
                 if member.name.hasPrefix("/") || member.name.split(separator: "/").contains("..") {
                     scanned.problems.append("the archive has a member with an unsafe path: \(member.name)")
                     return
                 }
                 let blobName = Contents.blobDigest(memberName: member.name)
-                let keep = blobName == nil ? member.size <= keptBlobLimit : member.size <= keptBlobLimit && kept + member.size <= keptTotalLimit
+                let named = Contents.namedFiles.contains(member.name)
+                let keep = member.size <= keptBlobLimit && (named || (blobName != nil && kept + member.size <= keptTotalLimit))
                 var hasher = StreamingDigest(algorithm: blobName?.algorithm ?? "sha256")
                 var data = Data()
                 while let chunk = try next() {
@@ -213,7 +237,7 @@ public enum ArtifactVerifier {
                 }
                 if keep {
                     scanned.files[member.name] = data
-                    if blobName != nil { kept += member.size }
+                    if !named { kept += member.size }
                 }
                 if let blobName {
                     scanned.blobs[blobName.digest] = Blob(computed: "\(blobName.algorithm):\(hasher.finalizeHex())", size: member.size)
@@ -223,39 +247,90 @@ public enum ArtifactVerifier {
             sha256 = hex(whole.finalize())
         }
 
-        init(layoutDirectory path: String) throws {
-            for name in ["index.json", "manifest.json", "oci-layout"] {
-                if let data = FileManager.default.contents(atPath: "\(path)/\(name)") { files[name] = data }
+        /// Reads the OCI layout whose directory is open at `fd` (closed here). Every file is opened
+        /// relative to the directory without following symbolic links and must be a regular file:
+        /// a link (out of the layout or not), FIFO or device is a problem, never read.
+        init(layoutDirectory path: String, fd: Int32) throws {
+            defer { close(fd) }
+            for name in Contents.namedFiles {
+                var info = stat()
+                guard fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+                do {
+                    let opened = try BoundedFile.openChecked("\(path)/\(name)", what: "the layout's", followLinks: false, relativeTo: (fd, name))
+                    defer { close(opened.fd) }
+                    files[name] = try BoundedFile.readAll(opened.fd, path: "\(path)/\(name)", what: "the layout's", limit: Int(keptBlobLimit))
+                } catch let error as ReportError {
+                    problems.append(error.message)
+                }
             }
             guard let index = files["index.json"] else {
-                throw ReportError("\(path) is a directory without index.json, so it is not an OCI layout")
+                throw ReportError(problems.first ?? "\(path) is a directory without index.json, so it is not an OCI layout")
             }
             sha256 = hex(SHA256.hash(data: index))
-            let blobRoot = "\(path)/blobs"
-            for algorithm in (try? FileManager.default.contentsOfDirectory(atPath: blobRoot)) ?? [] {
-                for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(blobRoot)/\(algorithm)")) ?? [] {
+            var kept: Int64 = 0
+            let blobRoot = openat(fd, "blobs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard blobRoot >= 0 else {
+                if errno != ENOENT { problems.append("cannot open \(path)/blobs as a directory (\(String(cString: strerror(errno)))); a symbolic link is not followed") }
+                return
+            }
+            defer { close(blobRoot) }
+            for algorithm in Contents.entries(of: blobRoot).sorted() {
+                let algorithmDirectory = openat(blobRoot, algorithm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard algorithmDirectory >= 0 else {
+                    problems.append("blobs/\(algorithm) is not a directory of blobs (\(String(cString: strerror(errno)))); a symbolic link is not followed")
+                    continue
+                }
+                defer { close(algorithmDirectory) }
+                for name in Contents.entries(of: algorithmDirectory).sorted() {
                     let member = "blobs/\(algorithm)/\(name)"
                     guard let blob = Contents.blobDigest(memberName: member) else {
                         problems.append("\(member) is not named after a digest")
                         continue
                     }
-                    guard let handle = FileHandle(forReadingAtPath: "\(path)/\(member)") else {
-                        problems.append("cannot read \(member)")
+                    let opened: BoundedFile.Opened
+                    do {
+                        opened = try BoundedFile.openChecked(
+                            "\(path)/\(member)", what: "the blob", followLinks: false, relativeTo: (algorithmDirectory, name))
+                    } catch let error as ReportError {
+                        problems.append(error.message)
                         continue
                     }
-                    defer { try? handle.close() }
+                    let handle = FileHandle(fileDescriptor: opened.fd, closeOnDealloc: true)
                     var hasher = StreamingDigest(algorithm: blob.algorithm)
                     var size: Int64 = 0
+                    // Only small JSON is kept (manifests and configs); layers are hashed and dropped.
+                    let keep = opened.size <= keptBlobLimit && kept + opened.size <= keptTotalLimit
                     var data = Data()
-                    while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                    while size < opened.size, let chunk = try handle.read(upToCount: Int(min(1 << 20, opened.size - size))), !chunk.isEmpty {
                         hasher.update(chunk)
                         size += Int64(chunk.count)
-                        if size <= keptBlobLimit { data.append(chunk) }
+                        if keep { data.append(chunk) }
                     }
-                    if size <= keptBlobLimit { files[member] = data }
+                    if keep, data.first == UInt8(ascii: "{") {
+                        files[member] = data
+                        kept += size
+                    }
                     blobs[blob.digest] = Blob(computed: "\(blob.algorithm):\(hasher.finalizeHex())", size: size)
                 }
             }
+        }
+
+        /// The names in the directory open at `fd`, less `.` and `..`.
+        static func entries(of fd: Int32) -> [String] {
+            let copy = dup(fd)
+            guard copy >= 0, let directory = fdopendir(copy) else {
+                if copy >= 0 { close(copy) }
+                return []
+            }
+            defer { closedir(directory) }
+            var names: [String] = []
+            while let entry = readdir(directory) {
+                let name = withUnsafePointer(to: &entry.pointee.d_name) {
+                    $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+                }
+                if name != ".", name != ".." { names.append(name) }
+            }
+            return names
         }
 
         private init(files: [String: Data]) {

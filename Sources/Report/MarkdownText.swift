@@ -36,7 +36,9 @@ enum MarkdownText {
         "| " + cells.joined(separator: " | ") + " |"
     }
 
+    /// One line, and nothing a terminal would act on (the Markdown is often read as printed):
+    /// control characters and bidirectional overrides become U+FFFD, as in the text view.
     private static func oneLine(_ text: String) -> String {
-        text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).joined(separator: " ")
+        TextStyle.clean(text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).joined(separator: " "))
     }
 }

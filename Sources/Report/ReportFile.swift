@@ -28,10 +28,22 @@ public enum ReportFile {
         }
     }
 
+    /// The most a report file may hold. A report lists a few vantages and an image's digests;
+    /// even a bundle's largest is a few hundred KiB, so 16 MiB is generous and bounds memory.
+    public static let maximumSize = 16 << 20
+
+    /// The bytes of the report at `path`: a regular file (never a FIFO or device) of at most
+    /// `maximumSize` bytes; otherwise `ReportError`.
+    public static func readData(_ path: String) throws -> Data {
+        try BoundedFile.readWhole(path, what: "the report", limit: maximumSize)
+    }
+
     public static func read(_ path: String) throws -> AgreementReport {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ReportError("cannot read the report \(path); check the path")
-        }
+        try decode(try readData(path), path: path)
+    }
+
+    /// Parses a report read with `readData`; `path` is for messages.
+    public static func decode(_ data: Data, path: String) throws -> AgreementReport {
         do {
             let report = try JSONDecoder().decode(AgreementReport.self, from: data)
             guard report.schema == AgreementReport.schemaIdentifier else {

@@ -1,4 +1,5 @@
 import Agreement
+import OCI
 import Foundation
 
 /// The report as one self-contained HTML page (inline CSS, no scripts, no external resources):
@@ -112,7 +113,7 @@ public enum ReportHTML {
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
             default:
-                if scalar.value < 0x20, scalar != "\n", scalar != "\t" {
+                if TerminalText.needsEscape(scalar) {
                     out += "&#xFFFD;"
                 } else {
                     out.unicodeScalars.append(scalar)

@@ -24,8 +24,11 @@ public struct ReportPublicKey: Sendable, Equatable {
 
     /// Reads a `KEY.pub` file; a 3tofu private key file is accepted too (its public half is used).
     public static func load(path: String) throws -> ReportPublicKey {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ReportError("cannot read the public key \(path); check the path (keys come from `3tofu keygen --output KEY`, which writes KEY.pub)")
+        let data: Data
+        do {
+            data = try BoundedFile.readWhole(path, what: "the public key", limit: 64 << 10)
+        } catch let error as ReportError {
+            throw ReportError("\(error.message); check the path (keys come from `3tofu keygen --output KEY`, which writes KEY.pub)")
         }
         let text = String(decoding: data, as: UTF8.self)
         if text.contains(ReportSigningKey.begin) {

@@ -38,8 +38,11 @@ public struct ReportSigningKey: Sendable {
 
     /// Reads a private key file written by `3tofu keygen`.
     public static func load(path: String) throws -> ReportSigningKey {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ReportError("cannot read the signing key \(path); check the path, or create a key with `3tofu keygen --output \(path)`")
+        let data: Data
+        do {
+            data = try BoundedFile.readWhole(path, what: "the signing key", limit: 64 << 10)
+        } catch let error as ReportError {
+            throw ReportError("\(error.message); check the path, or create a key with `3tofu keygen --output \(path)`")
         }
         return try ReportSigningKey(text: String(decoding: data, as: UTF8.self), source: path)
     }

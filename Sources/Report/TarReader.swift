@@ -8,7 +8,19 @@ struct TarReader {
         var size: Int64
         /// "0" regular file, "5" directory, and so on.
         var type: UInt8
-        var isRegularFile: Bool { type == UInt8(ascii: "0") || type == 0 }
+        var isRegularFile: Bool { type == UInt8(ascii: "0") || type == 0 || type == UInt8(ascii: "7") }
+        var isDirectory: Bool { type == UInt8(ascii: "5") }
+        /// What a member that is neither a file nor a directory is, for messages.
+        var kindName: String {
+            switch type {
+            case UInt8(ascii: "1"): "a hard link"
+            case UInt8(ascii: "2"): "a symbolic link"
+            case UInt8(ascii: "3"): "a character device"
+            case UInt8(ascii: "4"): "a block device"
+            case UInt8(ascii: "6"): "a FIFO"
+            default: "of tar type '\(String(decoding: [type], as: UTF8.self))'"
+            }
+        }
     }
 
     static let blockSize = 512
@@ -17,11 +29,9 @@ struct TarReader {
     /// Every byte read so far goes through this (for the SHA-256 of the whole file).
     private let observe: (Data) -> Void
 
-    init(path: String, observe: @escaping (Data) -> Void) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ReportError("cannot open \(path) for reading; check the path")
-        }
-        self.handle = handle
+    /// Reads from `fd` (open on the regular file `path`, checked by the caller), which it closes.
+    init(fileDescriptor fd: Int32, path: String, observe: @escaping (Data) -> Void) {
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         self.path = path
         self.observe = observe
     }

@@ -1,4 +1,5 @@
 import Agreement
+import OCI
 
 /// ANSI styling for terminal text (a no-op without colour), and removal of control characters so a
 /// report from elsewhere cannot send escape sequences to the reader's terminal.
@@ -24,14 +25,14 @@ struct TextStyle {
         color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
     }
 
-    /// Line breaks become spaces; other control characters (ESC, BEL, C1…) become U+FFFD.
+    /// Line breaks become spaces; other control characters (ESC, BEL, C1…), the line separators and
+    /// the bidirectional overrides (everything `TerminalText` refuses) become U+FFFD.
     static func clean(_ text: String) -> String {
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             switch scalar.value {
             case 0x0A, 0x0D, 0x09: scalars.append(" ")
-            case 0x00...0x1F, 0x7F...0x9F: scalars.append("\u{FFFD}")
-            default: scalars.append(scalar)
+            default: scalars.append(TerminalText.needsEscape(scalar) ? "\u{FFFD}" : scalar)
             }
         }
         return String(scalars)

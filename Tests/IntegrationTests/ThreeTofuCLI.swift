@@ -7,6 +7,8 @@ enum ThreeTofuCLI {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// stdout byte for byte (an archive written with `--output -`).
+        var stdoutData = Data()
     }
 
     static var executable: String {
@@ -26,10 +28,13 @@ enum ThreeTofuCLI {
     }
 
     /// `environment` is the whole environment (plus PATH); HOME and the cache default to a fresh temp dir.
-    static func run(_ arguments: [String], environment: [String: String] = [:], home: String) throws -> Result {
+    /// `timeout`: a command that should fail at once gets a short one, so a hang fails the test.
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], home: String, workingDirectory: String? = nil, timeout: Duration = .seconds(600)
+    ) throws -> Result {
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": home, "THREETOFU_CACHE": home + "/cache"]
         env.merge(environment) { _, new in new }
-        let output = try Shell.run([try executable] + arguments, env: env, timeout: .seconds(600))
-        return Result(status: output.status, stdout: output.stdout, stderr: output.stderr)
+        let output = try Shell.runCapturing([try executable] + arguments, env: env, workingDirectory: workingDirectory, timeout: timeout)
+        return Result(status: output.status, stdout: output.stdout, stderr: output.stderr, stdoutData: output.stdoutData)
     }
 }

@@ -26,6 +26,8 @@ import Testing
     @Test(arguments: [
         Bad(name: "duplicate layers key", body: manifest(extra: #","layers":[\#(layer())]"#), mentions: "repeats the key \"layers\""),
         Bad(name: "duplicate key spelled with an escape", body: manifest(extra: #","l\u0061yers":[]"#), mentions: "repeats the key"),
+        Bad(name: "layers and Layers", body: manifest(extra: #","Layers":[\#(layer())]"#), mentions: "differ only by case"),
+        Bad(name: "Kelvin sign K in a key", body: #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(config),"layers":[\#(layer())],"anno\#u{212A}":1,"annok":2}"#, mentions: "differ only by case"),
         Bad(name: "duplicate mediaType", body: #"{"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","manifests":[]}"#, mentions: "repeats the key \"mediaType\""),
         Bad(name: "duplicate digest in a descriptor", body: manifest(layers: #"[{"mediaType":"x","digest":"sha256:\#(Fixtures.hex("b"))","digest":"sha256:\#(Fixtures.hex("c"))","size":1}]"#), mentions: "repeats the key \"digest\""),
         Bad(name: "negative size", body: manifest(layers: "[\(layer("-1"))]"), mentions: "negative"),
@@ -69,6 +71,39 @@ import Testing
         // Malformed input is left to the decoder.
         #expect(JSONKeyCheck.firstProblem(in: Array(#"{"a":"\q","a":1}"#.utf8)) == nil)
         #expect(JSONKeyCheck.firstProblem(in: Array("]]]}}}\"".utf8)) == nil)
+    }
+
+    /// Keys fold as Go's encoding/json folds them (foldName): a pair that folds alike is refused,
+    /// a pair Go keeps apart is not.
+    @Test(arguments: [
+        ("layers", "Layers", true), ("mediaType", "MEDIATYPE", true), ("k", "\u{212A}", true), ("s", "\u{17F}", true),
+        ("Å", "\u{212B}", true), ("µ", "μ", true), ("σ", "ς", true), ("ß", "ẞ", true), ("ǅ", "ǆ", true), ("ᾀ", "ᾈ", true),
+        ("Ω", "\u{2126}", true), ("é", "É", true), ("θ", "ϑ", true),
+        ("i", "\u{130}", false), ("I", "\u{131}", false), ("ss", "ß", false), ("a", "b", false), ("layer", "layers", false),
+    ])
+    func keysThatDifferOnlyByGoCaseAreRefused(first: String, second: String, refused: Bool) {
+        let body = Array(#"{"\#(first)":1,"\#(second)":2}"#.utf8)
+        let problem = JSONKeyCheck.firstProblem(in: body)
+        if refused {
+            // Swift compares strings by canonical equivalence: the Angstrom and Ohm signs already
+            // equal Å and Ω there, so the pair reads as the same key repeated.
+            let kind: JSONKeyCheck.Problem.Kind = first == second ? .duplicateKey(second) : .caseVariantKey(second, first)
+            #expect(problem?.kind == kind, "\(first) / \(second)")
+        } else {
+            #expect(problem == nil, "\(first) / \(second)")
+        }
+        #expect((JSONKeyCheck.goFolded(first) == JSONKeyCheck.goFolded(second)) == refused)
+    }
+
+    /// Text from outside shown on a terminal: control characters, C1, separators and bidirectional
+    /// overrides are escaped; line feeds stay unless the text must be one line.
+    @Test func terminalTextEscapesWhatATerminalWouldObey() {
+        #expect(TerminalText.sanitized("ok\u{1B}[2Jgone\u{07}") == #"ok\u{1b}[2Jgone\u{7}"#)
+        #expect(TerminalText.sanitized("a\u{9B}31m\u{7F}b\rc") == #"a\u{9b}31m\u{7f}b\u{d}c"#)
+        #expect(TerminalText.sanitized("x\u{202E}y\u{2028}z") == #"x\u{202e}y\u{2028}z"#)
+        #expect(TerminalText.sanitized("two\nlines\tand a tab") == "two\nlines\tand a tab")
+        #expect(TerminalText.sanitized("two\nlines", oneLine: true) == "two lines")
+        #expect(TerminalText.sanitized("wget 1.25 ✓ sha256:ab…") == "wget 1.25 ✓ sha256:ab…")
     }
 
     @Test func tenThousandLayersDecodeQuickly() throws {

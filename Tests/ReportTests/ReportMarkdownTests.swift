@@ -26,6 +26,21 @@ import Testing
         markdown.split(separator: "\n").map(String.init).filter { $0.hasPrefix("| ") }
     }
 
+    /// Markdown and HTML are often read as printed (`report show --format markdown`): no value
+    /// from the report may bring an escape sequence, a C1 control or a bidirectional override.
+    @Test func controlCharactersNeverReachTheTerminal() {
+        var report = ReportSamples.insufficient
+        report.vantages[1].error = "bad\u{1B}]0;pwned\u{07}"
+        report.vantages[1].name = "mir\u{1B}[2Jror\u{202E}"
+        report.vantages[1].route = "socks5h://x\u{9B}2J"
+        report.reason = "Nope\u{9B}31m."
+        for (format, text) in [("markdown", ReportRenderer.markdown(report)), ("html", ReportHTML.render(report))] {
+            let bad = text.unicodeScalars.filter { $0 == "\u{1B}" || $0 == "\u{9B}" || $0 == "\u{07}" || $0 == "\u{202E}" }
+            #expect(bad.isEmpty, "\(format) holds \(bad.map { String($0.value, radix: 16) })")
+            #expect(text.contains("pwned"), "the text is still shown")
+        }
+    }
+
     @Test func agreeingReportIsAProperTable() throws {
         let markdown = ReportRenderer.markdown(ReportSamples.agree)
         #expect(markdown.hasPrefix("### 3tofu agreement report\n"))
