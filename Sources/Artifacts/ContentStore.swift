@@ -61,7 +61,7 @@ public final class ContentStore: Sendable {
         }
         let me = geteuid()
         let advice = "make it private with `chmod -R go-w '\(root)'`, set THREETOFU_CACHE to a private directory, or set THREETOFU_CACHE_SHARED=1 if every user who can write it is trusted"
-        for directory in [root, "\(root)/blobs", "\(root)/blobs/sha256", "\(root)/blobs/sha512", "\(root)/ingest"] {
+        for directory in [root, "\(root)/blobs", "\(root)/blobs/sha256", "\(root)/blobs/sha512", "\(root)/ingest", "\(root)/staging"] {
             var info = stat()
             guard lstat(directory, &info) == 0 || directory == root else { continue }
             if directory == root { _ = stat(directory, &info) }

@@ -67,4 +67,43 @@ public enum FileOutput {
             return hex
         }
     }
+
+    /// Copies the finished file at `path` to the open descriptor `output` (stdout for
+    /// `pull --output -`), hashing every byte on its way: when the bytes sent do not hash to
+    /// `sha256` (hex; what the writer computed while writing the file), `digestMismatch` is
+    /// thrown, so the run fails although the reader already got them. A reader that went away
+    /// (EPIPE) is `io`. Returns the number of bytes sent.
+    @discardableResult
+    public static func send(_ path: String, to output: Int32, sha256 expected: String) throws -> Int64 {
+        let input = try FileSystem.openForReading(path)
+        defer { close(input) }
+        var hasher = BlobHasher(.sha256)
+        var sent: Int64 = 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileSystem.chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try FileSystem.readSome(input, into: buffer, path: path)
+            if count == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            hasher.update(chunk)
+            var offset = 0
+            while offset < count, let base = chunk.baseAddress {
+                let written = Glibc.write(output, base + offset, count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    let reason = errno == EPIPE ? "the reading program closed the pipe" : FileSystem.lastError()
+                    throw ArtifactsError(.io, "could not send \(path) after \(sent) bytes: \(reason); the reader got an incomplete file")
+                }
+                offset += written
+                sent += Int64(written)
+            }
+        }
+        let hex = hasher.finalizeHex()
+        guard hex == expected.lowercased() else {
+            throw ArtifactsError(
+                .digestMismatch,
+                "\(path) changed after it was written and verified (it hashes to \(hex), not \(expected)); the \(sent) bytes sent must not be used")
+        }
+        return sent
+    }
 }

@@ -131,7 +131,7 @@ struct PullCommand: AsyncParsableCommand {
         let pinned = setup.reference.pinned(to: try Digest(parsing: result.decision.agreed?.topDigest ?? "")).description
         if let stdout {
             // Only now, with every layer verified and the archive complete, does stdout get a byte.
-            try stdout.deliver()
+            try stdout.deliver(sha256: written.sha256)
             Terminal.note("Wrote the archive to stdout (\(written.format.rawValue), sha256 \(written.sha256)), verified by \(result.answeringCount) vantages.")
             Terminal.note(pinned)
             return

@@ -18,7 +18,7 @@ struct StdoutOutput {
     init(storeRoot: String) throws {
         let directory = storeRoot + "/staging"
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw ToolFailure(.notMet, "cannot create \(directory) to stage the archive for stdout: \(error.localizedDescription); check the cache directory")
         }
@@ -40,38 +40,17 @@ struct StdoutOutput {
         return nil
     }
 
-    /// Copies the staged archive to stdout, then deletes it. A reader that goes away (a closed
-    /// pipe) is an error that says how much it got, never a silent death by SIGPIPE.
-    func deliver() throws {
+    /// Copies the staged archive to stdout, hashing it on the way against `sha256` (what the writer
+    /// computed), then deletes it. A reader that goes away (a closed pipe) is an error that says how
+    /// much it got, never a silent death by SIGPIPE; bytes that changed on disk since they were
+    /// written fail the run.
+    func deliver(sha256: String) throws {
         defer { unlink(stagingPath) }
-        let input = open(stagingPath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard input >= 0 else {
-            throw ToolFailure(.notMet, "cannot open the staged archive \(stagingPath): \(String(cString: strerror(errno))); nothing was written to stdout")
-        }
-        defer { close(input) }
         signal(SIGPIPE, SIG_IGN)
-        let size = 1 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
-        defer { buffer.deallocate() }
-        var sent: Int64 = 0
-        while true {
-            let count = read(input, buffer, size)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ToolFailure(.notMet, "cannot read the staged archive \(stagingPath) after \(sent) bytes: \(String(cString: strerror(errno))); stdout got an incomplete archive")
-            }
-            if count == 0 { return }
-            var offset = 0
-            while offset < count {
-                let written = write(STDOUT_FILENO, buffer + offset, count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    let reason = errno == EPIPE ? "the reading program closed the pipe" : String(cString: strerror(errno))
-                    throw ToolFailure(.notMet, "could not write the archive to stdout after \(sent) bytes: \(reason); the reader got an incomplete archive")
-                }
-                offset += written
-                sent += Int64(written)
-            }
+        do {
+            try FileOutput.send(stagingPath, to: STDOUT_FILENO, sha256: sha256)
+        } catch let error as ArtifactsError {
+            throw ToolFailure(.notMet, error.message)
         }
     }
 
