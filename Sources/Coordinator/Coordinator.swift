@@ -27,7 +27,7 @@ public enum Coordinator {
         // verdict after every download is still agreement.
         let gate = LayerGate(store: store, streamsToWriter: request.output.map { $0.format != .oci } ?? false)
         try await BlobFetcher.dropDamaged(primary.resolution.manifest.layers, in: store)
-        let staging = try stageOutput(request, resolution: primary.resolution, store: store, gate: gate)
+        let staging = try await stageOutput(request, resolution: primary.resolution, store: store, gate: gate)
         let statistics: BlobFetcher.Statistics
         do {
             if everyVantage {
@@ -72,14 +72,15 @@ public enum Coordinator {
     }
 
     /// Starts building the output (when there is one) from the preferred vantage's resolution,
-    /// on a blocking thread; it waits at `gate` for layers that are not in the store yet.
-    static func stageOutput(_ request: PullRequest, resolution: ImageResolution, store: ContentStore, gate: LayerGate) throws -> Task<StagedArtifact, any Error>? {
+    /// on a thread of its own; it waits at `gate` for layers that are not in the store yet, which
+    /// the fetch commits on `BlockingIO.run`'s threads: the writer must not hold one of those.
+    static func stageOutput(_ request: PullRequest, resolution: ImageResolution, store: ContentStore, gate: LayerGate) async throws -> Task<StagedArtifact, any Error>? {
         guard let output = request.output else { return nil }
-        try ingestConfig(resolution, store: store)
+        try await ingestConfig(resolution, store: store)
         let image = try imageToWrite(resolution, store: store)
         let availability = gate.availability
         return Task {
-            try await BlockingIO.run {
+            try await BlockingIO.runOnOwnThread(named: "3tofu.archive-writer") {
                 // However the writer ends, no download may wait for it any more.
                 defer { gate.writerFinished() }
                 return try ArtifactWriter.stage(
@@ -271,7 +272,7 @@ public enum Coordinator {
     static func fetchIntoStore(_ fetcher: BlobFetcher, layers: [Descriptor], primary: Source, store: ContentStore) async -> Result<BlobFetcher.Statistics, any Error> {
         do {
             let statistics = try await fetcher.fetch(LayerOrder.forWriting(layers))
-            try ingestConfig(primary.resolution, store: store)
+            try await ingestConfig(primary.resolution, store: store)
             return .success(statistics)
         } catch {
             return .failure(error)
@@ -305,15 +306,18 @@ public enum Coordinator {
         return received
     }
 
-    static func ingestConfig(_ resolution: ImageResolution, store: ContentStore) throws {
+    /// Puts the agreed config blob in the store (hashing a cached one, or writing and fsyncing the
+    /// received bytes), off the cooperative pool.
+    static func ingestConfig(_ resolution: ImageResolution, store: ContentStore) async throws {
         let config = resolution.manifest.config
         // A cached config is used only if it still hashes to its digest (`read` removes it if not).
-        if store.contains(config.digest, size: config.size), (try? store.read(config.digest)) != nil { return }
+        let cached = try await BlockingIO.run { store.contains(config.digest, size: config.size) && (try? store.read(config.digest)) != nil }
+        if cached { return }
         guard let bytes = resolution.config?.bytes else {
             throw CoordinatorError(.notMet, "the config blob \(config.digest) was not received")
         }
         do {
-            _ = try store.ingest(data: bytes, digest: config.digest)
+            _ = try await BlockingIO.run { try store.ingest(data: bytes, digest: config.digest) }
         } catch {
             throw CoordinatorError(.notMet, "the agreed config blob does not match its digest \(config.digest): \(error)")
         }

@@ -2,8 +2,8 @@ import Artifacts
 import Foundation
 import OCI
 
-/// Lets an output be assembled while its layers are still downloading: the writer, on a blocking
-/// thread, waits here for each layer until the store holds it whole; the fetch says when a layer
+/// Lets an output be assembled while its layers are still downloading: the writer, on a thread of
+/// its own, waits here for each layer until the store holds it whole; the fetch says when a layer
 /// landed, and `close()` ends every wait once nothing more will arrive (the writer then reports
 /// what is missing, or the output is discarded).
 ///
