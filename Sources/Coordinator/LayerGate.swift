@@ -17,9 +17,9 @@ import OCI
 /// it is released), and a feed never calls the gate with its own held: no lock order to keep.
 ///
 /// Orders the pipeline keeps (see docs/ARCHITECTURE.md):
-/// - `abort()` before waiting for the staged output to discard it (`Coordinator.run`): a writer
-///   waiting here for a layer the failed fetch will never bring ends only when the gate is aborted
-///   or closed.
+/// - `abort()` before waiting for the staged output to discard it (`LayerStream.abandon`): a
+///   writer waiting here for a layer the failed fetch will never bring ends only when the gate is
+///   aborted or closed.
 /// - a writer that abandons a live layer calls `stopTakingLive()` before it waits here again
 ///   (`ArchiveWriter`): every feed is released, so no download waits for a writer that waits for it.
 /// - the fetcher commits a blob before `LayerFeed.verified()`, and abandons every feed it did not
