@@ -44,10 +44,12 @@ public enum BundleCoordinator {
             results[index].bytesReceived = statistics[index].bytesReceived
         }
 
-        let images = try zip(results, resolutions).map { result, resolution in
-            try Coordinator.ingestConfig(resolution, store: store)
-            return try Coordinator.imageToWrite(resolution, store: store)
+        var toWrite: [ImageToWrite] = []
+        for resolution in resolutions {
+            try await Coordinator.ingestConfig(resolution, store: store)
+            toWrite.append(try Coordinator.imageToWrite(resolution, store: store))
         }
+        let images = toWrite
         let output = request.output
         let written: [WriteResult]
         do {

@@ -22,32 +22,25 @@ public enum Coordinator {
         let sources = preferredSources(runs, clients: clients)
         guard let primary = sources.first else { return result }
 
-        // The output is assembled while the layers download: the writer waits at the gate for each
-        // layer to be verified into the store, and the finished output is put in place only if the
+        // The output is assembled while the layers download, and is put in place only if the
         // verdict after every download is still agreement.
-        let gate = LayerGate(store: store, streamsToWriter: request.output.map { $0.format != .oci } ?? false)
-        try await BlobFetcher.dropDamaged(primary.resolution.manifest.layers, in: store)
-        let staging = try stageOutput(request, resolution: primary.resolution, store: store, gate: gate)
+        let stream = try await LayerStream.start(primary.resolution, output: request.output, store: store)
         let statistics: BlobFetcher.Statistics
         do {
             if everyVantage {
                 // Every vantage downloads and hashes every layer; the preferred one keeps them in the store.
-                statistics = try await hashEverywhere(request, clients: clients, runs: &runs, store: store, gate: gate, events: events)
+                statistics = try await hashEverywhere(request, clients: clients, runs: &runs, stream: stream, events: events)
                 decision = decide(runs, request)
             } else {
-                statistics = try await BlobFetcher(
-                    store: store, sources: sources.map { ($0.name, $0.client) }, reference: request.reference,
-                    concurrency: request.blobConcurrency, events: gate.forwarding(events), gate: gate
-                ).fetch(LayerOrder.forWriting(primary.resolution.manifest.layers))
+                statistics = try await stream.fetch(
+                    primary.resolution.manifest.layers, sources: sources.map { ($0.name, $0.client) }, reference: request.reference,
+                    concurrency: request.blobConcurrency, events: events)
             }
         } catch {
-            // The output will be thrown away: the writer stops at its next layer instead of copying
-            // the layers the store holds (or starting again after an abandoned live layer).
-            gate.abort()
-            await discard(staging)
+            await stream.abandon()
             throw error
         }
-        gate.close()
+        stream.fetchFinished()
         result.vantages = runs
         result.decision = decision
         result.layersDownloaded = statistics.downloaded
@@ -55,43 +48,19 @@ public enum Coordinator {
         result.layersResumed = statistics.resumed
         result.bytesReceived = statistics.bytesReceived
 
-        guard let staging, let output = request.output else { return result }
+        guard let output = request.output else { return result }
         guard decision.verdict == .agree else {
-            await discard(staging)
+            await stream.discard()
             return result
         }
         events?(.writing(path: output.path, format: output.format.rawValue))
         do {
-            let staged = try await staging.value
-            result.written = try await BlockingIO.run { try staged.commit() }
+            result.written = try await stream.commit()
             result.layersStreamed = result.written?.layersTakenLive ?? 0
         } catch {
             throw CoordinatorError(.notMet, "could not write \(output.path): \(error)")
         }
         return result
-    }
-
-    /// Starts building the output (when there is one) from the preferred vantage's resolution,
-    /// on a blocking thread; it waits at `gate` for layers that are not in the store yet.
-    static func stageOutput(_ request: PullRequest, resolution: ImageResolution, store: ContentStore, gate: LayerGate) throws -> Task<StagedArtifact, any Error>? {
-        guard let output = request.output else { return nil }
-        try ingestConfig(resolution, store: store)
-        let image = try imageToWrite(resolution, store: store)
-        let availability = gate.availability
-        return Task {
-            try await BlockingIO.run {
-                // However the writer ends, no download may wait for it any more.
-                defer { gate.writerFinished() }
-                return try ArtifactWriter.stage(
-                    image, format: output.format, to: output.path, store: store, layerAvailability: availability, liveLayers: gate)
-            }
-        }
-    }
-
-    /// Waits for a staged output that will not be used and removes it.
-    static func discard(_ staging: Task<StagedArtifact, any Error>?) async {
-        guard let staging, let staged = try? await staging.value else { return }
-        staged.discard()
     }
 
     static func decide(_ runs: [VantageRun], _ request: PullRequest) -> Decision<ObservedImage> {
@@ -192,16 +161,16 @@ public enum Coordinator {
     /// records the SHA-256 of what it received. The preferred vantage stores verified layers as it
     /// goes; the others hash and discard. A vantage that fails here becomes a failed observation.
     static func hashEverywhere(
-        _ request: PullRequest, clients: [VantageClient], runs: inout [VantageRun], store: ContentStore, gate: LayerGate, events: PullEventSink?
+        _ request: PullRequest, clients: [VantageClient], runs: inout [VantageRun], stream: LayerStream, events: PullEventSink?
     ) async throws -> BlobFetcher.Statistics {
+        let store = stream.store
         let sources = preferredSources(runs, clients: clients)
         guard let primary = sources.first else { return BlobFetcher.Statistics() }
         let layers = primary.resolution.manifest.layers
         // The primary downloads into the store while the others download and hash: every route at
         // once, each with the same bounded concurrency.
-        let fetcher = BlobFetcher(
-            store: store, sources: [(primary.name, primary.client)], reference: request.reference,
-            concurrency: request.blobConcurrency, events: gate.forwarding(events), gate: gate)
+        let fetcher = stream.fetcher(
+            sources: [(primary.name, primary.client)], reference: request.reference, concurrency: request.blobConcurrency, events: events)
         let parts = await withTaskGroup(of: EveryVantagePart.self) { group in
             group.addTask { .primary(await fetchIntoStore(fetcher, layers: layers, primary: primary, store: store)) }
             for source in sources.dropFirst() {
@@ -271,7 +240,7 @@ public enum Coordinator {
     static func fetchIntoStore(_ fetcher: BlobFetcher, layers: [Descriptor], primary: Source, store: ContentStore) async -> Result<BlobFetcher.Statistics, any Error> {
         do {
             let statistics = try await fetcher.fetch(LayerOrder.forWriting(layers))
-            try ingestConfig(primary.resolution, store: store)
+            try await ingestConfig(primary.resolution, store: store)
             return .success(statistics)
         } catch {
             return .failure(error)
@@ -305,15 +274,18 @@ public enum Coordinator {
         return received
     }
 
-    static func ingestConfig(_ resolution: ImageResolution, store: ContentStore) throws {
+    /// Puts the agreed config blob in the store (hashing a cached one, or writing and fsyncing the
+    /// received bytes), off the cooperative pool.
+    static func ingestConfig(_ resolution: ImageResolution, store: ContentStore) async throws {
         let config = resolution.manifest.config
         // A cached config is used only if it still hashes to its digest (`read` removes it if not).
-        if store.contains(config.digest, size: config.size), (try? store.read(config.digest)) != nil { return }
+        let cached = try await BlockingIO.run { store.contains(config.digest, size: config.size) && (try? store.read(config.digest)) != nil }
+        if cached { return }
         guard let bytes = resolution.config?.bytes else {
             throw CoordinatorError(.notMet, "the config blob \(config.digest) was not received")
         }
         do {
-            _ = try store.ingest(data: bytes, digest: config.digest)
+            _ = try await BlockingIO.run { try store.ingest(data: bytes, digest: config.digest) }
         } catch {
             throw CoordinatorError(.notMet, "the agreed config blob does not match its digest \(config.digest): \(error)")
         }

@@ -83,7 +83,9 @@ public enum FetchCoordinator {
             guard response.status == 200 else { throw RegistryClient.downloadStatusError(response, url: url) }
             let digest = try Digest(algorithm: .sha256, encoded: response.bodySHA256)
             if let ingest, let store {
-                try FileOutput.commitDownload(ingest, sha256: response.bodySHA256, size: response.bodyLength, into: store)
+                // fsync and link: off the cooperative pool.
+                let sha256 = response.bodySHA256, size = response.bodyLength
+                _ = try await BlockingIO.run { try FileOutput.commitDownload(ingest, sha256: sha256, size: size, into: store) }
             }
             return Download(digest: digest, size: response.bodyLength, chain: chain, evidence: response.evidence)
         } catch {

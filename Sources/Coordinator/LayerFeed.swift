@@ -20,62 +20,49 @@ import Transport
 ///
 /// The feed hands over only a single body written from the file's first byte: a second body (a
 /// retry, a resume with `Range`) abandons it, as does the fetcher when the blob does not verify.
+///
+/// Every decision is `StateMachine`'s. This class only locks around it, waits where it says wait
+/// and wakes where it says wake. It never holds its lock while calling out (`othersRunning` is
+/// asked with the lock released), and `LayerGate` never holds its own while calling a feed, so no
+/// thread ever holds both locks and there is no lock order to keep.
 final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
-    // Safety: every stored property below `condition` is read and written only with it locked,
-    // except `pending`, which only the transfer's thread touches (BodyTap calls are serial).
-    private enum State {
-        case open, verified, abandoned
-    }
-
+    // Safety: `machine` is read and written only with `condition` locked; `pending` only by the
+    // transfer's thread (BodyTap calls are serial).
     private let condition = NSCondition()
-    private var queue: [Data] = []
-    private var head = 0
-    private var queuedBytes = 0
-    private var state = State.open
-    private var readerCame = false
-    private var bodies = 0
+    private var machine: StateMachine
     private var pending = Data()
-    /// Bytes received; only the transfer's thread touches it.
-    private var received: Int64 = 0
 
-    let expectedSize: Int64?
-    let capacity: Int
     let pieceSize: Int
     let patience: Double
-    /// Whether other downloads run beside this one now.
+    /// Whether other downloads run beside this one now. Called without the feed's lock held.
     private let othersRunning: @Sendable () -> Bool
-    /// Told each time the download waits for the writer (the writer, not the route, sets the pace).
-    private let heldBack: @Sendable () -> Void
 
     init(
         expectedSize: Int64? = nil, capacity: Int = 8 << 20, pieceSize: Int = 1 << 20, patience: Double = 0.05,
-        othersRunning: @escaping @Sendable () -> Bool = { false }, heldBack: @escaping @Sendable () -> Void = {}
+        othersRunning: @escaping @Sendable () -> Bool = { false }
     ) {
-        self.expectedSize = expectedSize
-        self.capacity = max(capacity, pieceSize)
+        self.machine = StateMachine(expectedSize: expectedSize, capacity: max(capacity, pieceSize))
         self.pieceSize = pieceSize
         self.patience = patience
         self.othersRunning = othersRunning
-        self.heldBack = heldBack
     }
 
     // MARK: the download's side (BodyTap)
 
     func begin(appending: Bool) {
-        condition.lock()
-        bodies += 1
-        let usable = bodies == 1 && !appending
-        condition.unlock()
-        if !usable { abandon() }
+        perform(locked { $0.bodyBegins(appending: appending) })
     }
 
     func receive(_ bytes: UnsafeRawBufferPointer) {
-        guard isOpen else { return }
-        received += Int64(bytes.count)
-        if let expectedSize, received > expectedSize {
-            pending = Data()
-            abandon()
+        switch locked({ $0.bytesArrive(bytes.count) }) {
+        case .ignore:
             return
+        case .gaveUp:
+            pending = Data()
+            condition.broadcast()
+            return
+        case .gather:
+            break
         }
         var rest = bytes
         while !rest.isEmpty {
@@ -91,7 +78,7 @@ final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
     }
 
     func end() {
-        if !pending.isEmpty, isOpen { enqueue(pending) }
+        if !pending.isEmpty { enqueue(pending) }
         pending = Data()
     }
 
@@ -99,84 +86,83 @@ final class LayerFeed: LiveLayer, BodyTap, @unchecked Sendable {
 
     /// The blob is verified (and in the store): the writer may finish the layer.
     func verified() {
-        condition.lock()
-        if state == .open { state = .verified }
-        condition.broadcast()
-        condition.unlock()
+        perform(locked { $0.verified() })
     }
 
     /// The download will not hand over the layer whole and verified, or the writer is gone.
     /// Frees what is queued and releases a download waiting for room.
     func abandon() {
-        condition.lock()
-        abandonLocked()
-        condition.unlock()
+        perform(locked { $0.abandon() })
+    }
+
+    /// Whether the download waited for the writer since the last call (the writer, not the route,
+    /// set the pace).
+    func takeHeldBack() -> Bool {
+        locked { $0.takeHeldBack() }
     }
 
     // MARK: the writer's side (LiveLayer)
 
     func next() -> LiveChunk {
         condition.lock()
-        defer { condition.unlock() }
-        if !readerCame {
-            readerCame = true
-            condition.broadcast()
-        }
-        while head == queue.count, state == .open {
+        var action = machine.writerTakes()
+        while action == .waitForBytes {
             condition.wait()
+            action = machine.writerTakes()
         }
-        if state == .abandoned { return .abandoned }
-        if head < queue.count {
-            let piece = queue[head]
-            queue[head] = Data()
-            head += 1
-            if head == queue.count {
-                queue.removeAll(keepingCapacity: true)
-                head = 0
-            }
-            queuedBytes -= piece.count
+        condition.unlock()
+        switch action {
+        case .bytes(let piece):
+            // Room was freed: a download waiting for it goes on.
             condition.broadcast()
             return .bytes(piece)
+        case .verified, .waitForBytes:
+            return .verified
+        case .abandoned:
+            return .abandoned
         }
-        return .verified
     }
 
     // MARK: -
 
-    /// `abandon()` with `condition` already locked: frees the queue and wakes every waiter.
-    private func abandonLocked() {
-        if state == .open {
-            state = .abandoned
-            queue = []
-            head = 0
-            queuedBytes = 0
-        }
-        condition.broadcast()
-    }
-
-    private var isOpen: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return state == .open
-    }
-
+    /// Offers a whole piece, waiting while the machine says so. The only waits of the download.
     private func enqueue(_ piece: Data) {
         condition.lock()
-        defer { condition.unlock() }
-        while state == .open, queuedBytes > 0, queuedBytes + piece.count > capacity {
-            // Waiting for the writer: the writer, not the route, sets the pace now.
-            heldBack()
-            if readerCame {
+        var action = machine.offer(piece)
+        while true {
+            switch action {
+            case .queued, .gaveUp:
+                condition.unlock()
+                condition.broadcast()
+                return
+            case .dropped:
+                condition.unlock()
+                return
+            case .waitForWriter:
                 condition.wait()
-            } else if !condition.wait(until: Date(timeIntervalSinceNow: patience)), !readerCame, othersRunning() {
-                // The writer is busy with earlier layers while other downloads fill the link:
-                // let this one go on alone.
-                abandonLocked()
+                action = machine.offer(piece)
+            case .waitForWriterOrPatience:
+                if condition.wait(until: Date(timeIntervalSinceNow: patience)) {
+                    action = machine.offer(piece)
+                } else {
+                    // Asked with the lock released: the answer comes from the gate, under its lock.
+                    condition.unlock()
+                    let others = othersRunning()
+                    condition.lock()
+                    action = machine.patienceRanOut(piece, othersRunning: others)
+                }
             }
         }
-        guard state == .open else { return }
-        queue.append(piece)
-        queuedBytes += piece.count
-        condition.broadcast()
+    }
+
+    private func locked<T>(_ body: (inout StateMachine) -> T) -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        return body(&machine)
+    }
+
+    /// Carries out a wake, with the lock released.
+    private func perform(_ wake: StateMachine.Wake) {
+        if wake == .everyone { condition.broadcast() }
     }
 }

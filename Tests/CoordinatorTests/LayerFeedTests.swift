@@ -3,34 +3,34 @@ import Artifacts
 import Foundation
 import Testing
 
-/// `LayerFeed` between a download (its `BodyTap` side, on the transfer's thread) and the archive
-/// writer (its `LiveLayer` side): order, the ending, abandonment, and who waits for whom.
+/// `LayerFeed` with real threads, as the download and the writer use it: bytes gathered into
+/// pieces and handed over in order, and the waits the state machine orders actually end. What
+/// waits for what is `LayerFeedStateMachineTests`'; nothing here depends on timing.
 @Suite struct LayerFeedTests {
-    /// Runs `body` on a thread of its own; `done` tells whether it has returned.
-    final class Background: @unchecked Sendable {
+    /// Runs `body` on a thread of its own.
+    final class Background: Sendable {
         private let finished = DispatchSemaphore(value: 0)
-        private let lock = NSLock()
-        private var returned = false
 
         init(_ body: @escaping @Sendable () -> Void) {
-            Thread.detachNewThread { [self] in
+            Thread.detachNewThread { [finished] in
                 body()
-                lock.lock()
-                returned = true
-                lock.unlock()
                 finished.signal()
             }
         }
 
-        var done: Bool {
-            lock.lock()
-            defer { lock.unlock() }
-            return returned
-        }
-
-        /// Waits up to `seconds` for the body to return.
-        func wait(_ seconds: Double) -> Bool {
+        /// Waits up to `seconds` for the body to return (only ever a bound on a hang).
+        func wait(_ seconds: Double = 10) -> Bool {
             finished.wait(timeout: .now() + seconds) == .success
+        }
+    }
+
+    /// What a writer thread drained; read only after it returned.
+    final class Drained: @unchecked Sendable {
+        private(set) var bytes = Data()
+        private(set) var ending: LiveChunk?
+        func set(_ result: (Data, LiveChunk)) {
+            bytes = result.0
+            ending = result.1
         }
     }
 
@@ -49,6 +49,13 @@ import Testing
         }
     }
 
+    /// Blocks until the download has reported waiting for the writer. `takeHeldBack` takes the
+    /// feed's lock, which the download holds from deciding to wait until it waits: once it
+    /// answers true, the download is waiting (or already woken).
+    static func untilHeldBack(_ feed: LayerFeed) {
+        while !feed.takeHeldBack() { Thread.sleep(forTimeInterval: 0.001) }
+    }
+
     @Test func bytesArriveInOrderInPiecesAndEndVerified() {
         let feed = LayerFeed(capacity: 64, pieceSize: 16)
         let bytes = (0..<40).map { UInt8($0) }
@@ -62,99 +69,9 @@ import Testing
         let (rest, ending) = Self.drain(feed)
         #expect(rest == Data(bytes[32..<40]), "the tail at the end of the body")
         #expect(ending.isVerified)
-
     }
 
-    @Test func nothingIsVerifiedBeforeTheFetcherSaysSo() {
-        let feed = LayerFeed(capacity: 64, pieceSize: 8)
-        feed.begin(appending: false)
-        Self.send(feed, Array(repeating: 1, count: 8))
-        feed.end()
-        let reader = Background {
-            _ = Self.drain(feed)
-        }
-        #expect(!reader.wait(0.3), "the writer waits for the verdict after the last byte")
-        feed.verified()
-        #expect(reader.wait(5))
-    }
-
-    @Test(arguments: [false, true])
-    func aSecondBodyOrAnAppendAbandonsTheFeed(appendingFirst: Bool) {
-        let feed = LayerFeed(capacity: 64, pieceSize: 8)
-        feed.begin(appending: appendingFirst)
-        if !appendingFirst {
-            Self.send(feed, Array(repeating: 2, count: 8))
-            feed.end()
-            feed.begin(appending: true)
-        }
-        Self.send(feed, Array(repeating: 3, count: 8))
-        feed.verified()
-        #expect(feed.next().isAbandoned, "a resumed or restarted body is never handed over")
-
-    }
-
-    @Test func aFullFeedWaitsForTheWriterWhileTheDownloadIsAlone() {
-        let feed = LayerFeed(capacity: 16, pieceSize: 8, patience: 0.02, othersRunning: { false })
-        feed.begin(appending: false)
-        let download = Background {
-            Self.send(feed, Array(repeating: 4, count: 64))
-            feed.end()
-        }
-        #expect(!download.wait(0.3), "held back: the writer has not taken anything yet")
-        var taken = Data()
-        for _ in 0..<8 {
-            if case .bytes(let data) = feed.next() { taken.append(data) }
-        }
-        #expect(download.wait(5))
-        #expect(taken == Data(repeating: 4, count: 64), "nothing was dropped while it waited")
-    }
-
-    @Test func aFullFeedAheadOfTheWriterIsGivenUpWhileOthersRun() {
-        let feed = LayerFeed(capacity: 16, pieceSize: 8, patience: 0.02, othersRunning: { true })
-        feed.begin(appending: false)
-        let download = Background {
-            Self.send(feed, Array(repeating: 5, count: 64))
-            feed.end()
-        }
-        #expect(download.wait(5), "the download goes on alone instead of waiting for a writer busy elsewhere")
-        #expect(feed.next().isAbandoned, "the writer then reads the layer from the store")
-    }
-
-    @Test func onceTheWriterCameAFullFeedWaitsForItAndSaysSo() {
-        let held = Counter()
-        let feed = LayerFeed(capacity: 16, pieceSize: 8, patience: 10, othersRunning: { true }, heldBack: { held.add() })
-        feed.begin(appending: false)
-        let download = Background {
-            Self.send(feed, Array(repeating: 6, count: 64))
-            feed.end()
-        }
-        #expect(feed.next().isBytes(count: 8), "the writer has come")
-        #expect(!download.wait(0.3), "a full feed the writer reads waits for it, others running or not")
-        #expect(held.value > 0, "and the fetcher hears that the writer set the pace")
-        var rest = Data()
-        for _ in 0..<7 {
-            if case .bytes(let data) = feed.next() { rest.append(data) }
-        }
-        #expect(download.wait(5))
-        feed.verified()
-        #expect(rest.count == 56)
-        #expect(feed.next().isVerified)
-    }
-
-    @Test func abandonReleasesADownloadWaitingForRoom() {
-        let feed = LayerFeed(capacity: 8, pieceSize: 8, othersRunning: { false })
-        feed.begin(appending: false)
-        let download = Background {
-            Self.send(feed, Array(repeating: 7, count: 80))
-            feed.end()
-        }
-        #expect(!download.wait(0.2))
-        feed.abandon()
-        #expect(download.wait(5), "the writer is gone: the download is not held any more")
-        #expect(feed.next().isAbandoned)
-    }
-
-    @Test func bytesBeyondTheLayersSizeAbandonTheFeed() {
+    @Test func bytesBeyondTheLayersSizeAreNotQueued() {
         let feed = LayerFeed(expectedSize: 20, capacity: 64, pieceSize: 8)
         feed.begin(appending: false)
         Self.send(feed, Array(repeating: 8, count: 16))
@@ -164,33 +81,63 @@ import Testing
         #expect(feed.next().isAbandoned, "a body longer than the layer never verifies")
     }
 
-    @Test func waitingForAWriterThatHasNotComeCountsAsTheWritersPace() {
-        let held = Counter()
-        let feed = LayerFeed(capacity: 8, pieceSize: 8, othersRunning: { false }, heldBack: { held.add() })
+    @Test func aDownloadFarLargerThanTheQueuePassesWholeToAWriterOnAnotherThread() {
+        let feed = LayerFeed(capacity: 16, pieceSize: 8, patience: 3600)
+        let bytes = (0..<1000).map { UInt8($0 % 251) }
         feed.begin(appending: false)
         let download = Background {
-            Self.send(feed, Array(repeating: 9, count: 32))
+            for start in stride(from: 0, to: bytes.count, by: 13) {
+                Self.send(feed, Array(bytes[start..<min(bytes.count, start + 13)]))
+            }
             feed.end()
+            feed.verified()
         }
-        #expect(!download.wait(0.2))
-        #expect(held.value > 0, "the ramp must not read a full feed as a slow route")
-        feed.abandon()
-        #expect(download.wait(5))
+        let drained = Drained()
+        let writer = Background { drained.set(Self.drain(feed)) }
+        #expect(download.wait())
+        #expect(writer.wait())
+        #expect(drained.bytes == Data(bytes), "every byte, in order, through a queue of two pieces")
+        #expect(drained.ending?.isVerified == true)
     }
 
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var count = 0
-        func add() {
-            lock.lock()
-            count += 1
-            lock.unlock()
+    @Test func abandonReleasesADownloadWaitingForRoom() {
+        // Patience far longer than the test: only the wake from `abandon` can release the download.
+        let feed = LayerFeed(capacity: 8, pieceSize: 8, patience: 3600, othersRunning: { false })
+        feed.begin(appending: false)
+        let download = Background {
+            Self.send(feed, Array(repeating: 7, count: 80))
+            feed.end()
         }
-        var value: Int {
-            lock.lock()
-            defer { lock.unlock() }
-            return count
+        Self.untilHeldBack(feed)
+        feed.abandon()
+        #expect(download.wait(), "the writer is gone: the download is not held any more")
+        #expect(feed.next().isAbandoned)
+    }
+
+    @Test func theWriterTakingAPieceReleasesADownloadWaitingForRoom() {
+        let feed = LayerFeed(capacity: 8, pieceSize: 8, patience: 3600, othersRunning: { false })
+        feed.begin(appending: false)
+        let download = Background {
+            Self.send(feed, Array(repeating: 9, count: 16))
+            feed.end()
         }
+        Self.untilHeldBack(feed)
+        #expect(feed.next().isBytes(count: 8))
+        #expect(download.wait(), "room was made: the second piece is queued")
+        feed.verified()
+        #expect(feed.next().isBytes(count: 8))
+        #expect(feed.next().isVerified)
+    }
+
+    @Test func aFullFeedAheadOfTheWriterIsGivenUpWhileOthersRun() {
+        let feed = LayerFeed(capacity: 16, pieceSize: 8, patience: 0.001, othersRunning: { true })
+        feed.begin(appending: false)
+        let download = Background {
+            Self.send(feed, Array(repeating: 5, count: 64))
+            feed.end()
+        }
+        #expect(download.wait(), "the download goes on alone instead of waiting for a writer busy elsewhere")
+        #expect(feed.next().isAbandoned, "the writer then reads the layer from the store")
     }
 }
 
