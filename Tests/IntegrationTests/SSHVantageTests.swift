@@ -246,6 +246,26 @@ struct SSHVantageTests {
         try ReportSchema.validate(reportPath: reportPath)
     }
 
+    /// A bundle keeps one SSH session per vantage for the whole run: every image is resolved and
+    /// every layer fetched over it, instead of one session per image and another for the downloads.
+    @Test func aBundleUsesOneSSHSessionForAllItsImages() async throws {
+        let lab = try await Lab()
+        let server = try await SSHServer()
+        defer { server.killEverything() }
+        let host = lab.registry.host
+        _ = try lab.push(try lab.makeImage(layers: [20_000], seed: 21), "ssh/one", tag: "1")
+        _ = try lab.push(try lab.makeImage(layers: [30_000], seed: 22), "ssh/two", tag: "1")
+        let imagesFile = lab.home.file("images.txt")
+        try "\(host)/ssh/one:1\n\(host)/ssh/two:1\n".write(toFile: imagesFile, atomically: true, encoding: .utf8)
+        let vantages = try lab.vantagesFile(extra: Self.sshVantage("vps", server), only: [.direct, .httpProxy])
+        let output = lab.home.file("bundle.tar")
+        let result = try lab.run(["pull", "--images-from", imagesFile, "--output", output, "--vantages", vantages] + lab.registryOptions())
+
+        #expect(result.status == 0, "\(result.stderr)")
+        let sessions = server.log().components(separatedBy: "Accepted publickey").count - 1
+        #expect(sessions == 1, "one SSH login for two images, not \(sessions):\n\(server.log())")
+    }
+
     /// An identity file that cannot be read is a mistake in the vantages file: exit 2 (not 3),
     /// and the message says which file and what to change.
     @Test func anUnreadableIdentityFileIsBadInput() async throws {
