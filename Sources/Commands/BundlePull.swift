@@ -116,20 +116,9 @@ struct BundlePull {
         }
     }
 
-    /// nil when the image agreed; otherwise its failure with the contract's exit code (as for one image).
+    /// nil when the image agreed; otherwise its failure with the contract's exit code, exactly as for one image.
     static func failure(_ result: PullResult) -> ToolFailure? {
-        switch result.decision.verdict {
-        case .agree:
-            return nil
-        case .disagree:
-            return ToolFailure(.disagreement, "refused: \(result.decision.reason)")
-        case .insufficient:
-            let failures = result.vantages.compactMap(\.failure)
-            if !failures.isEmpty, failures.count == result.vantages.count, failures.allSatisfy(\.isBadInput) {
-                return ToolFailure(.badInput, failures[0].message)
-            }
-            return ToolFailure(.notMet, "policy '\(result.request.policy.name)' not met: \(result.decision.reason)")
-        }
+        SubjectOutcome.failure(SummaryTable.rows(result), decision: result.decision, policyName: result.request.policy.name)
     }
 
     /// `reports/r.json`, 2, `alpine:3.20` → `reports/r.2-alpine_3.20.json`.
