@@ -63,7 +63,7 @@ let package = Package(
         // Runs the vantages, asks Agreement, lets Artifacts write, builds the report.
         .target(
             name: "Coordinator",
-            dependencies: ["OCI", "Transport", "Remote", "Registry", "Agreement", "Artifacts", "Configuration", "Report"]
+            dependencies: ["OCI", "DirectIO", "Transport", "Remote", "Registry", "Agreement", "Artifacts", "Configuration", "Report"]
         ),
         .target(
             name: "Commands",
@@ -84,7 +84,16 @@ let package = Package(
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "OCI", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Agreement"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Agreement", "TestSupport"]),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Artifacts", "OCI", "TestSupport"]),
+        .testTarget(
+            name: "CoordinatorTests",
+            dependencies: ["Coordinator", "Agreement", "Artifacts", "Configuration", "OCI", "Report", "Transport", "TestSupport"]
+        ),
+        .testTarget(
+            name: "CommandsTests",
+            dependencies: [
+                "Commands", "Coordinator", "Agreement", "Artifacts", "Configuration", "DirectIO", "OCI", "Registry", "Remote", "Report", "Transport",
+            ]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Commands", "Coordinator", "Configuration", "OCI", "Report", "TestSupport"]

@@ -8,15 +8,13 @@ public enum Agreement {
     public static func decide<Subject>(_ observations: [Observation<Subject>], policy: Policy, usedInsecureRegistry: Bool = false) -> Decision<Subject> {
         let answering = observations.filter { $0.observed != nil }
         let failed = observations.filter { $0.observed == nil }
-        let comparisons = compare(answering)
+        // What a vantage that contradicted itself saw is compared too, so the dissent shows.
+        let comparisons = compare(observations.filter { $0.seen != nil })
 
         // A route that received bytes not matching their digest was tampered with: dissent.
         let tampered = observations.filter(\.isTampered)
         if !tampered.isEmpty {
-            let details = tampered.map { observation -> String in
-                guard case .tampered(let message) = observation.outcome else { return observation.vantage }
-                return "\(observation.vantage) (\(message))"
-            }
+            let details = tampered.map { observation in "\(observation.vantage) (\(observation.refusal ?? "refused"))" }
             return Decision(
                 verdict: .disagree, agreed: nil, comparisons: comparisons, dissenters: tampered.map(\.vantage).sorted(),
                 reason: "A vantage received bytes that do not match their digest: " + details.joined(separator: "; ") + ".")
@@ -59,13 +57,13 @@ public enum Agreement {
             reason: "All \(answering.count) answering vantages agree on \(agreed.comparedItems.first?.value ?? "it") under policy '\(policy.name)'.")
     }
 
-    /// Item-by-item comparison across the answering vantages. Items that only some vantages
-    /// have (e.g. layer 5 when one saw four layers) count as disagreement.
+    /// Item-by-item comparison across the vantages that saw something. Items that only some
+    /// vantages have (e.g. layer 5 when one saw four layers) count as disagreement.
     public static func compare<Subject>(_ answering: [Observation<Subject>]) -> [Comparison] {
         var order: [String] = []
         var values: [String: [String: String]] = [:]
         for observation in answering {
-            guard let subject = observation.observed else { continue }
+            guard let subject = observation.seen else { continue }
             for (item, value) in subject.comparedItems {
                 if values[item] == nil {
                     order.append(item)

@@ -7,6 +7,10 @@ public struct Observation<Subject: Observable>: Sendable, Equatable {
         /// An answer whose bytes do not hash to the digest they were asked for: tampering on
         /// this route. It counts as dissent, never as a vantage merely unavailable.
         case tampered(String)
+        /// An answer that contradicts itself (a checksum file naming other bytes than those
+        /// received, an index annotation naming another layer): what the vantage saw is kept and
+        /// shown in the comparisons, but like tampering it counts as dissent.
+        case contradicted(Subject, String)
     }
 
     public var vantage: String
@@ -29,8 +33,22 @@ public struct Observation<Subject: Observable>: Sendable, Equatable {
         return nil
     }
 
-    public var isTampered: Bool {
-        if case .tampered = outcome { return true }
-        return false
+    /// What this vantage saw, also when it contradicted itself: what the comparisons show.
+    public var seen: Subject? {
+        switch outcome {
+        case .observed(let subject), .contradicted(let subject, _): subject
+        case .failed, .tampered: nil
+        }
     }
+
+    /// Why this vantage's answer counts as dissent on its own (tampering or a contradiction); nil otherwise.
+    public var refusal: String? {
+        switch outcome {
+        case .tampered(let message), .contradicted(_, let message): message
+        case .observed, .failed: nil
+        }
+    }
+
+    /// True when the answer counts as dissent on its own: tampered, or contradicting itself.
+    public var isTampered: Bool { refusal != nil }
 }

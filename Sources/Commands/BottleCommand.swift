@@ -87,12 +87,7 @@ struct BottleCommand: AsyncParsableCommand {
             vantages: setup.vantages, policy: setup.policy, insecureRegistries: setup.insecureRegistries, caCertificatePath: setup.caCert,
             credentials: setup.credentials, storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputDirectory: output,
             concurrency: concurrency)
-        let results: [BottleResult]
-        do {
-            results = try await BottleCoordinator.run(request)
-        } catch let error as CoordinatorError {
-            throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
-        }
+        let results = try await BottleCoordinator.run(request)
         let allAgree = results.allSatisfy { $0.decision.verdict == .agree }
         for result in results where !setup.json || !allAgree {
             Terminal.write(SubjectOutcome.render(
@@ -110,7 +105,7 @@ struct BottleCommand: AsyncParsableCommand {
                     outputs.reportPath = reportOutputs.reportPath.map { Self.reportPath($0, formula: result.argument) }
                     outputs.attestationPath = reportOutputs.attestationPath.map { Self.reportPath($0, formula: result.argument) }
                 }
-                try outputs.write(BottleCoordinator.report(result, request: request, toolVersion: ThreeTofu.version))
+                try outputs.write(ReportBuilder.make(result, request: request, toolVersion: ThreeTofu.version))
             }
         }
         let failures = results.compactMap { result in

@@ -18,12 +18,7 @@ struct BundlePull {
     var common: CommonOptions
 
     func run() async throws {
-        let list: ImagesFile
-        do {
-            list = try ImagesFile.load(path: imagesFrom)
-        } catch let error as CoordinatorError {
-            throw ToolFailure(.badInput, error.message)
-        }
+        let list = try ImagesFile.load(path: imagesFrom)
         let defaultPlatform = try platform.map { try Platform(parsing: $0) } ?? Platform.host
         let setup = try VantageSetup(common: common)
         let reportOutputs = try ReportOutputs(common: common)
@@ -45,16 +40,11 @@ struct BundlePull {
         let count = requests.count
         let entries = list.entries
         Terminal.note("verifying \(count) images from \(imagesFrom), \(concurrency) at a time, on \(setup.vantages.count) vantages")
-        let results: [PullResult]
-        do {
-            results = try await BundleCoordinator.run(
-                BundleRequest(images: requests, output: PullRequest.Output(path: output, format: format), concurrency: concurrency)
-            ) { index, result in
-                let digest = (result.decision.agreed?.topDigest).map { " " + $0 } ?? ""
-                Terminal.note("  \(entries[index].text): \(result.decision.verdict.rawValue.uppercased())\(digest)")
-            }
-        } catch let error as CoordinatorError {
-            throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
+        let results = try await BundleCoordinator.run(
+            BundleRequest(images: requests, output: PullRequest.Output(path: output, format: format), concurrency: concurrency)
+        ) { index, result in
+            let digest = (result.decision.agreed?.topDigest).map { " " + $0 } ?? ""
+            Terminal.note("  \(entries[index].text): \(result.decision.verdict.rawValue.uppercased())\(digest)")
         }
         let written = results.allSatisfy { $0.written != nil }
 
@@ -126,20 +116,9 @@ struct BundlePull {
         }
     }
 
-    /// nil when the image agreed; otherwise its failure with the contract's exit code (as for one image).
+    /// nil when the image agreed; otherwise its failure with the contract's exit code, exactly as for one image.
     static func failure(_ result: PullResult) -> ToolFailure? {
-        switch result.decision.verdict {
-        case .agree:
-            return nil
-        case .disagree:
-            return ToolFailure(.disagreement, "refused: \(result.decision.reason)")
-        case .insufficient:
-            let failures = result.vantages.compactMap(\.failure)
-            if !failures.isEmpty, failures.count == result.vantages.count, failures.allSatisfy(\.isBadInput) {
-                return ToolFailure(.badInput, failures[0].message)
-            }
-            return ToolFailure(.notMet, "policy '\(result.request.policy.name)' not met: \(result.decision.reason)")
-        }
+        SubjectOutcome.failure(SummaryTable.rows(result), decision: result.decision, policyName: result.request.policy.name)
     }
 
     /// `reports/r.json`, 2, `alpine:3.20` → `reports/r.2-alpine_3.20.json`.

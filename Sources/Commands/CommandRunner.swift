@@ -1,39 +1,45 @@
 import ArgumentParser
-import Configuration
 import Foundation
-import OCI
 
 /// Parses arguments, runs the command, and turns every outcome into an exit code from DESIGN.md:
 /// 0 agreed and written, 1 disagreement, 2 usage/configuration/bad input, 3 policy not met.
 public enum CommandRunner {
     public static func run(arguments: [String]) async -> Int32 {
+        var command: any ParsableCommand
         do {
-            var command = try ThreeTofu.parseAsRoot(arguments)
+            command = try ThreeTofu.parseAsRoot(arguments)
+        } catch {
+            return parserExit(error)
+        }
+        do {
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
             return 0
-        } catch let failure as ToolFailure {
+        } catch {
+            // What ArgumentParser throws from a run ends as it says: help for a command that has
+            // only subcommands, CleanExit, ExitCode (the agent's remote status).
+            let parser = ThreeTofu.exitCode(for: error)
+            if error is ExitCode || parser == .success || parser == .validationFailure {
+                return parserExit(error)
+            }
+            let failure = ToolFailure(error)
             Terminal.error(failure.message)
             return failure.code.rawValue
-        } catch let error as ConfigurationError {
-            Terminal.error(error.description)
-            return ToolFailure.Code.badInput.rawValue
-        } catch let error as OCIError {
-            Terminal.error(error.message)
-            return ToolFailure.Code.badInput.rawValue
-        } catch {
-            let code = ThreeTofu.exitCode(for: error)
-            let message = ThreeTofu.fullMessage(for: error)
-            if code == .success {
-                if !message.isEmpty { Terminal.out(message) }
-                return 0
-            }
-            Terminal.error(message)
-            // ArgumentParser uses EX_USAGE (64) for usage errors; the contract says 2.
-            return code == .validationFailure ? ToolFailure.Code.badInput.rawValue : code.rawValue
         }
+    }
+
+    /// Usage errors, help and version, as ArgumentParser says them; its usage code (64) becomes 2.
+    static func parserExit(_ error: any Error) -> Int32 {
+        let code = ThreeTofu.exitCode(for: error)
+        let message = ThreeTofu.fullMessage(for: error)
+        if code == .success {
+            if !message.isEmpty { Terminal.out(message) }
+            return 0
+        }
+        Terminal.error(message)
+        return code == .validationFailure ? ToolFailure.Code.badInput.rawValue : code.rawValue
     }
 }

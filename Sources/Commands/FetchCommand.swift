@@ -59,19 +59,14 @@ struct FetchCommand: AsyncParsableCommand {
         let request = FetchRequest(
             url: url, checksumsURL: checksums, vantages: setup.vantages, policy: setup.policy, caCertificatePath: setup.caCert,
             storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputPath: output, maximumSize: maximumSize)
-        let result: FetchResult
-        do {
-            result = try await FetchCoordinator.run(request)
-        } catch let error as CoordinatorError {
-            throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
-        }
+        let result = try await FetchCoordinator.run(request)
         if !setup.json || result.decision.verdict != .agree {
             Terminal.write(SubjectOutcome.render(
                 result.vantages, decision: result.decision, headline: ["sha256", "size", "published sha256"]))
         }
         // After the verdict, so a report that fails (its path was checked up front) cannot hide it.
         if reportOutputs.wanted {
-            try reportOutputs.write(FetchCoordinator.report(result, toolVersion: ThreeTofu.version))
+            try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version))
         }
         if let failure = SubjectOutcome.failure(result.vantages, decision: result.decision, policyName: setup.policy.name) {
             throw failure

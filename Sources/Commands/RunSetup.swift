@@ -49,9 +49,9 @@ struct RunSetup {
         do {
             result = try await Coordinator.run(request, events: sink)
             if let outputShownAs { result.written?.path = outputShownAs }
-        } catch let error as CoordinatorError {
+        } catch {
             progress?.finish()
-            throw ToolFailure(error.kind == .badInput ? .badInput : .notMet, error.message)
+            throw error
         }
         progress?.finish()
         // The verdict is shown first: a report that still cannot be written (its path was checked

@@ -1,3 +1,5 @@
+import Coordinator
+
 /// An error that ends a command with one of the exit codes in DESIGN.md and a message for stderr.
 public struct ToolFailure: Error, Sendable, CustomStringConvertible {
     public enum Code: Int32, Sendable {
@@ -17,5 +19,27 @@ public struct ToolFailure: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// The one mapping from any error to its exit code: a `ToolFailure` keeps its own, every other
+    /// error gets the code of what it means for the run (`CoordinatorError(error)`).
+    public init(_ error: any Error) {
+        if let failure = error as? ToolFailure {
+            self = failure
+            return
+        }
+        let failure = CoordinatorError(error)
+        self.init(Code(failure.kind), failure.message)
+    }
+
     public var description: String { message }
+}
+
+extension ToolFailure.Code {
+    /// The exit code of each kind of failure.
+    public init(_ kind: CoordinatorError.Kind) {
+        switch kind {
+        case .tampering: self = .disagreement
+        case .badInput: self = .badInput
+        case .notMet: self = .notMet
+        }
+    }
 }

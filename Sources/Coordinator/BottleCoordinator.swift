@@ -18,13 +18,10 @@ public enum BottleCoordinator {
     static let layerMediaType = "application/vnd.oci.image.layer.v1.tar+gzip"
 
     public static func run(_ request: BottleRequest) async throws -> [BottleResult] {
-        guard !request.vantages.isEmpty else { throw CoordinatorError(.badInput, "no vantages configured") }
         guard !request.formulae.isEmpty else { throw CoordinatorError(.badInput, "no formula given") }
-        let clients = try request.vantages.map { spec in
-            try Coordinator.makeClient(
-                spec, caCertificatePath: request.caCertificatePath, insecureRegistries: request.insecureRegistries,
-                credentials: request.credentials, timeout: request.vantageTimeout)
-        }
+        let clients = try Coordinator.makeClients(
+            request.vantages, caCertificatePath: request.caCertificatePath, insecureRegistries: request.insecureRegistries,
+            credentials: request.credentials, timeout: request.vantageTimeout)
         var results = await verifyAll(request, clients: clients)
         // A set is written only when every formula in it agrees.
         guard let directory = request.outputDirectory, results.allSatisfy({ $0.decision.verdict == .agree }) else { return results }
@@ -58,7 +55,7 @@ public enum BottleCoordinator {
         let runs = await VantageFanOut.run(clients, timeout: request.vantageTimeout) { vantage in
             try await observe(argument, request: request, client: vantage.client)
         }
-        let decision = VantageFanOut.decide(runs, policy: request.policy, usedInsecureRegistry: request.usesPlainHTTP)
+        let decision = Agreement.decide(runs.map(\.observation), policy: request.policy, usedInsecureRegistry: request.usesPlainHTTP)
         var notes: [String] = []
         if let seen = runs.compactMap(\.observed).first, seen.apiSHA256 == nil {
             notes.append(
@@ -203,21 +200,5 @@ public enum BottleCoordinator {
         } catch {
             throw CoordinatorError(.notMet, "could not write \(path): \(error)")
         }
-    }
-
-    /// The agreement report for one formula of a bottle run.
-    public static func report(_ result: BottleResult, request: BottleRequest, toolVersion: String, createdAt: Date = Date()) -> AgreementReport {
-        var reference = result.argument
-        if let seen = result.decision.agreed ?? result.vantages.compactMap(\.observed).first {
-            reference = "\(request.registry)/\(request.repository(for: seen.formula)):\(HomebrewNaming.imageTag(packageVersion: seen.version, rebuild: seen.rebuild))"
-        }
-        return AgreementReport(
-            tool: .init(version: toolVersion), createdAt: ReportFile.timestamp(createdAt),
-            subject: .init(kind: .bottle, reference: reference, platform: request.tag),
-            policy: .init(name: request.policy.name, sha256: request.policy.sha256),
-            verdict: result.decision.verdict, reason: ([result.decision.reason] + result.notes).joined(separator: " "),
-            agreed: result.decision.agreed.map(ObservedSubject.bottle),
-            vantages: result.vantages.map { $0.reportEntry(ObservedSubject.bottle) }, comparisons: result.decision.comparisons,
-            artifact: result.written.map { AgreementReport.Artifact(path: $0.path, format: "bottle", sha256: $0.sha256) })
     }
 }

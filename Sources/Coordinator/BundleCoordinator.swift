@@ -6,6 +6,7 @@ import Registry
 
 /// Verifies a set of images and writes them as one bundle, only when every image agrees.
 ///
+/// The vantages' clients are built once for the whole bundle (one SSH session per vantage).
 /// 1. Each image runs through `Coordinator.run` with no output (every vantage resolves it, the
 ///    agreement is decided), a few images at a time. No layer is downloaded in this phase under
 ///    `blob_verification = "source"`, so a set with one refused image costs only manifests.
@@ -19,11 +20,12 @@ public enum BundleCoordinator {
         guard let first = request.images.first else {
             throw CoordinatorError(.badInput, "the bundle lists no images")
         }
-        var results = try await verifyAll(request, verified: verified)
+        // One client per vantage for the whole bundle: every image and the download phase use them.
+        let clients = try Coordinator.makeClients(first)
+        var results = try await verifyAll(request, clients: clients, verified: verified)
         guard results.allSatisfy({ $0.decision.verdict == .agree }) else { return results }
 
         let store = ContentStore(root: first.storeRoot)
-        let clients = try Coordinator.makeClients(first)
         var resolutions: [ImageResolution] = []
         for result in results {
             guard let resolution = Coordinator.preferredSources(result.vantages, clients: clients).first?.resolution else {
@@ -64,7 +66,9 @@ public enum BundleCoordinator {
     }
 
     /// Every image through `Coordinator.run` with no output, at most `request.concurrency` at once.
-    static func verifyAll(_ request: BundleRequest, verified: (@Sendable (Int, PullResult) -> Void)?) async throws -> [PullResult] {
+    static func verifyAll(
+        _ request: BundleRequest, clients: [Coordinator.VantageClient], verified: (@Sendable (Int, PullResult) -> Void)?
+    ) async throws -> [PullResult] {
         try await withThrowingTaskGroup(of: (Int, PullResult).self) { group in
             var pending = request.images.enumerated().makeIterator()
             func startNext() {
@@ -72,7 +76,7 @@ public enum BundleCoordinator {
                 var resolveOnly = image
                 resolveOnly.output = nil
                 group.addTask {
-                    let result = try await Coordinator.run(resolveOnly)
+                    let result = try await Coordinator.run(resolveOnly, clients: clients)
                     verified?(index, result)
                     return (index, result)
                 }

@@ -10,7 +10,11 @@ import Transport
 /// agreement lets `Artifacts` write the output from bytes verified against the agreed digests.
 public enum Coordinator {
     public static func run(_ request: PullRequest, events: PullEventSink? = nil) async throws -> PullResult {
-        let clients = try makeClients(request)
+        try await run(request, clients: try makeClients(request), events: events)
+    }
+
+    /// `run` with the vantages' clients of a larger run (a bundle's): they are not built again.
+    static func run(_ request: PullRequest, clients: [VantageClient], events: PullEventSink? = nil) async throws -> PullResult {
         events?(.resolving(vantages: request.vantages.map(\.name)))
         var runs = await resolveEverywhere(request, clients: clients, events: events)
         let store = ContentStore(root: request.storeRoot)
@@ -64,7 +68,7 @@ public enum Coordinator {
     }
 
     static func decide(_ runs: [VantageRun], _ request: PullRequest) -> Decision<ObservedImage> {
-        Agreement.decide(runs.map(observation), policy: request.policy, usedInsecureRegistry: request.usesInsecureRegistry)
+        Agreement.decide(runs.map(\.observation), policy: request.policy, usedInsecureRegistry: request.usesInsecureRegistry)
     }
 
     struct VantageClient: Sendable {
@@ -81,24 +85,28 @@ public enum Coordinator {
 
     /// Answering vantages, this machine's first (it is usually the fastest route).
     static func preferredSources(_ runs: [VantageRun], clients: [VantageClient]) -> [Source] {
-        runs.compactMap { run -> Source? in
-            guard let resolution = run.resolution, let client = clients.first(where: { $0.spec.name == run.spec.name }) else { return nil }
-            return Source(name: run.spec.name, client: client.client, resolution: resolution)
-        }.sorted { lhs, rhs in
-            let left = clients.first { $0.spec.name == lhs.name }?.spec.kind == .local ? 0 : 1
-            let right = clients.first { $0.spec.name == rhs.name }?.spec.kind == .local ? 0 : 1
-            return left < right
+        let resolutions = Dictionary(runs.compactMap { run in run.resolution.map { (run.spec.name, $0) } }, uniquingKeysWith: { first, _ in first })
+        return VantageFanOut.preferredFirst(answering: Set(resolutions.keys), clients: clients).compactMap { vantage in
+            resolutions[vantage.spec.name].map { Source(name: vantage.spec.name, client: vantage.client, resolution: $0) }
         }
     }
 
     static func makeClients(_ request: PullRequest) throws -> [VantageClient] {
-        guard !request.vantages.isEmpty else {
+        try makeClients(
+            request.vantages, caCertificatePath: request.caCertificatePath, insecureRegistries: request.insecureRegistries,
+            credentials: request.credentials, timeout: request.vantageTimeout)
+    }
+
+    /// Every vantage's client, built once for a run and used by each of its phases (and, in a
+    /// bundle, by every image): an SSH vantage holds one session for the whole run.
+    static func makeClients(
+        _ vantages: [VantageSpec], caCertificatePath: String?, insecureRegistries: Set<String>, credentials: RegistryCredentials, timeout: Double
+    ) throws -> [VantageClient] {
+        guard !vantages.isEmpty else {
             throw CoordinatorError(.badInput, "no vantages configured")
         }
-        return try request.vantages.map { spec in
-            try makeClient(
-                spec, caCertificatePath: request.caCertificatePath, insecureRegistries: request.insecureRegistries,
-                credentials: request.credentials, timeout: request.vantageTimeout)
+        return try vantages.map { spec in
+            try makeClient(spec, caCertificatePath: caCertificatePath, insecureRegistries: insecureRegistries, credentials: credentials, timeout: timeout)
         }
     }
 
@@ -134,26 +142,19 @@ public enum Coordinator {
     /// Every vantage resolves on its own, concurrently; one failing or slow vantage neither
     /// cancels nor delays the others beyond its own timeout.
     static func resolveEverywhere(_ request: PullRequest, clients: [VantageClient], events: PullEventSink?) async -> [VantageRun] {
-        await withTaskGroup(of: (Int, VantageRun).self) { group in
-            for (index, vantage) in clients.enumerated() {
-                group.addTask {
-                    let start = Date()
-                    do {
-                        let resolution = try await withTimeout(request.vantageTimeout, vantage: vantage.spec.name) {
-                            try await vantage.client.resolve(request.reference, platform: request.platform)
-                        }
-                        events?(.vantageAnswered(name: vantage.spec.name, digest: resolution.top.digest.string))
-                        return (index, VantageRun(spec: vantage.spec, route: vantage.route, resolution: resolution, failure: nil, seconds: Date().timeIntervalSince(start)))
-                    } catch {
-                        let failure = Self.failure(from: error)
-                        events?(.vantageFailed(name: vantage.spec.name, message: failure.message))
-                        return (index, VantageRun(spec: vantage.spec, route: vantage.route, resolution: nil, failure: failure, seconds: Date().timeIntervalSince(start)))
-                    }
-                }
+        let attempts = await VantageFanOut.attempt(clients, timeout: request.vantageTimeout, finished: { attempt in
+            switch attempt.result {
+            case .success(let resolution): events?(.vantageAnswered(name: attempt.vantage.spec.name, digest: resolution.top.digest.string))
+            case .failure(let failure): events?(.vantageFailed(name: attempt.vantage.spec.name, message: failure.message))
             }
-            var runs: [(Int, VantageRun)] = []
-            for await run in group { runs.append(run) }
-            return runs.sorted { $0.0 < $1.0 }.map(\.1)
+        }) { vantage in
+            try await vantage.client.resolve(request.reference, platform: request.platform)
+        }
+        return attempts.map { attempt in
+            var failure: VantageFailure?
+            if case .failure(let failed) = attempt.result { failure = failed }
+            return VantageRun(
+                spec: attempt.vantage.spec, route: attempt.vantage.route, resolution: try? attempt.result.get(), failure: failure, seconds: attempt.seconds)
         }
     }
 
@@ -178,7 +179,7 @@ public enum Coordinator {
                     do {
                         return .hashed(source.name, .success(try await hashLayers(source, request: request)))
                     } catch {
-                        return .hashed(source.name, .failure(Self.failure(from: error)))
+                        return .hashed(source.name, .failure(VantageFailure(error)))
                     }
                 }
             }
@@ -201,7 +202,7 @@ public enum Coordinator {
         case .success(let fetched):
             statistics = fetched
         case .failure(let error):
-            let failure = Self.failure(from: error)
+            let failure = VantageFailure(error)
             runs = runs.map { run in
                 guard run.spec.name == primary.name else { return run }
                 var failed = run
@@ -289,35 +290,6 @@ public enum Coordinator {
         } catch {
             throw CoordinatorError(.notMet, "the agreed config blob does not match its digest \(config.digest): \(error)")
         }
-    }
-
-    static func failure(from error: any Error) -> VantageFailure {
-        switch error {
-        case let error as RegistryError:
-            VantageFailure(message: error.message, isBadInput: error.isBadInput, isTampering: error.kind == .digestMismatch)
-        case let error as OCIError: VantageFailure(message: error.message, isBadInput: true)
-        case let error as TransportError: VantageFailure(message: error.description, isBadInput: false)
-        case let error as CoordinatorError: VantageFailure(message: error.message, isBadInput: error.kind == .badInput)
-        case let error as ArtifactsError: VantageFailure(message: error.message, isBadInput: false)
-        default: VantageFailure(message: String(describing: error), isBadInput: false)
-        }
-    }
-
-    static func observation(_ run: VantageRun) -> Observation<ObservedImage> {
-        guard let resolution = run.resolution else {
-            let message = run.failure?.message ?? "no answer"
-            let outcome: Observation<ObservedImage>.Outcome = run.failure?.isTampering == true ? .tampered(message) : .failed(message)
-            return Observation(vantage: run.spec.name, kind: run.spec.kind.rawValue, route: run.route, outcome: outcome)
-        }
-        let image = ObservedImage(
-            topDigest: resolution.top.digest.string,
-            topMediaType: resolution.top.mediaType,
-            platformManifestDigest: resolution.platformManifest?.digest.string,
-            configDigest: resolution.manifest.config.digest.string,
-            layers: resolution.manifest.layers.map { ObservedImage.Layer(digest: $0.digest.string, size: $0.size) },
-            configReceived: resolution.config.map { "sha256:" + $0.sha256 },
-            layersReceived: run.layersReceived)
-        return Observation(vantage: run.spec.name, kind: run.spec.kind.rawValue, route: run.route, outcome: .observed(image))
     }
 
     static func imageToWrite(_ resolution: ImageResolution, store: ContentStore) throws -> ImageToWrite {

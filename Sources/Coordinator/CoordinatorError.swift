@@ -1,10 +1,13 @@
-/// A failure of the whole run, outside any single vantage.
+/// A failure of a run (or of one vantage's part in it) and what it means: bad input, not met, or
+/// tampering. Any error of the package becomes one with `CoordinatorError(error)`.
 public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable {
         /// The request or configuration cannot work (exit 2).
         case badInput
-        /// Downloading, verifying or writing failed (exit 3).
+        /// A route, a download, a check or a write failed (exit 3).
         case notMet
+        /// Bytes did not match the digest they were asked for: tampering on a route, dissent (exit 1).
+        case tampering
     }
 
     public var kind: Kind

@@ -18,10 +18,8 @@ public enum FetchCoordinator {
         guard let scheme = URL(string: request.url)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw CoordinatorError(.badInput, "'\(RegistryClient.redact(request.url))' is not an http:// or https:// URL; give the full address of the file")
         }
-        guard !request.vantages.isEmpty else { throw CoordinatorError(.badInput, "no vantages configured") }
-        let clients = try request.vantages.map { spec in
-            try Coordinator.makeClient(spec, caCertificatePath: request.caCertificatePath, insecureRegistries: [], credentials: .none, timeout: request.vantageTimeout)
-        }
+        let clients = try Coordinator.makeClients(
+            request.vantages, caCertificatePath: request.caCertificatePath, insecureRegistries: [], credentials: .none, timeout: request.vantageTimeout)
         let store = ContentStore(root: request.storeRoot)
         let keeper = request.outputPath == nil ? nil : (clients.first { $0.spec.kind == .local } ?? clients.first)?.spec.name
         let name = ChecksumFile.fileName(of: request.url)
@@ -41,9 +39,9 @@ public enum FetchCoordinator {
             let file = ObservedFile(
                 url: RegistryClient.redact(request.url), finalURL: RegistryClient.redact(download.chain.last ?? request.url),
                 sha256: download.digest.string, size: download.size, publishedSHA256: published)
-            return VantageAnswer(subject: file, evidence: VantageFanOut.evidence(download.evidence, chain: download.chain), inconsistency: file.inconsistency)
+            return VantageAnswer(subject: file, evidence: ReportBuilder.evidence(download.evidence, chain: download.chain), inconsistency: file.inconsistency)
         }
-        let decision = VantageFanOut.decide(runs, policy: request.policy, usedInsecureRegistry: request.usesPlainHTTP)
+        let decision = Agreement.decide(runs.map(\.observation), policy: request.policy, usedInsecureRegistry: request.usesPlainHTTP)
         var result = FetchResult(request: request, vantages: runs, decision: decision, written: nil)
         guard decision.verdict == .agree, let agreed = decision.agreed, let output = request.outputPath else { return result }
 
@@ -126,16 +124,5 @@ public enum FetchCoordinator {
             }
         }
         throw CoordinatorError(.notMet, "could not download the agreed file \(digest) from any agreeing vantage: \(failures.joined(separator: "; "))")
-    }
-
-    /// The agreement report for a fetch.
-    public static func report(_ result: FetchResult, toolVersion: String, createdAt: Date = Date()) -> AgreementReport {
-        AgreementReport(
-            tool: .init(version: toolVersion), createdAt: ReportFile.timestamp(createdAt),
-            subject: .init(kind: .file, reference: RegistryClient.redact(result.request.url), platform: nil),
-            policy: .init(name: result.request.policy.name, sha256: result.request.policy.sha256),
-            verdict: result.decision.verdict, reason: result.decision.reason, agreed: result.decision.agreed.map(ObservedSubject.file),
-            vantages: result.vantages.map { $0.reportEntry(ObservedSubject.file) }, comparisons: result.decision.comparisons,
-            artifact: result.written.map { AgreementReport.Artifact(path: $0.path, format: "file", sha256: $0.sha256) })
     }
 }

@@ -19,62 +19,55 @@ public enum VantageCheck {
     public static func run(
         vantages: [VantageSpec], registry: String, insecureRegistries: Set<String>, caCertificatePath: String?, timeout: Double
     ) async -> [Outcome] {
-        await withTaskGroup(of: (Int, Outcome).self) { group in
-            for (index, spec) in vantages.enumerated() {
-                group.addTask {
-                    let start = Date()
-                    func outcome(_ ok: Bool, _ route: String, _ detail: String) -> (Int, Outcome) {
-                        (index, Outcome(name: spec.name, kind: spec.kind.rawValue, route: route, ok: ok, detail: detail, seconds: Date().timeIntervalSince(start)))
+        await VantageFanOut.inOrder(vantages) { spec in
+            let start = Date()
+            func outcome(_ ok: Bool, _ route: String, _ detail: String) -> Outcome {
+                Outcome(name: spec.name, kind: spec.kind.rawValue, route: route, ok: ok, detail: detail, seconds: Date().timeIntervalSince(start))
+            }
+            let client: Coordinator.VantageClient
+            var remote: SSHCurlTransport?
+            do {
+                if spec.kind == .ssh, spec.agent == .curl {
+                    let transport = try SSHVantage.transport(spec, caCertificatePath: caCertificatePath, timeout: timeout)
+                    remote = transport
+                    client = Coordinator.VantageClient(
+                        spec: spec, route: transport.route,
+                        client: RegistryClient(transport: transport, credentials: .none, insecureRegistries: insecureRegistries))
+                } else {
+                    client = try Coordinator.makeClient(
+                        spec, caCertificatePath: caCertificatePath, insecureRegistries: insecureRegistries, credentials: .none, timeout: timeout)
+                }
+            } catch {
+                return outcome(false, "-", CoordinatorError(error).message)
+            }
+            var parts: [String] = []
+            if let remote {
+                // Reachability, host key and authentication, then the tools the curl agent needs.
+                do {
+                    let probe = try await withTimeout(timeout, vantage: spec.name) { try await remote.probe() }
+                    parts.append("host key \(probe.hostKey.fingerprint)")
+                    guard probe.missing.isEmpty else {
+                        parts.append("missing on the remote host: \(probe.missing.joined(separator: ", ")); install it there (agent = \"curl\" needs sh, curl and sha256sum or openssl)")
+                        return outcome(false, client.route, parts.joined(separator: ", "))
                     }
-                    let client: Coordinator.VantageClient
-                    var remote: SSHCurlTransport?
-                    do {
-                        if spec.kind == .ssh, spec.agent == .curl {
-                            let transport = try SSHVantage.transport(spec, caCertificatePath: caCertificatePath, timeout: timeout)
-                            remote = transport
-                            client = Coordinator.VantageClient(
-                                spec: spec, route: transport.route,
-                                client: RegistryClient(transport: transport, credentials: .none, insecureRegistries: insecureRegistries))
-                        } else {
-                            client = try Coordinator.makeClient(
-                                spec, caCertificatePath: caCertificatePath, insecureRegistries: insecureRegistries, credentials: .none, timeout: timeout)
-                        }
-                    } catch {
-                        return outcome(false, "-", String(describing: error))
-                    }
-                    var parts: [String] = []
-                    if let remote {
-                        // Reachability, host key and authentication, then the tools the curl agent needs.
-                        do {
-                            let probe = try await withTimeout(timeout, vantage: spec.name) { try await remote.probe() }
-                            parts.append("host key \(probe.hostKey.fingerprint)")
-                            guard probe.missing.isEmpty else {
-                                parts.append("missing on the remote host: \(probe.missing.joined(separator: ", ")); install it there (agent = \"curl\" needs sh, curl and sha256sum or openssl)")
-                                return outcome(false, client.route, parts.joined(separator: ", "))
-                            }
-                            parts.append(probe.curlVersion.map { $0.split(separator: " ").prefix(2).joined(separator: " ") } ?? "curl")
-                            parts.append(probe.hashTool ?? "sha256sum")
-                        } catch {
-                            return outcome(false, client.route, Coordinator.failure(from: error).message)
-                        }
-                    }
-                    do {
-                        let ping = try await withTimeout(timeout, vantage: spec.name) {
-                            try await client.client.ping(registry: registry)
-                        }
-                        parts.append("HTTP \(ping.status) from \(ping.evidence.remoteIP ?? "?")")
-                        if let version = ping.evidence.httpVersion { parts.append("HTTP/\(version)") }
-                        if let leaf = ping.evidence.certificateSHA256.first { parts.append("TLS leaf sha256:\(leaf.prefix(16))…") }
-                        if remote == nil, let hostKey = ping.evidence.sshHostKey { parts.insert("host key \(hostKey), 3tofu agent", at: 0) }
-                        return outcome(true, client.route, parts.joined(separator: ", "))
-                    } catch {
-                        return outcome(false, client.route, Coordinator.failure(from: error).message)
-                    }
+                    parts.append(probe.curlVersion.map { $0.split(separator: " ").prefix(2).joined(separator: " ") } ?? "curl")
+                    parts.append(probe.hashTool ?? "sha256sum")
+                } catch {
+                    return outcome(false, client.route, CoordinatorError(error).message)
                 }
             }
-            var outcomes: [(Int, Outcome)] = []
-            for await outcome in group { outcomes.append(outcome) }
-            return outcomes.sorted { $0.0 < $1.0 }.map(\.1)
+            do {
+                let ping = try await withTimeout(timeout, vantage: spec.name) {
+                    try await client.client.ping(registry: registry)
+                }
+                parts.append("HTTP \(ping.status) from \(ping.evidence.remoteIP ?? "?")")
+                if let version = ping.evidence.httpVersion { parts.append("HTTP/\(version)") }
+                if let leaf = ping.evidence.certificateSHA256.first { parts.append("TLS leaf sha256:\(leaf.prefix(16))…") }
+                if remote == nil, let hostKey = ping.evidence.sshHostKey { parts.insert("host key \(hostKey), 3tofu agent", at: 0) }
+                return outcome(true, client.route, parts.joined(separator: ", "))
+            } catch {
+                return outcome(false, client.route, CoordinatorError(error).message)
+            }
         }
     }
 }

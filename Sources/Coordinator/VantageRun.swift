@@ -1,7 +1,8 @@
+import Agreement
 import Configuration
 import Foundation
 import Registry
-import Transport
+import Report
 
 /// One vantage's part in a run: what it resolved, or why it failed.
 public struct VantageRun: Sendable {
@@ -20,7 +21,30 @@ public struct VantageRun: Sendable {
         self.failure = failure
         self.seconds = seconds
     }
+
+    /// What `Agreement` is given for this vantage.
+    public var observation: Observation<ObservedImage> {
+        guard let resolution else {
+            let message = failure?.message ?? "no answer"
+            let outcome: Observation<ObservedImage>.Outcome = failure?.isTampering == true ? .tampered(message) : .failed(message)
+            return Observation(vantage: spec.name, kind: spec.kind.rawValue, route: route, outcome: outcome)
+        }
+        let image = ObservedImage(
+            topDigest: resolution.top.digest.string,
+            topMediaType: resolution.top.mediaType,
+            platformManifestDigest: resolution.platformManifest?.digest.string,
+            configDigest: resolution.manifest.config.digest.string,
+            layers: resolution.manifest.layers.map { ObservedImage.Layer(digest: $0.digest.string, size: $0.size) },
+            configReceived: resolution.config.map { "sha256:" + $0.sha256 },
+            layersReceived: layersReceived)
+        return Observation(vantage: spec.name, kind: spec.kind.rawValue, route: route, outcome: .observed(image))
+    }
+
+    /// How the top manifest reached this vantage.
+    public var evidence: AgreementReport.Evidence? { resolution.map { ReportBuilder.evidence($0.top) } }
 }
+
+extension VantageRun: VantageOutcome {}
 
 /// Why a vantage gave no observation, and whether it is the request's fault (exit 2) or the route's (exit 3).
 public struct VantageFailure: Error, Sendable, Equatable {

@@ -16,8 +16,12 @@ public enum ReportConsistency {
                 observations.append(.init(vantage: vantage.name, kind: vantage.kind, route: vantage.route, outcome: .failed(vantage.error ?? "no answer")))
             case (.tampered, nil):
                 observations.append(.init(vantage: vantage.name, kind: vantage.kind, route: vantage.route, outcome: .tampered(vantage.error ?? "tampered")))
-            case (let status, _?):
-                result.failed.append("vantage \(vantage.name) has status \(status.rawValue) yet records an observation")
+            case (.tampered, let observed?):
+                // A vantage whose answer contradicts itself: refused, and what it saw is compared.
+                observations.append(
+                    .init(vantage: vantage.name, kind: vantage.kind, route: vantage.route, outcome: .contradicted(observed, vantage.error ?? "contradicts itself")))
+            case (.error, _?):
+                result.failed.append("vantage \(vantage.name) has status error yet records an observation")
             }
         }
         let names = report.vantages.map(\.name)
@@ -44,8 +48,13 @@ public enum ReportConsistency {
                 result.failed.append(
                     "the report says \(report.verdict.rawValue), but its observations under its recorded policy '\(report.policy.name)' give \(decision.verdict.rawValue): \(decision.reason)")
             }
-            if decision.verdict == report.verdict, decision.reason != report.reason {
-                result.failed.append("the report's reason is not the one its observations give (\"\(decision.reason)\")")
+            if decision.verdict == report.verdict {
+                // A report may follow the reason with notes of its own (a bottle whose formula API check was skipped).
+                if report.reason.hasPrefix(decision.reason + " ") {
+                    result.notes.append("the report adds to its reason: \(report.reason.dropFirst(decision.reason.count + 1))")
+                } else if decision.reason != report.reason {
+                    result.failed.append("the report's reason is not the one its observations give (\"\(decision.reason)\")")
+                }
             }
         } else {
             result.notes.append("the report does not record its policy's parameters (written by an older 3tofu), so the verdict was checked for dissent only")

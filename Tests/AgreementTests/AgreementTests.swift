@@ -142,3 +142,31 @@ private let tolerant = Policy(name: "tolerant", description: "", minAgreeing: 3,
         #expect(decision.verdict == .agree)
     }
 }
+
+@Suite struct ContradictionTests {
+    private func file(_ sha256: String, published: String?) -> ObservedFile {
+        ObservedFile(url: "https://x.test/f", finalURL: "https://x.test/f", sha256: sha256, size: 10, publishedSHA256: published)
+    }
+
+    @Test func aVantageThatContradictsItselfIsDissentAndWhatItSawIsCompared() {
+        let good = file("sha256:aa", published: "sha256:aa")
+        let bad = file("sha256:aa", published: "sha256:ee")
+        let observations = [
+            Observation(vantage: "a", kind: "local", route: "direct", outcome: .observed(good)),
+            Observation(vantage: "b", kind: "proxy", route: "http://p", outcome: .observed(good)),
+            Observation(vantage: "evil", kind: "proxy", route: "http://q", outcome: .contradicted(bad, "the checksum file publishes sha256:ee")),
+        ]
+        let lenient = Policy(name: "lenient", description: "", minAgreeing: 1, maxUnavailable: 5)
+        for policy in [strict, tolerant, lenient] {
+            let decision = Agreement.decide(observations, policy: policy)
+            #expect(decision.verdict == .disagree)
+            #expect(decision.dissenters == ["evil"])
+            #expect(decision.reason.contains("publishes sha256:ee"))
+            let published = decision.comparisons.first { $0.item == "published sha256" }
+            #expect(published?.values == ["a": "sha256:aa", "b": "sha256:aa", "evil": "sha256:ee"])
+            #expect(published?.agree == false)
+            #expect(decision.comparisons.first { $0.item == "sha256" }?.agree == true)
+        }
+        #expect(observations[2].observed == nil && observations[2].seen == bad && observations[2].isTampered)
+    }
+}

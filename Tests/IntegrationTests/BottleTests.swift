@@ -32,6 +32,11 @@ struct BottleTests {
         #expect(report.vantages.allSatisfy { $0.status == .ok && $0.observed?.bottle?.indexDigest == hello.index })
         #expect(report.comparisons.contains { $0.item == "formula API sha256" && $0.agree })
         try ReportSchema.validate(reportPath: reportPath)
+        // Every parameter of the policy is recorded, so `report verify` recomputes the verdict under it.
+        #expect(report.policy.parameters != nil, "\(report.policy)")
+        let verify = try fixture.lab.run(["report", "verify", reportPath, "--artifact", file])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("under the recorded policy 'strict'") && !verify.stdout.contains("older 3tofu"), "\(verify.stdout)")
         #expect(fixture.lab.httpProxy.requests().contains { $0.contains("/api/formula/hello.json") }, "the HTTP-proxy route read the formula API itself")
 
         // A Brewfile: a set verified in one run, with revision and rebuild in the names, one report per formula.
@@ -52,7 +57,10 @@ struct BottleTests {
         try fixture.publish("hello", version: "1.2.3")
         let output = fixture.lab.home.file("bottles")
         let reportPath = fixture.lab.home.file("report.json")
-        let result = try fixture.bottle(["hello@1.2.2"], tag: "sonoma", output: output, vantages: try fixture.lab.vantagesFile(), ["--report", reportPath])
+        let key = fixture.lab.home.file("key")
+        #expect(try fixture.lab.run(["keygen", "--output", key]).status == 0)
+        let result = try fixture.bottle(
+            ["hello@1.2.2"], tag: "sonoma", output: output, vantages: try fixture.lab.vantagesFile(), ["--report", reportPath, "--sign-key", key])
         #expect(result.status == 0, "\(result.stderr)")
         let file = output + "/hello--1.2.2.sonoma.bottle.tar.gz"
         #expect(try sha256sum(file) == old.tags["sonoma"]?.layer.replacingOccurrences(of: "sha256:", with: ""))
@@ -61,6 +69,13 @@ struct BottleTests {
         #expect(report.reason.contains("formula API check was skipped"))
         #expect(report.agreed?.bottle?.apiSHA256 == nil)
         #expect(report.agreed?.bottle?.apiVersion == "1.2.3")
+        // Signed, with its policy's parameters; the note after the reason does not stop it verifying.
+        #expect(report.signature?.algorithm == "ed25519")
+        let verify = try fixture.lab.run(["report", "verify", reportPath, "--key", key + ".pub", "--artifact", file])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("under the recorded policy 'strict'"), "\(verify.stdout)")
+        #expect(verify.stdout.contains("formula API check was skipped"), "the note is shown: \(verify.stdout)")
+        #expect(!verify.stdout.contains("older 3tofu"), "\(verify.stdout)")
     }
 
     @Test func aRouteWhoseFormulaAPIAnswersAnotherSHA256IsRefused() async throws {
@@ -120,10 +135,16 @@ struct BottleTests {
         defer { fixture.stop() }
         let hello = try fixture.publish("hello", version: "1.2.3", badAnnotation: "arm64_sonoma")
         let output = fixture.lab.home.file("bottles")
-        let result = try fixture.bottle(["hello"], tag: "arm64_sonoma", output: output, vantages: try fixture.lab.vantagesFile())
+        let reportPath = fixture.lab.home.file("report.json")
+        let result = try fixture.bottle(["hello"], tag: "arm64_sonoma", output: output, vantages: try fixture.lab.vantagesFile(), ["--report", reportPath])
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stderr.contains("sh.brew.bottle.digest says \(try #require(hello.tags["arm64_sonoma"]?.annotation))"), "\(result.stderr)")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: output)) ?? []).isEmpty)
+        // Every vantage is refused and keeps what it saw; such a report verifies as it is.
+        let report = try ReportFile.read(reportPath)
+        #expect(report.vantages.allSatisfy { $0.status == .tampered && $0.observed?.bottle != nil }, "\(report.vantages)")
+        let verify = try fixture.lab.run(["report", "verify", reportPath])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
 
         // The same index is fine for a tag whose annotation is right.
         let other = try fixture.bottle(["hello"], tag: "sonoma", output: output, vantages: try fixture.lab.vantagesFile())

@@ -117,4 +117,55 @@ struct FetchTests {
         #expect(missing.status == 2, "\(missing.stderr)")
         #expect(missing.stderr.contains("HTTP 404"), "\(missing.stderr)")
     }
+
+    /// A fetch report is signed and attested when asked, and records every parameter of its
+    /// policy, so `report verify` recomputes the verdict under that policy instead of taking the
+    /// path for reports of older versions.
+    @Test func aSignedFetchReportVerifiesUnderItsRecordedPolicy() async throws {
+        let site = try await Site()
+        defer { site.stop() }
+        let key = site.lab.home.file("key")
+        #expect(try site.lab.run(["keygen", "--output", key]).status == 0)
+        let output = site.lab.home.file("tool.tar.gz")
+        let reportPath = site.lab.home.file("report.json")
+        let attestation = site.lab.home.file("tool.intoto.json")
+        let result = try site.lab.run([
+            "fetch", site.fileURL, "--output", output, "--vantages", try site.lab.vantagesFile(), "--report", reportPath,
+            "--sign-key", key, "--attestation", attestation,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try ReportFile.read(reportPath)
+        #expect(report.signature?.algorithm == "ed25519")
+        #expect(FileManager.default.fileExists(atPath: attestation))
+        #expect(report.policy.minAgreeing == 3 && report.policy.maxUnavailable == 0, "\(report.policy)")
+        #expect(report.policy.usedInsecureRegistry == true, "the file came over plain HTTP")
+
+        let verify = try site.lab.run(["report", "verify", reportPath, "--key", key + ".pub", "--artifact", output])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("follows from the observations under the recorded policy 'strict'"), "\(verify.stdout)")
+        #expect(!verify.stdout.contains("older 3tofu"), "\(verify.stdout)")
+    }
+
+    /// Every vantage reads a checksum file that contradicts the bytes: each is refused, its report
+    /// entry says so and keeps what it saw, and `report verify` accepts that report as it is.
+    @Test func aReportOfVantagesThatContradictThemselvesVerifies() async throws {
+        let site = try await Site(checksum: String(repeating: "a", count: 64))
+        defer { site.stop() }
+        let output = site.lab.home.file("tool.tar.gz")
+        let reportPath = site.lab.home.file("report.json")
+        let result = try site.lab.run([
+            "fetch", site.fileURL, "--output", output, "--checksums", site.server.baseURL + "/files/SHA256SUMS",
+            "--vantages", try site.lab.vantagesFile(), "--report", reportPath,
+        ])
+        #expect(result.status == 1, "\(result.stderr)")
+        let report = try ReportFile.read(reportPath)
+        #expect(report.verdict == .disagree)
+        #expect(report.vantages.allSatisfy { $0.status == .tampered && $0.observed?.file?.sha256 == "sha256:" + site.sha256 }, "\(report.vantages)")
+        #expect(report.comparisons.first { $0.item == "published sha256" }?.values["direct"] == "sha256:" + String(repeating: "a", count: 64))
+
+        try ReportSchema.validate(reportPath: reportPath)
+        let verify = try site.lab.run(["report", "verify", reportPath])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("VERIFIED"), "\(verify.stdout)")
+    }
 }

@@ -221,6 +221,69 @@ struct SSHVantageTests {
         let impostorLine = try #require(text.split(separator: "\n").first { $0.contains("impostor") })
         #expect(impostorLine.contains("CHANGED"), "\(text)")
     }
+
+    /// A fetch through an SSH vantage records the host key that vantage checked, as a pull does.
+    @Test func aFetchThroughSSHRecordsTheHostKey() async throws {
+        let lab = try await Lab()
+        let server = try await SSHServer()
+        defer { server.killEverything() }
+        let root = lab.home.file("site")
+        try FileManager.default.createDirectory(atPath: root + "/files", withIntermediateDirectories: true)
+        try Data(repeating: 7, count: 50_000).write(to: URL(fileURLWithPath: root + "/files/tool.tar.gz"))
+        let site = try await NginxServer(root: root)
+        defer { site.stop() }
+        let vantages = try lab.vantagesFile(extra: Self.sshVantage("vps", server), only: [.direct, .httpProxy])
+        let output = lab.home.file("tool.tar.gz")
+        let reportPath = lab.home.file("report.json")
+        let result = try lab.run(["fetch", site.baseURL + "/files/tool.tar.gz", "--output", output, "--vantages", vantages, "--report", reportPath])
+
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try ReportFile.read(reportPath)
+        let ssh = try #require(report.vantages.first { $0.name == "vps" })
+        #expect(ssh.status == .ok)
+        #expect(ssh.evidence?.sshHostKey == server.hostKeyFingerprint, "\(String(describing: ssh.evidence))")
+        #expect(report.vantages.first { $0.name == "direct" }?.evidence?.sshHostKey == nil)
+        try ReportSchema.validate(reportPath: reportPath)
+    }
+
+    /// A bundle keeps one SSH session per vantage for the whole run: every image is resolved and
+    /// every layer fetched over it, instead of one session per image and another for the downloads.
+    @Test func aBundleUsesOneSSHSessionForAllItsImages() async throws {
+        let lab = try await Lab()
+        let server = try await SSHServer()
+        defer { server.killEverything() }
+        let host = lab.registry.host
+        _ = try lab.push(try lab.makeImage(layers: [20_000], seed: 21), "ssh/one", tag: "1")
+        _ = try lab.push(try lab.makeImage(layers: [30_000], seed: 22), "ssh/two", tag: "1")
+        let imagesFile = lab.home.file("images.txt")
+        try "\(host)/ssh/one:1\n\(host)/ssh/two:1\n".write(toFile: imagesFile, atomically: true, encoding: .utf8)
+        let vantages = try lab.vantagesFile(extra: Self.sshVantage("vps", server), only: [.direct, .httpProxy])
+        let output = lab.home.file("bundle.tar")
+        let result = try lab.run(["pull", "--images-from", imagesFile, "--output", output, "--vantages", vantages] + lab.registryOptions())
+
+        #expect(result.status == 0, "\(result.stderr)")
+        let sessions = server.log().components(separatedBy: "Accepted publickey").count - 1
+        #expect(sessions == 1, "one SSH login for two images, not \(sessions):\n\(server.log())")
+    }
+
+    /// An identity file that cannot be read is a mistake in the vantages file: exit 2 (not 3),
+    /// and the message says which file and what to change.
+    @Test func anUnreadableIdentityFileIsBadInput() async throws {
+        let lab = try await Lab()
+        let server = try await SSHServer()
+        defer { server.killEverything() }
+        _ = try lab.push(try lab.makeImage(layers: [10_000], seed: 23), Self.repository, tag: "1")
+        let missing = server.directory.file("no-such-key")
+        let vantages = try lab.vantagesFile(extra: Self.sshVantage("vps", server, identity: missing), includeStandard: false)
+        let output = lab.home.file("app.tar")
+        let result = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):1", "--output", output, "--vantages", vantages] + lab.registryOptions())
+
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("fix identity in the vantages file"), "\(result.stderr)")
+        #expect(result.stderr.contains(missing), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
 }
 
 /// Remote hosts that cannot do the fetching: curl missing, or curl failing.

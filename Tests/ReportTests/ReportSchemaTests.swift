@@ -43,6 +43,7 @@ import Testing
     @Test func encodedReportsMatchTheSchema() throws {
         let reports = [
             sampleReport(), ReportSamples.agree, ReportSamples.disagree, ReportSamples.insufficient, Self.signed, Self.sparse, Self.everyVantage,
+            ReportConsistencyTests.contradicted,
         ]
         #expect(ReportSamples.disagree.agreed == nil && ReportSamples.insufficient.vantages[1].observed == nil)
         let results = try SchemaCheck.errors(for: reports.map(ReportFile.encode))
@@ -89,6 +90,12 @@ import Testing
         ("failed vantage without error", "vantages/0", { json in
             var vantages = json["vantages"] as? [[String: Any]] ?? []
             vantages[0]["status"] = "error"
+            json["vantages"] = vantages
+        }),
+        ("failed vantage with an observation", "vantages/0/observed", { json in
+            var vantages = json["vantages"] as? [[String: Any]] ?? []
+            vantages[0]["status"] = "error"
+            vantages[0]["error"] = "connection refused"
             json["vantages"] = vantages
         }),
         ("received layer digest", "agreed/layersReceived/0", { json in
