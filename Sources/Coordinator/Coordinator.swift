@@ -63,7 +63,7 @@ public enum Coordinator {
         events?(.writing(path: output.path, format: output.format.rawValue))
         do {
             let staged = try await staging.value
-            result.written = try await BlockingIO.run { try staged.commit() }
+            result.written = try await BlockingIO.run { try staged.commit(journal: output.journal) }
             result.layersStreamed = result.written?.layersTakenLive ?? 0
         } catch {
             throw CoordinatorError(.notMet, "could not write \(output.path): \(error)")
