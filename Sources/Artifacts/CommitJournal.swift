@@ -26,12 +26,23 @@ public final class CommitJournal: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [Entry] = []
     private var closed = false
+    private var outputCommitted = false
 
     public init() {}
 
+    /// Whether an artifact (not only a report or another side file) went into place through
+    /// this journal: a run that fails after that must be undone; the reports of a run that wrote
+    /// no artifact are the record of why, and stay.
+    public var holdsArtifact: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return outputCommitted
+    }
+
     /// Renames the finished `temporary` (a file or a directory) onto `path`, keeping what was
     /// there. Throws, leaving `path` as it was, when the rename fails or the journal was undone.
-    public func replace(_ temporary: String, at path: String) throws {
+    /// `artifact`: false for a report or another side file (see `holdsArtifact`).
+    public func replace(_ temporary: String, at path: String, artifact: Bool = false) throws {
         lock.lock()
         defer { lock.unlock() }
         guard !closed else {
@@ -40,6 +51,7 @@ public final class CommitJournal: @unchecked Sendable {
         guard FileSystem.exists(path) else {
             try FileSystem.move(temporary, to: path)
             entries.append(.created(path: path))
+            outputCommitted = outputCommitted || artifact
             return
         }
         let backup = AtomicOutput.temporarySibling(of: path)
@@ -54,6 +66,7 @@ public final class CommitJournal: @unchecked Sendable {
             throw error
         }
         entries.append(.replaced(path: path, backup: backup))
+        outputCommitted = outputCommitted || artifact
     }
 
     /// Keeps every output: removes what they replaced.
@@ -64,6 +77,7 @@ public final class CommitJournal: @unchecked Sendable {
             FileSystem.removeTree(backup)
         }
         entries = []
+        outputCommitted = false
     }
 
     /// Takes every output back, newest first, and puts back what each replaced; later commits
@@ -85,14 +99,9 @@ public final class CommitJournal: @unchecked Sendable {
             FileSystem.syncDirectory(FileSystem.directoryName(entry.path))
         }
         entries = []
+        outputCommitted = false
     }
 
-    /// Whether nothing is in place that `undo()` would take back.
-    public var isEmpty: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return entries.isEmpty
-    }
 }
 
 extension CommitJournal.Entry {
@@ -107,7 +116,7 @@ extension CommitJournal {
     /// Puts `temporary` at `path` through `journal` when there is one, else by a plain rename.
     static func move(_ temporary: String, to path: String, journal: CommitJournal?) throws {
         if let journal {
-            try journal.replace(temporary, at: path)
+            try journal.replace(temporary, at: path, artifact: true)
         } else {
             try FileSystem.move(temporary, to: path)
         }

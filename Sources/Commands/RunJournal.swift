@@ -1,13 +1,14 @@
 import Artifacts
 
 /// The one way a run's outputs become final. The artifact, the report and the attestation each
-/// go into place through the run's `CommitJournal`; only when the whole run succeeds are they
-/// kept. If anything fails after the artifact was committed (a report that no longer fits, a
-/// directory whose permissions changed since `WriteTargets` checked it, a later bottle of a set),
-/// every output is taken back and whatever it replaced put back: exit 3 means nothing was written.
+/// go into place through the run's `CommitJournal`. If anything fails after an artifact was
+/// committed (a report that no longer fits, a directory whose permissions changed since
+/// `WriteTargets` checked it, a later bottle of a set), every output is taken back and whatever
+/// it replaced put back: exit 1 or 3 means no artifact was written. The reports of a run that
+/// committed no artifact (a refused or insufficient verdict) stay: they record why.
 enum RunJournal {
     /// Runs `body` (the run and its reports) with a fresh journal, which SIGINT and SIGTERM also
-    /// undo (see `InterruptHandler`); keeps what it committed only if `body` returns.
+    /// undo (see `InterruptHandler`).
     static func run<T>(_ body: (CommitJournal) async throws -> T) async throws -> T {
         let journal = CommitJournal()
         InterruptHandler.journal = journal
@@ -17,9 +18,12 @@ enum RunJournal {
             journal.keep()
             return value
         } catch {
-            let wroteSomething = !journal.isEmpty
+            guard journal.holdsArtifact else {
+                journal.keep()
+                throw error
+            }
             journal.undo()
-            guard wroteSomething, let failure = error as? ToolFailure else { throw error }
+            guard let failure = error as? ToolFailure else { throw error }
             throw ToolFailure(failure.code, "\(failure.message)\nWhat this run had already put in place was taken back.")
         }
     }

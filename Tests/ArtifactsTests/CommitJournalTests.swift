@@ -90,4 +90,22 @@ import Testing
         #expect(Self.hiddenSiblings(in: layout).isEmpty)
         #expect(Self.hiddenSiblings(in: layout + "/blobs/sha256").isEmpty)
     }
+
+    /// A report alone does not make the run's journal hold an artifact (a refused run keeps its
+    /// report); the artifact's commit does.
+    @Test func onlyAnArtifactMakesTheJournalHoldOne() throws {
+        let sample = try SampleImage()
+        let journal = CommitJournal()
+        let report = sample.directory.file("report.json")
+        let temporary = sample.directory.file(".report.json.tmp")
+        try Data("{}\n".utf8).write(to: URL(fileURLWithPath: temporary))
+        try journal.replace(temporary, at: report)
+        #expect(!journal.holdsArtifact)
+        _ = try ArtifactWriter.stage(try sample.image(), format: .dockerArchive, to: sample.directory.file("a.tar"), store: sample.store)
+            .commit(journal: journal)
+        #expect(journal.holdsArtifact)
+        journal.undo()
+        #expect(!FileManager.default.fileExists(atPath: report))
+        #expect(!FileManager.default.fileExists(atPath: sample.directory.file("a.tar")))
+    }
 }
