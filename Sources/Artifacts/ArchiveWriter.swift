@@ -61,8 +61,8 @@ public struct ArchiveWriter: Sendable {
             convertedFrom: plan.convertedFrom, layersTakenLive: staged.value.takenLive)
         let temporary = staged.temporary
         return StagedArtifact(
-            commit: {
-                try AtomicOutput.commitFile(temporary, to: path)
+            commit: { journal in
+                try AtomicOutput.commitFile(temporary, to: path, journal: journal)
                 return result
             },
             discard: { AtomicOutput.discardFile(temporary) })

@@ -73,7 +73,7 @@ public enum ArtifactWriter {
                 for layer in image.layers { try layerAvailability(layer.digest, layer.size) }
             }
             let writer = OCILayoutWriter(store: store)
-            return StagedArtifact(commit: { try writer.write(image, to: path) }, discard: {})
+            return StagedArtifact(commit: { journal in try writer.write(image, to: path, journal: journal) }, discard: {})
         }
     }
 }

@@ -37,10 +37,11 @@ enum AtomicOutput {
     }
 
     /// Writes a file: `body` gets a file descriptor open on the temporary. A file already at
-    /// `path` is replaced atomically; a directory there is refused.
-    static func writeFile<T>(at path: String, _ body: (Int32, String) throws -> T) throws -> T {
+    /// `path` is replaced atomically; a directory there is refused. With `journal`, the file can
+    /// be taken back (and what it replaced put back) until the run keeps it.
+    static func writeFile<T>(at path: String, journal: CommitJournal? = nil, _ body: (Int32, String) throws -> T) throws -> T {
         let staged = try stageFile(at: path, body)
-        try commitFile(staged.temporary, to: path)
+        try commitFile(staged.temporary, to: path, journal: journal)
         return staged.value
     }
 
@@ -100,12 +101,13 @@ enum AtomicOutput {
         }
     }
 
-    /// The second half of `writeFile`: renames a staged temporary into place (removing it if that fails).
-    static func commitFile(_ temporary: String, to path: String) throws {
+    /// The second half of `writeFile`: renames a staged temporary into place (removing it if that
+    /// fails), through `journal` when there is one.
+    static func commitFile(_ temporary: String, to path: String, journal: CommitJournal? = nil) throws {
         do {
             // Checked before anything was downloaded, and again here: a FIFO made since is not replaced either.
             try checkNotSpecial(path)
-            try FileSystem.move(temporary, to: path)
+            try CommitJournal.move(temporary, to: path, journal: journal)
         } catch {
             unlink(temporary)
             throw error
@@ -119,8 +121,8 @@ enum AtomicOutput {
     }
 
     /// Builds a new directory with `body` (which gets the temporary directory's path) and moves
-    /// it to `path`, which must not exist or be an empty directory.
-    static func writeDirectory<T>(at path: String, _ body: (String) throws -> T) throws -> T {
+    /// it to `path`, which must not exist or be an empty directory (through `journal`, when there is one).
+    static func writeDirectory<T>(at path: String, journal: CommitJournal? = nil, _ body: (String) throws -> T) throws -> T {
         try checkParent(of: path)
         removeAbandonedSiblings(of: path)
         let temporary = temporarySibling(of: path)
@@ -130,7 +132,7 @@ enum AtomicOutput {
             }
             let result = try body(temporary)
             FileSystem.syncDirectory(temporary)
-            try FileSystem.move(temporary, to: path)
+            try CommitJournal.move(temporary, to: path, journal: journal)
             FileSystem.syncDirectory(FileSystem.directoryName(path))
             return result
         } catch {

@@ -29,9 +29,10 @@ public struct BundleWriter: Sendable {
     }
 
     /// Blocking; from async code wrap it in `BlockingIO.run`. One `WriteResult` per image, in order;
-    /// they share the path and SHA-256 (of the tar, or of the layout's `index.json`).
+    /// they share the path and SHA-256 (of the tar, or of the layout's `index.json`). With
+    /// `journal`, the bundle can be taken back until the run keeps it.
     @discardableResult
-    public func write(_ images: [ImageToWrite], to path: String) throws -> [WriteResult] {
+    public func write(_ images: [ImageToWrite], to path: String, journal: CommitJournal? = nil) throws -> [WriteResult] {
         guard !images.isEmpty else {
             throw ArtifactsError(.invalidImage, "a bundle needs at least one image; nothing was written to \(path)")
         }
@@ -41,11 +42,11 @@ public struct BundleWriter: Sendable {
         let sha256: String
         switch format {
         case .oci:
-            try writeLayout(images, index: index, to: path)
+            try writeLayout(images, index: index, to: path, journal: journal)
             sha256 = BlobHasher.hex(of: index, algorithm: .sha256)
         case .dockerArchive, .ociArchive:
             let docker = format == .dockerArchive
-            sha256 = try AtomicOutput.writeFile(at: path) { fd, temporary in
+            sha256 = try AtomicOutput.writeFile(at: path, journal: journal) { fd, temporary in
                 let tar = TarWriter(fileDescriptor: fd, label: temporary)
                 try Self.writeTar(plans, index: index, to: tar, docker: docker)
                 return tar.sha256Hex ?? ""
@@ -63,7 +64,7 @@ public struct BundleWriter: Sendable {
 
     /// A fresh layout in a temporary sibling of `path`: `OCILayoutWriter` adds each image (blobs
     /// already there are kept), then the bundle's `index.json` replaces the one it built.
-    private func writeLayout(_ images: [ImageToWrite], index: Data, to path: String) throws {
+    private func writeLayout(_ images: [ImageToWrite], index: Data, to path: String, journal: CommitJournal?) throws {
         guard !path.isEmpty else {
             throw ArtifactsError(.io, "the output path is empty; give a directory name")
         }
@@ -76,7 +77,7 @@ public struct BundleWriter: Sendable {
             }
         }
         let writer = OCILayoutWriter(store: store)
-        try AtomicOutput.writeDirectory(at: path) { directory in
+        try AtomicOutput.writeDirectory(at: path, journal: journal) { directory in
             try FileSystem.writeNewFile("\(directory)/oci-layout", ImageLayoutPlan.ociLayoutJSON)
             for image in images {
                 try writer.write(image, to: directory)

@@ -35,14 +35,15 @@ public enum FileOutput {
 
     /// Writes the stored blob `digest` to `path` (a temporary sibling renamed into place when
     /// complete), hashing every byte copied; returns the hex SHA-256 of the written file, which
-    /// equals the digest or nothing is written.
+    /// equals the digest or nothing is written. With `journal`, the file can be taken back until
+    /// the run keeps it.
     @discardableResult
-    public static func write(blob digest: Digest, size: Int64, from store: ContentStore, to path: String) throws -> String {
+    public static func write(blob digest: Digest, size: Int64, from store: ContentStore, to path: String, journal: CommitJournal? = nil) throws -> String {
         let source = store.path(of: digest)
         guard store.contains(digest, size: size) else {
             throw ArtifactsError(.missingBlob, "blob \(digest) (\(size) bytes) is not in the content store at \(store.root); fetch it first")
         }
-        return try AtomicOutput.writeFile(at: path) { output, temporary in
+        return try AtomicOutput.writeFile(at: path, journal: journal) { output, temporary in
             let input = try FileSystem.openForReading(source)
             defer { close(input) }
             var hasher = BlobHasher(digest.algorithm)

@@ -24,13 +24,15 @@ public struct OCILayoutWriter: Sendable {
         self.store = store
     }
 
+    /// With `journal`, the layout (or the blobs and `index.json` added to one) can be taken back
+    /// until the run keeps it.
     @discardableResult
-    public func write(_ image: ImageToWrite, to path: String) throws -> WriteResult {
+    public func write(_ image: ImageToWrite, to path: String, journal: CommitJournal? = nil) throws -> WriteResult {
         try Self.checkTarget(path)
         let plan = try ImageLayoutPlan(image, store: store)
         let indexSHA256: String
         if !FileSystem.exists(path) || Self.isEmptyDirectory(path) {
-            indexSHA256 = try AtomicOutput.writeDirectory(at: path) { directory in
+            indexSHA256 = try AtomicOutput.writeDirectory(at: path, journal: journal) { directory in
                 try FileSystem.writeNewFile("\(directory)/oci-layout", ImageLayoutPlan.ociLayoutJSON)
                 for blob in plan.blobs {
                     try FileSystem.makeDirectories("\(directory)/blobs/\(blob.digest.algorithm.rawValue)")
@@ -41,14 +43,14 @@ public struct OCILayoutWriter: Sendable {
                 return BlobHasher.hex(of: index, algorithm: .sha256)
             }
         } else {
-            indexSHA256 = try add(plan, to: path)
+            indexSHA256 = try add(plan, to: path, journal: journal)
         }
         return WriteResult(
             path: path, format: .oci, sha256: indexSHA256, manifestDigestWritten: plan.manifestDigest, convertedFrom: plan.convertedFrom)
     }
 
     /// Adds the image's blobs to an existing layout, then swaps in the new `index.json`.
-    private func add(_ plan: ImageLayoutPlan, to path: String) throws -> String {
+    private func add(_ plan: ImageLayoutPlan, to path: String, journal: CommitJournal?) throws -> String {
         let layoutFile = "\(path)/oci-layout"
         struct LayoutVersion: Decodable { var imageLayoutVersion: String }
         guard let layoutData = FileManager.default.contents(atPath: layoutFile),
@@ -73,7 +75,7 @@ public struct OCILayoutWriter: Sendable {
             let temporary = AtomicOutput.temporarySibling(of: destination)
             do {
                 try place(blob, at: temporary)
-                try FileSystem.move(temporary, to: destination)
+                try CommitJournal.move(temporary, to: destination, journal: journal)
             } catch {
                 unlink(temporary)
                 throw error
@@ -83,7 +85,7 @@ public struct OCILayoutWriter: Sendable {
         let temporary = AtomicOutput.temporarySibling(of: indexPath)
         do {
             try FileSystem.writeNewFile(temporary, index)
-            try FileSystem.move(temporary, to: indexPath)
+            try CommitJournal.move(temporary, to: indexPath, journal: journal)
         } catch {
             unlink(temporary)
             throw error

@@ -9,17 +9,18 @@ public typealias LayerAvailability = @Sendable (_ digest: Digest, _ size: Int64)
 /// and decide afterwards: `commit()` renames it into place, `discard()` removes it. One of the
 /// two must be called, once.
 public struct StagedArtifact: Sendable {
-    private let commitAction: @Sendable () throws -> WriteResult
+    private let commitAction: @Sendable (CommitJournal?) throws -> WriteResult
     private let discardAction: @Sendable () -> Void
 
-    init(commit: @escaping @Sendable () throws -> WriteResult, discard: @escaping @Sendable () -> Void) {
+    init(commit: @escaping @Sendable (CommitJournal?) throws -> WriteResult, discard: @escaping @Sendable () -> Void) {
         commitAction = commit
         discardAction = discard
     }
 
-    /// Moves the output into place and returns what was written.
-    public func commit() throws -> WriteResult {
-        try commitAction()
+    /// Moves the output into place and returns what was written. With `journal`, the run can
+    /// still take it back (`CommitJournal.undo()`) until it keeps it.
+    public func commit(journal: CommitJournal? = nil) throws -> WriteResult {
+        try commitAction(journal)
     }
 
     /// Removes the temporary output; the destination is left as it was.

@@ -81,60 +81,64 @@ struct BottleCommand: AsyncParsableCommand {
         targets.addReports(reportOutputs) { path in names.count == 1 ? [path] : names.map { Self.reportPath(path, formula: $0) } }
         try targets.check()
         try Self.prepareDirectory(output)
-        let request = BottleRequest(
-            formulae: names, tag: tag, registry: host, repositoryPrefix: prefix,
-            formulaAPI: formulaApi.hasSuffix("/") ? String(formulaApi.dropLast()) : formulaApi,
-            vantages: setup.vantages, policy: setup.policy, insecureRegistries: setup.insecureRegistries, caCertificatePath: setup.caCert,
-            credentials: setup.credentials, storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputDirectory: output,
-            concurrency: concurrency)
-        let results = try await BottleCoordinator.run(request)
-        let allAgree = results.allSatisfy { $0.decision.verdict == .agree }
-        for result in results where !setup.json || !allAgree {
-            Terminal.write(SubjectOutcome.render(
-                result.vantages, decision: result.decision, headline: ["version", "annotation digest", "layer", "formula API sha256"],
-                title: results.count > 1 ? "\(result.argument) (\(tag)):" : nil))
-        }
-        for result in results {
-            for note in result.notes { Terminal.note("note: \(result.argument): \(note)") }
-        }
-        // After the verdicts, so a report that fails (its path was checked up front) cannot hide them.
-        if reportOutputs.wanted {
+        // The bottles and their reports are kept only if the whole run succeeds: a set is written whole or not at all.
+        try await RunJournal.run { journal in
+            var request = BottleRequest(
+                formulae: names, tag: tag, registry: host, repositoryPrefix: prefix,
+                formulaAPI: formulaApi.hasSuffix("/") ? String(formulaApi.dropLast()) : formulaApi,
+                vantages: setup.vantages, policy: setup.policy, insecureRegistries: setup.insecureRegistries, caCertificatePath: setup.caCert,
+                credentials: setup.credentials, storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputDirectory: output,
+                concurrency: concurrency)
+            request.journal = journal
+            let results = try await BottleCoordinator.run(request)
+            let allAgree = results.allSatisfy { $0.decision.verdict == .agree }
+            for result in results where !setup.json || !allAgree {
+                Terminal.write(SubjectOutcome.render(
+                    result.vantages, decision: result.decision, headline: ["version", "annotation digest", "layer", "formula API sha256"],
+                    title: results.count > 1 ? "\(result.argument) (\(tag)):" : nil))
+            }
             for result in results {
-                var outputs = reportOutputs
-                if results.count > 1 {
-                    outputs.reportPath = reportOutputs.reportPath.map { Self.reportPath($0, formula: result.argument) }
-                    outputs.attestationPath = reportOutputs.attestationPath.map { Self.reportPath($0, formula: result.argument) }
+                for note in result.notes { Terminal.note("note: \(result.argument): \(note)") }
+            }
+            // After the verdicts, so a report that fails (its path was checked up front) cannot hide them.
+            if reportOutputs.wanted {
+                for result in results {
+                    var outputs = reportOutputs
+                    if results.count > 1 {
+                        outputs.reportPath = reportOutputs.reportPath.map { Self.reportPath($0, formula: result.argument) }
+                        outputs.attestationPath = reportOutputs.attestationPath.map { Self.reportPath($0, formula: result.argument) }
+                    }
+                    try outputs.write(ReportBuilder.make(result, request: request, toolVersion: ThreeTofu.version), journal: journal)
                 }
-                try outputs.write(ReportBuilder.make(result, request: request, toolVersion: ThreeTofu.version))
             }
-        }
-        let failures = results.compactMap { result in
-            SubjectOutcome.failure(result.vantages, decision: result.decision, policyName: setup.policy.name).map { (result.argument, $0) }
-        }
-        if let worst = failures.map(\.1.code).min(by: { Self.rank($0) < Self.rank($1) }) {
-            if results.count == 1, let only = failures.first {
-                throw only.1
+            let failures = results.compactMap { result in
+                SubjectOutcome.failure(result.vantages, decision: result.decision, policyName: setup.policy.name).map { (result.argument, $0) }
             }
-            let messages = failures.map { "\($0.0): \($0.1.message)" }.joined(separator: "\n  ")
-            throw ToolFailure(worst, "\(failures.count) of \(results.count) formulae were not verified; nothing was written.\n  " + messages)
-        }
-        let written = results.compactMap { result in result.written.map { (result, $0) } }
-        guard written.count == results.count else { throw ToolFailure(.notMet, "nothing was written") }
-        let paths = written.map { Self.shellPath($0.1.path) }
-        if setup.json {
-            try printJSON(BottleSummary(
-                bottles: written.map { result, file in
-                    BottleSummary.Bottle(
-                        formula: result.decision.agreed?.formula ?? result.argument, version: result.decision.agreed?.version ?? "",
-                        rebuild: result.decision.agreed?.rebuild ?? 0, tag: tag, path: file.path, sha256: file.sha256,
-                        apiChecked: result.decision.agreed?.apiSHA256 != nil)
-                },
-                install: "brew install " + paths.joined(separator: " ")))
-        } else {
-            for (result, file) in written {
-                Terminal.note("Wrote \(file.path), verified by \(result.answeringCount) vantages.")
+            if let worst = failures.map(\.1.code).min(by: { Self.rank($0) < Self.rank($1) }) {
+                if results.count == 1, let only = failures.first {
+                    throw only.1
+                }
+                let messages = failures.map { "\($0.0): \($0.1.message)" }.joined(separator: "\n  ")
+                throw ToolFailure(worst, "\(failures.count) of \(results.count) formulae were not verified; nothing was written.\n  " + messages)
             }
-            Terminal.out("brew install " + paths.joined(separator: " "))
+            let written = results.compactMap { result in result.written.map { (result, $0) } }
+            guard written.count == results.count else { throw ToolFailure(.notMet, "nothing was written") }
+            let paths = written.map { Self.shellPath($0.1.path) }
+            if setup.json {
+                try printJSON(BottleSummary(
+                    bottles: written.map { result, file in
+                        BottleSummary.Bottle(
+                            formula: result.decision.agreed?.formula ?? result.argument, version: result.decision.agreed?.version ?? "",
+                            rebuild: result.decision.agreed?.rebuild ?? 0, tag: tag, path: file.path, sha256: file.sha256,
+                            apiChecked: result.decision.agreed?.apiSHA256 != nil)
+                    },
+                    install: "brew install " + paths.joined(separator: " ")))
+            } else {
+                for (result, file) in written {
+                    Terminal.note("Wrote \(file.path), verified by \(result.answeringCount) vantages.")
+                }
+                Terminal.out("brew install " + paths.joined(separator: " "))
+            }
         }
     }
 

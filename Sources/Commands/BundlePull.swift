@@ -31,71 +31,74 @@ struct BundlePull {
         try Self.checkNewLayout(output, format: format)
         InterruptHandler.install(output: output)
 
-        let requests = list.entries.map { entry in
-            PullRequest(
-                reference: entry.reference, platform: entry.platform ?? defaultPlatform, vantages: setup.vantages, policy: setup.policy,
-                insecureRegistries: setup.insecureRegistries, caCertificatePath: setup.caCert, credentials: setup.credentials,
-                storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: nil)
-        }
-        let count = requests.count
-        let entries = list.entries
-        Terminal.note("verifying \(count) images from \(imagesFrom), \(concurrency) at a time, on \(setup.vantages.count) vantages")
-        let results = try await BundleCoordinator.run(
-            BundleRequest(images: requests, output: PullRequest.Output(path: output, format: format), concurrency: concurrency)
-        ) { index, result in
-            let digest = (result.decision.agreed?.topDigest).map { " " + $0 } ?? ""
-            Terminal.note("  \(entries[index].text): \(result.decision.verdict.rawValue.uppercased())\(digest)")
-        }
-        let written = results.allSatisfy { $0.written != nil }
-
-        var reportPaths: [String?] = Array(repeating: nil, count: results.count)
-        if reportOutputs.wanted {
-            if !written, reportOutputs.attestationPath != nil {
-                Terminal.note("No attestations written: the bundle was not written, so there is nothing to attest.")
+        // The bundle and its reports are kept only if the whole run succeeds.
+        try await RunJournal.run { journal in
+            let requests = list.entries.map { entry in
+                PullRequest(
+                    reference: entry.reference, platform: entry.platform ?? defaultPlatform, vantages: setup.vantages, policy: setup.policy,
+                    insecureRegistries: setup.insecureRegistries, caCertificatePath: setup.caCert, credentials: setup.credentials,
+                    storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: nil)
             }
-            for (index, result) in results.enumerated() {
-                var outputs = reportOutputs
-                outputs.reportPath = reportOutputs.reportPath.map { Self.perImagePath($0, number: index + 1, name: entries[index].text) }
-                outputs.attestationPath = written ? reportOutputs.attestationPath.map { Self.perImagePath($0, number: index + 1, name: entries[index].text) } : nil
-                try outputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version))
-                reportPaths[index] = outputs.reportPath
+            let count = requests.count
+            let entries = list.entries
+            Terminal.note("verifying \(count) images from \(imagesFrom), \(concurrency) at a time, on \(setup.vantages.count) vantages")
+            let results = try await BundleCoordinator.run(
+                BundleRequest(images: requests, output: PullRequest.Output(path: output, format: format, journal: journal), concurrency: concurrency)
+            ) { index, result in
+                let digest = (result.decision.agreed?.topDigest).map { " " + $0 } ?? ""
+                Terminal.note("  \(entries[index].text): \(result.decision.verdict.rawValue.uppercased())\(digest)")
             }
-        }
+            let written = results.allSatisfy { $0.written != nil }
 
-        let failures = results.enumerated().compactMap { index, result in Self.failure(result).map { (index, $0) } }
-        for (index, _) in failures {
-            Terminal.write("\n" + entries[index].text + ":\n" + SummaryTable.render(results[index]))
-        }
-        Terminal.write(Self.summary(results, entries: entries))
+            var reportPaths: [String?] = Array(repeating: nil, count: results.count)
+            if reportOutputs.wanted {
+                if !written, reportOutputs.attestationPath != nil {
+                    Terminal.note("No attestations written: the bundle was not written, so there is nothing to attest.")
+                }
+                for (index, result) in results.enumerated() {
+                    var outputs = reportOutputs
+                    outputs.reportPath = reportOutputs.reportPath.map { Self.perImagePath($0, number: index + 1, name: entries[index].text) }
+                    outputs.attestationPath = written ? reportOutputs.attestationPath.map { Self.perImagePath($0, number: index + 1, name: entries[index].text) } : nil
+                    try outputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version), journal: journal)
+                    reportPaths[index] = outputs.reportPath
+                }
+            }
 
-        if let worst = failures.map(\.1.code).min(by: { BottleCommand.rank($0) < BottleCommand.rank($1) }) {
-            let messages = failures.map { "\(entries[$0.0].text) (\(imagesFrom):\(entries[$0.0].line)): \($0.1.message)" }.joined(separator: "\n  ")
-            throw ToolFailure(worst, "\(failures.count) of \(results.count) images were not verified; nothing was written to \(output).\n  " + messages)
-        }
-        guard written, let bundle = results.first?.written else {
-            throw ToolFailure(.notMet, "nothing was written")
-        }
-        if setup.json {
-            try printJSON(BundleSummary(
-                output: bundle.path, format: bundle.format.rawValue, sha256: bundle.sha256,
-                images: zip(results, reportPaths).map { result, reportPath in
-                    BundleSummary.Image(
-                        reference: result.request.reference.description, platform: result.request.platform.description,
-                        digest: result.decision.agreed?.topDigest, manifestWritten: result.written?.manifestDigestWritten.string,
-                        verdict: result.decision.verdict.rawValue, report: reportPath,
-                        layersDownloaded: result.layersDownloaded, layersCached: result.layersCached, layersResumed: result.layersResumed,
-                        bytesReceived: result.bytesReceived)
-                },
-                layersDownloaded: results.reduce(0) { $0 + $1.layersDownloaded },
-                layersCached: results.reduce(0) { $0 + $1.layersCached },
-                layersResumed: results.reduce(0) { $0 + $1.layersResumed },
-                bytesReceived: results.reduce(0) { $0 + $1.bytesReceived }))
-        } else {
-            let vantages = results.map(\.answeringCount).min() ?? 0
-            Terminal.note("Wrote \(bundle.path) (\(bundle.format.rawValue)) with \(results.count) images, each verified by at least \(vantages) vantages.")
-            for result in results {
-                if let digest = result.decision.agreed?.topDigest, let parsed = try? Digest(parsing: digest) {
-                    Terminal.out(result.request.reference.pinned(to: parsed).description)
+            let failures = results.enumerated().compactMap { index, result in Self.failure(result).map { (index, $0) } }
+            for (index, _) in failures {
+                Terminal.write("\n" + entries[index].text + ":\n" + SummaryTable.render(results[index]))
+            }
+            Terminal.write(Self.summary(results, entries: entries))
+
+            if let worst = failures.map(\.1.code).min(by: { BottleCommand.rank($0) < BottleCommand.rank($1) }) {
+                let messages = failures.map { "\(entries[$0.0].text) (\(imagesFrom):\(entries[$0.0].line)): \($0.1.message)" }.joined(separator: "\n  ")
+                throw ToolFailure(worst, "\(failures.count) of \(results.count) images were not verified; nothing was written to \(output).\n  " + messages)
+            }
+            guard written, let bundle = results.first?.written else {
+                throw ToolFailure(.notMet, "nothing was written")
+            }
+            if setup.json {
+                try printJSON(BundleSummary(
+                    output: bundle.path, format: bundle.format.rawValue, sha256: bundle.sha256,
+                    images: zip(results, reportPaths).map { result, reportPath in
+                        BundleSummary.Image(
+                            reference: result.request.reference.description, platform: result.request.platform.description,
+                            digest: result.decision.agreed?.topDigest, manifestWritten: result.written?.manifestDigestWritten.string,
+                            verdict: result.decision.verdict.rawValue, report: reportPath,
+                            layersDownloaded: result.layersDownloaded, layersCached: result.layersCached, layersResumed: result.layersResumed,
+                            bytesReceived: result.bytesReceived)
+                    },
+                    layersDownloaded: results.reduce(0) { $0 + $1.layersDownloaded },
+                    layersCached: results.reduce(0) { $0 + $1.layersCached },
+                    layersResumed: results.reduce(0) { $0 + $1.layersResumed },
+                    bytesReceived: results.reduce(0) { $0 + $1.bytesReceived }))
+            } else {
+                let vantages = results.map(\.answeringCount).min() ?? 0
+                Terminal.note("Wrote \(bundle.path) (\(bundle.format.rawValue)) with \(results.count) images, each verified by at least \(vantages) vantages.")
+                for result in results {
+                    if let digest = result.decision.agreed?.topDigest, let parsed = try? Digest(parsing: digest) {
+                        Terminal.out(result.request.reference.pinned(to: parsed).description)
+                    }
                 }
             }
         }

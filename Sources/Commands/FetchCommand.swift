@@ -56,31 +56,35 @@ struct FetchCommand: AsyncParsableCommand {
         targets.addReports(reportOutputs)
         try targets.check()
         InterruptHandler.install(output: output)
-        let request = FetchRequest(
-            url: url, checksumsURL: checksums, vantages: setup.vantages, policy: setup.policy, caCertificatePath: setup.caCert,
-            storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputPath: output, maximumSize: maximumSize)
-        let result = try await FetchCoordinator.run(request)
-        if !setup.json || result.decision.verdict != .agree {
-            Terminal.write(SubjectOutcome.render(
-                result.vantages, decision: result.decision, headline: ["sha256", "size", "published sha256"]))
-        }
-        // After the verdict, so a report that fails (its path was checked up front) cannot hide it.
-        if reportOutputs.wanted {
-            try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version))
-        }
-        if let failure = SubjectOutcome.failure(result.vantages, decision: result.decision, policyName: setup.policy.name) {
-            throw failure
-        }
-        guard let written = result.written, let agreed = result.decision.agreed else {
-            throw ToolFailure(.notMet, "nothing was written")
-        }
-        if setup.json {
-            try printJSON(FetchSummary(
-                url: url, verdict: result.decision.verdict.rawValue, output: written.path, sha256: written.sha256, size: agreed.size,
-                finalURLs: Dictionary(uniqueKeysWithValues: result.vantages.compactMap { run in run.observed.map { (run.spec.name, $0.finalURL) } })))
-        } else {
-            Terminal.note("Wrote \(written.path) (\(agreed.size) bytes), verified by \(result.answeringCount) vantages.")
-            Terminal.out("\(written.sha256)  \(written.path)")
+        // The file and its report are kept only if the whole run succeeds.
+        try await RunJournal.run { journal in
+            var request = FetchRequest(
+                url: url, checksumsURL: checksums, vantages: setup.vantages, policy: setup.policy, caCertificatePath: setup.caCert,
+                storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputPath: output, maximumSize: maximumSize)
+            request.journal = journal
+            let result = try await FetchCoordinator.run(request)
+            if !setup.json || result.decision.verdict != .agree {
+                Terminal.write(SubjectOutcome.render(
+                    result.vantages, decision: result.decision, headline: ["sha256", "size", "published sha256"]))
+            }
+            // After the verdict, so a report that fails (its path was checked up front) cannot hide it.
+            if reportOutputs.wanted {
+                try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version), journal: journal)
+            }
+            if let failure = SubjectOutcome.failure(result.vantages, decision: result.decision, policyName: setup.policy.name) {
+                throw failure
+            }
+            guard let written = result.written, let agreed = result.decision.agreed else {
+                throw ToolFailure(.notMet, "nothing was written")
+            }
+            if setup.json {
+                try printJSON(FetchSummary(
+                    url: url, verdict: result.decision.verdict.rawValue, output: written.path, sha256: written.sha256, size: agreed.size,
+                    finalURLs: Dictionary(uniqueKeysWithValues: result.vantages.compactMap { run in run.observed.map { (run.spec.name, $0.finalURL) } })))
+            } else {
+                Terminal.note("Wrote \(written.path) (\(agreed.size) bytes), verified by \(result.answeringCount) vantages.")
+                Terminal.out("\(written.sha256)  \(written.path)")
+            }
         }
     }
 }

@@ -1,9 +1,13 @@
+import Artifacts
 import Foundation
 
-/// On SIGINT or SIGTERM: remove the unfinished output's temporary sibling, say what happened, exit.
-/// Verified blobs and partial downloads stay in the cache, so running the command again resumes.
+/// On SIGINT or SIGTERM: take back whatever the run already put in place (`RunJournal`), remove
+/// the unfinished output's temporary sibling, say what happened, exit. Verified blobs and partial
+/// downloads stay in the cache, so running the command again resumes.
 enum InterruptHandler {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+    /// The running command's journal, undone on a signal.
+    nonisolated(unsafe) static var journal: CommitJournal?
 
     /// `staged`: a finished archive waiting to be copied to stdout, removed too.
     static func install(output: String?, staged: String? = nil) {
@@ -11,6 +15,7 @@ enum InterruptHandler {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
+                journal?.undo()
                 if let output { removeTemporarySiblings(of: output) }
                 if let staged { unlink(staged) }
                 let name = signalNumber == SIGINT ? "interrupted" : "terminated"

@@ -110,45 +110,48 @@ struct PullCommand: AsyncParsableCommand {
         targets.addReports(setup.reportOutputs)
         try targets.check()
 
-        let stdout = toStdout ? try StdoutOutput(storeRoot: setup.storeRoot) : nil
-        let destination = stdout?.stagingPath ?? output
-        InterruptHandler.install(output: destination, staged: stdout?.stagingPath)
-        let request = PullRequest(
-            reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
-            insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
-            storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: PullRequest.Output(path: destination, format: outputFormat))
-        let result: PullResult
-        do {
-            result = try await setup.execute(request, outputShownAs: stdout == nil ? nil : "-")
-        } catch {
-            if let stdout { unlink(stdout.stagingPath) }
-            throw error
-        }
-        guard let written = result.written else {
-            if let stdout { unlink(stdout.stagingPath) }
-            throw ToolFailure(.notMet, "nothing was written")
-        }
-        let pinned = setup.reference.pinned(to: try Digest(parsing: result.decision.agreed?.topDigest ?? "")).description
-        if let stdout {
-            // Only now, with every layer verified and the archive complete, does stdout get a byte.
-            try stdout.deliver(sha256: written.sha256)
-            Terminal.note("Wrote the archive to stdout (\(written.format.rawValue), sha256 \(written.sha256)), verified by \(result.answeringCount) vantages.")
-            Terminal.note(pinned)
-            return
-        }
-        if common.json {
-            try printJSON(
-                PullSummary(
-                    reference: setup.reference.description, digest: result.decision.agreed?.topDigest, verdict: result.decision.verdict.rawValue,
-                    output: written.path, format: written.format.rawValue, sha256: written.sha256,
-                    layersDownloaded: result.layersDownloaded, layersCached: result.layersCached, layersResumed: result.layersResumed,
-                    layersStreamed: result.layersStreamed, bytesReceived: result.bytesReceived))
-        } else {
-            // An archive's SHA-256 (computed while writing it) lets the far side of an air gap check
-            // the copy; an OCI layout is a directory, with no one hash to compare.
-            let checksum = written.format == .oci || written.sha256.isEmpty ? "" : ", sha256 \(written.sha256)"
-            Terminal.note("Wrote \(written.path) (\(written.format.rawValue)\(checksum)), verified by \(result.answeringCount) vantages.")
-            Terminal.out(pinned)
+        // The image and its report are kept only if the whole run succeeds.
+        try await RunJournal.run { journal in
+            let stdout = toStdout ? try StdoutOutput(storeRoot: setup.storeRoot) : nil
+            let destination = stdout?.stagingPath ?? output
+            InterruptHandler.install(output: destination, staged: stdout?.stagingPath)
+            let request = PullRequest(
+                reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
+                insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
+                storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: PullRequest.Output(path: destination, format: outputFormat, journal: journal))
+            let result: PullResult
+            do {
+                result = try await setup.execute(request, journal: journal, outputShownAs: stdout == nil ? nil : "-")
+            } catch {
+                if let stdout { unlink(stdout.stagingPath) }
+                throw error
+            }
+            guard let written = result.written else {
+                if let stdout { unlink(stdout.stagingPath) }
+                throw ToolFailure(.notMet, "nothing was written")
+            }
+            let pinned = setup.reference.pinned(to: try Digest(parsing: result.decision.agreed?.topDigest ?? "")).description
+            if let stdout {
+                // Only now, with every layer verified and the archive complete, does stdout get a byte.
+                try stdout.deliver(sha256: written.sha256)
+                Terminal.note("Wrote the archive to stdout (\(written.format.rawValue), sha256 \(written.sha256)), verified by \(result.answeringCount) vantages.")
+                Terminal.note(pinned)
+                return
+            }
+            if common.json {
+                try printJSON(
+                    PullSummary(
+                        reference: setup.reference.description, digest: result.decision.agreed?.topDigest, verdict: result.decision.verdict.rawValue,
+                        output: written.path, format: written.format.rawValue, sha256: written.sha256,
+                        layersDownloaded: result.layersDownloaded, layersCached: result.layersCached, layersResumed: result.layersResumed,
+                        layersStreamed: result.layersStreamed, bytesReceived: result.bytesReceived))
+            } else {
+                // An archive's SHA-256 (computed while writing it) lets the far side of an air gap check
+                // the copy; an OCI layout is a directory, with no one hash to compare.
+                let checksum = written.format == .oci || written.sha256.isEmpty ? "" : ", sha256 \(written.sha256)"
+                Terminal.note("Wrote \(written.path) (\(written.format.rawValue)\(checksum)), verified by \(result.answeringCount) vantages.")
+                Terminal.out(pinned)
+            }
         }
     }
 }

@@ -27,20 +27,21 @@ struct ReportOutputs {
 
     var wanted: Bool { reportPath != nil || attestationPath != nil }
 
-    /// Signs `report` when a key was given, then writes the report and the attestation asked for.
+    /// Signs `report` when a key was given, then writes the report and the attestation asked for,
+    /// each whole, through the run's `journal` (so a run that fails later takes them back too).
     /// The attestation is written only when the report vouches for something (verdict agree).
-    func write(_ report: AgreementReport) throws {
+    func write(_ report: AgreementReport, journal: CommitJournal) throws {
         do {
             var report = report
             if let signingKey { report = try ReportSigner.sign(report, key: signingKey) }
             if let reportPath {
                 try Self.checkAgain(reportPath, option: "--report")
-                try ReportFile.write(report, to: reportPath)
+                try SmallFileWriter.write(try ReportFile.encode(report), to: reportPath, mode: 0o644, journal: journal)
             }
             if let attestationPath {
                 if let statement = InTotoStatement(report: report) {
                     try Self.checkAgain(attestationPath, option: "--attestation")
-                    try SmallFileWriter.write(try statement.encoded(), to: attestationPath, mode: 0o644)
+                    try SmallFileWriter.write(try statement.encoded(), to: attestationPath, mode: 0o644, journal: journal)
                 } else {
                     Terminal.note("No attestation written to \(attestationPath): the verdict is \(report.verdict.rawValue), so there is nothing to attest.")
                 }

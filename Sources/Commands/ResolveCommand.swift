@@ -32,13 +32,16 @@ struct ResolveCommand: AsyncParsableCommand {
             reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
             insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
             storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: nil)
-        let result = try await setup.execute(request)
-        guard let agreed = result.decision.agreed else { throw ToolFailure(.notMet, result.decision.reason) }
-        let pinned = setup.reference.pinned(to: try Digest(parsing: agreed.topDigest))
-        if common.json {
-            try printJSON(["reference": pinned.description, "digest": agreed.topDigest, "verdict": result.decision.verdict.rawValue])
-        } else {
-            Terminal.out(pinned.description)
+        // The report and attestation are kept only if the whole run succeeds.
+        try await RunJournal.run { journal in
+            let result = try await setup.execute(request, journal: journal)
+            guard let agreed = result.decision.agreed else { throw ToolFailure(.notMet, result.decision.reason) }
+            let pinned = setup.reference.pinned(to: try Digest(parsing: agreed.topDigest))
+            if common.json {
+                try printJSON(["reference": pinned.description, "digest": agreed.topDigest, "verdict": result.decision.verdict.rawValue])
+            } else {
+                Terminal.out(pinned.description)
+            }
         }
     }
 }

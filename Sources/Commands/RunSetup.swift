@@ -38,8 +38,9 @@ struct RunSetup {
 
     /// Runs the request with progress on a terminal, prints the agreement summary on stderr, and
     /// throws a `ToolFailure` with the right exit code unless the policy was met.
-    /// `outputShownAs` replaces the output's path in the report (`-` for stdout).
-    func execute(_ request: PullRequest, outputShownAs: String? = nil) async throws -> PullResult {
+    /// `outputShownAs` replaces the output's path in the report (`-` for stdout). The report goes
+    /// into place through `journal`, as the image did (`RunJournal`).
+    func execute(_ request: PullRequest, journal: CommitJournal, outputShownAs: String? = nil) async throws -> PullResult {
         let progress = Terminal.stderrIsTerminal && !json ? ProgressPrinter() : nil
         var sink: PullEventSink?
         if let progress {
@@ -55,17 +56,12 @@ struct RunSetup {
         }
         progress?.finish()
         // The verdict is shown first: a report that still cannot be written (its path was checked
-        // before the run) must not hide what the vantages said.
+        // before the run) must not hide what the vantages said. The image is then taken back (`RunJournal`).
         if !json || result.decision.verdict != .agree {
             Terminal.write(SummaryTable.render(result))
         }
         if reportOutputs.wanted {
-            do {
-                try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version))
-            } catch let failure as ToolFailure {
-                guard let written = result.written, written.path != "-" else { throw failure }
-                throw ToolFailure(failure.code, "\(failure.message) (the image itself was verified and written to \(written.path))")
-            }
+            try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version), journal: journal)
         }
         if let failure = SubjectOutcome.failure(SummaryTable.rows(result), decision: result.decision, policyName: request.policy.name) {
             throw failure

@@ -194,8 +194,9 @@ public enum BottleCoordinator {
         _ = try await BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil).fetch([descriptor])
         let path = directory + "/" + HomebrewNaming.bottleFileName(formula: agreed.formula, packageVersion: agreed.version, tag: agreed.tag, rebuild: agreed.rebuild)
         let size = agreed.layerSize
+        let journal = request.journal
         do {
-            let sha256 = try await BlockingIO.run { try FileOutput.write(blob: digest, size: size, from: store, to: path) }
+            let sha256 = try await BlockingIO.run { try FileOutput.write(blob: digest, size: size, from: store, to: path, journal: journal) }
             return (path, sha256)
         } catch {
             throw CoordinatorError(.notMet, "could not write \(path): \(error)")

@@ -1,4 +1,5 @@
 import Agreement
+import Artifacts
 import Configuration
 import Registry
 
@@ -23,6 +24,9 @@ public struct BottleRequest: Sendable {
     public var vantageTimeout: Double
     /// Where bottles are written; nil: compare only.
     public var outputDirectory: String?
+    /// Records each bottle once it is in place, so that the command can take them all back if
+    /// the run then fails (a later bottle or a report that cannot be written); nil: each is final at once.
+    public var journal: CommitJournal?
     /// Formulae verified at once.
     public var concurrency: Int
 

@@ -55,7 +55,7 @@ public enum BundleCoordinator {
         let output = request.output
         let written: [WriteResult]
         do {
-            written = try await BlockingIO.run { try BundleWriter(store: store, format: output.format).write(images, to: output.path) }
+            written = try await BlockingIO.run { try BundleWriter(store: store, format: output.format).write(images, to: output.path, journal: output.journal) }
         } catch {
             throw CoordinatorError(.notMet, "could not write \(output.path): \(error)")
         }

@@ -59,7 +59,7 @@ public enum Coordinator {
         }
         events?(.writing(path: output.path, format: output.format.rawValue))
         do {
-            result.written = try await stream.commit()
+            result.written = try await stream.commit(journal: output.journal)
             result.layersStreamed = result.written?.layersTakenLive ?? 0
         } catch {
             throw CoordinatorError(.notMet, "could not write \(output.path): \(error)")

@@ -56,8 +56,9 @@ public enum FetchCoordinator {
         if try await !BlockingIO.run({ try store.verifiedContains(digest, size: size) }) {
             try await fetchAgreed(request.url, digest: digest, size: agreed.size, from: VantageFanOut.preferredFirst(runs, clients: clients), store: store)
         }
+        let journal = request.journal
         do {
-            let sha256 = try await BlockingIO.run { try FileOutput.write(blob: digest, size: size, from: store, to: output) }
+            let sha256 = try await BlockingIO.run { try FileOutput.write(blob: digest, size: size, from: store, to: output, journal: journal) }
             result.written = (output, sha256)
         } catch {
             throw CoordinatorError(.notMet, "could not write \(output): \(error)")

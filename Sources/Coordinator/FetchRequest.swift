@@ -1,5 +1,6 @@
 import Foundation
 import Agreement
+import Artifacts
 import Configuration
 
 /// Everything one `3tofu fetch` needs, already validated.
@@ -17,6 +18,9 @@ public struct FetchRequest: Sendable {
     public var vantageTimeout: Double
     /// nil: compare only, write nothing.
     public var outputPath: String?
+    /// Records the output once it is in place, so that the command can take it back if the run
+    /// then fails; nil: the output is final at once.
+    public var journal: CommitJournal?
     /// The most bytes the file may have (`--max-size`): every vantage stops a download there.
     public var maximumSize: Int64
 

@@ -70,10 +70,11 @@ struct LayerStream: Sendable {
         staged.discard()
     }
 
-    /// Waits for the staged output and puts it in place; nil without an output.
-    func commit() async throws -> WriteResult? {
+    /// Waits for the staged output and puts it in place (through `journal`, so a later failure
+    /// of the run can take it back); nil without an output.
+    func commit(journal: CommitJournal?) async throws -> WriteResult? {
         guard let staging else { return nil }
         let staged = try await staging.value
-        return try await BlockingIO.run { try staged.commit() }
+        return try await BlockingIO.run { try staged.commit(journal: journal) }
     }
 }

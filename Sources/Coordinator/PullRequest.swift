@@ -9,9 +9,13 @@ public struct PullRequest: Sendable {
     public struct Output: Sendable {
         public var path: String
         public var format: OutputFormat
-        public init(path: String, format: OutputFormat) {
+        /// Records the output once it is in place, so that the command can take it back if the
+        /// run then fails (a report that cannot be written); nil: the output is final at once.
+        public var journal: CommitJournal?
+        public init(path: String, format: OutputFormat, journal: CommitJournal? = nil) {
             self.path = path
             self.format = format
+            self.journal = journal
         }
     }
 

@@ -25,14 +25,20 @@ struct DiskFullTests {
         deinit {
             _ = try? Shell.run(["umount", "-l", path])
         }
+
+        /// A fresh one, or nil after printing why it cannot be mounted here (the test is then skipped).
+        static func mounted() throws -> SmallFilesystem? {
+            var reason = ""
+            guard let small = try SmallFilesystem(reason: &reason) else {
+                print("skipped: \(reason)")
+                return nil
+            }
+            return small
+        }
     }
 
     @Test func fullOutputAndFullCacheFailCleanly() async throws {
-        var reason = ""
-        guard let small = try SmallFilesystem(reason: &reason) else {
-            print("skipped: \(reason)")
-            return
-        }
+        guard let small = try SmallFilesystem.mounted() else { return }
         let lab = try await Lab()
         let layout = try lab.makeImage(layers: [4_000_000, 4_000_000], content: .incompressible)
         _ = try lab.push(layout, "full/app", tag: "1")
@@ -71,11 +77,7 @@ struct DiskFullTests {
     /// The same through an SSH vantage, whose bytes reach the cache through the SSH transports'
     /// own file sink: the full cache is a clear error, not a short blob.
     @Test func fullCacheUnderAnSSHVantageFailsCleanly() async throws {
-        var reason = ""
-        guard let small = try SmallFilesystem(reason: &reason) else {
-            print("skipped: \(reason)")
-            return
-        }
+        guard let small = try SmallFilesystem.mounted() else { return }
         let lab = try await Lab()
         let server = try await SSHServer()
         _ = try Lab.layersBig(lab)
@@ -101,6 +103,65 @@ struct DiskFullTests {
         #expect(noRoom.stderr.contains(smallCache), "the message does not say where: \(noRoom.stderr)")
         #expect(!FileManager.default.fileExists(atPath: output))
         try KillTests.expectStoreIntact(smallCache)
+    }
+}
+
+extension DiskFullTests {
+    /// The artifact fits, the report after it does not: the --report path passed the check before
+    /// the run (its directory exists and is writable), and only writing it fails. The run exits 3
+    /// and leaves neither the image nor a report; the older file at --output is as it was.
+    @Test func aReportThatNoLongerFitsTakesTheArchiveBack() async throws {
+        guard let small = try SmallFilesystem.mounted() else { return }
+        let lab = try await Lab()
+        let layout = try lab.makeImage(layers: [1_000_000], seed: 5, content: .incompressible)
+        _ = try lab.push(layout, "full/undo", tag: "1")
+        let reference = "\(lab.registry.host)/full/undo:1"
+        let options = ["--vantages", try lab.vantagesFile()] + (try lab.registryOptions())
+        let cache = lab.home.file("cache")
+        // The archive's size, from the same pull elsewhere (which also fills the cache).
+        let elsewhere = lab.home.file("undo.tar")
+        let first = try lab.run(["pull", reference, "--output", elsewhere] + options, environment: ["THREETOFU_CACHE": cache])
+        #expect(first.status == 0, "\(first.stderr)")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: elsewhere)[.size] as? Int)
+
+        let output = small.path + "/app.tar"
+        let older = "an older archive\n"
+        try older.write(toFile: output, atomically: false, encoding: .utf8)
+        let reportPath = small.path + "/report.json"
+        try Self.fill(small.path, leaving: size)
+        let run = try lab.run(["pull", reference, "--output", output, "--report", reportPath] + options, environment: ["THREETOFU_CACHE": cache])
+        #expect(run.status == 3, "\(run.stderr)")
+        #expect(run.stderr.lowercased().contains("no space left"), "\(run.stderr)")
+        #expect((try? String(contentsOfFile: output, encoding: .utf8)) == older, "the archive replaced the older file although the run failed")
+        #expect(!FileManager.default.fileExists(atPath: reportPath))
+        #expect(temporaryLeftovers(in: small.path).isEmpty, "\(temporaryLeftovers(in: small.path))")
+    }
+
+    /// The same for `fetch`: the file fits, its report does not; nothing is left at --output.
+    @Test func aReportThatNoLongerFitsTakesTheFetchedFileBack() async throws {
+        guard let small = try SmallFilesystem.mounted() else { return }
+        let site = try await FetchTests.Site()
+        defer { site.stop() }
+        let output = small.path + "/tool.tar.gz"
+        let reportPath = small.path + "/report.json"
+        try Self.fill(small.path, leaving: site.size)
+        let run = try site.lab.run(["fetch", site.fileURL, "--output", output, "--report", reportPath, "--vantages", try site.lab.vantagesFile()])
+        #expect(run.status == 3, "\(run.stderr)")
+        #expect(run.stderr.lowercased().contains("no space left"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output), "the fetched file was left although the run failed")
+        #expect(!FileManager.default.fileExists(atPath: reportPath))
+        #expect(temporaryLeftovers(in: small.path).isEmpty, "\(temporaryLeftovers(in: small.path))")
+    }
+
+    /// Fills the file system at `directory` with a file, leaving room for `bytes` (in whole pages) and no more.
+    static func fill(_ directory: String, leaving bytes: Int) throws {
+        var info = statvfs()
+        guard statvfs(directory, &info) == 0 else { throw FixtureError("statvfs \(directory) failed") }
+        let page = Int(info.f_frsize)
+        let free = Int(info.f_bavail) * page
+        let keep = (bytes + page - 1) / page * page
+        guard free > keep else { throw FixtureError("\(directory) has \(free) bytes free, not more than \(keep)") }
+        try Data(count: free - keep).write(to: URL(fileURLWithPath: directory + "/filler"))
     }
 }
 
