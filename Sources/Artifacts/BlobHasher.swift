@@ -47,6 +47,17 @@ struct BlobHasher {
         return hasher.finalizeHex()
     }
 
+    /// Copies the regular file at `path` (not through a link) to the open descriptor `output`
+    /// (`name` says what it is in errors), hashing every byte on its way: the one copy loop of the
+    /// outputs that must be checked against a digest after the copy.
+    static func copy(_ path: String, to output: Int32, named name: String, algorithm: OCIDigest.Algorithm) throws -> (hex: String, length: Int64) {
+        let input = try FileSystem.openForReading(path)
+        defer { close(input) }
+        return try hexOfFile(input, path: path, algorithm: algorithm) { chunk in
+            try FileSystem.writeAll(output, chunk, path: name)
+        }
+    }
+
     /// Whether the regular file at `path` (not a link) has `size` bytes that hash to `digest`.
     static func fileMatches(_ path: String, digest: OCIDigest, size: Int64) throws -> Bool {
         guard FileSystem.regularFileSize(path) == size else { return false }
@@ -61,8 +72,11 @@ struct BlobHasher {
         return try hexOfFile(fd, path: path, algorithm: algorithm)
     }
 
-    /// Hashes what is left to read of the file open at `fd` (`path` names it in errors).
-    static func hexOfFile(_ fd: Int32, path: String, algorithm: OCIDigest.Algorithm) throws -> (hex: String, length: Int64) {
+    /// Hashes what is left to read of the file open at `fd` (`path` names it in errors), in 1 MiB
+    /// chunks, handing each chunk to `each` after hashing it.
+    static func hexOfFile(
+        _ fd: Int32, path: String, algorithm: OCIDigest.Algorithm, each: (UnsafeRawBufferPointer) throws -> Void = { _ in }
+    ) throws -> (hex: String, length: Int64) {
         var hasher = BlobHasher(algorithm)
         var length: Int64 = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileSystem.chunkSize, alignment: 16)
@@ -70,7 +84,9 @@ struct BlobHasher {
         while true {
             let count = try FileSystem.readSome(fd, into: buffer, path: path)
             if count == 0 { break }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            hasher.update(chunk)
+            try each(chunk)
             length += Int64(count)
         }
         return (hasher.finalizeHex(), length)

@@ -44,21 +44,7 @@ public enum FileOutput {
             throw ArtifactsError(.missingBlob, "blob \(digest) (\(size) bytes) is not in the content store at \(store.root); fetch it first")
         }
         return try AtomicOutput.writeFile(at: path, journal: journal) { output, temporary in
-            let input = try FileSystem.openForReading(source)
-            defer { close(input) }
-            var hasher = BlobHasher(digest.algorithm)
-            var copied: Int64 = 0
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileSystem.chunkSize, alignment: 16)
-            defer { buffer.deallocate() }
-            while true {
-                let count = try FileSystem.readSome(input, into: buffer, path: source)
-                if count == 0 { break }
-                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-                hasher.update(chunk)
-                try FileSystem.writeAll(output, chunk, path: temporary)
-                copied += Int64(count)
-            }
-            let hex = hasher.finalizeHex()
+            let (hex, copied) = try BlobHasher.copy(source, to: output, named: temporary, algorithm: digest.algorithm)
             guard hex == digest.encoded, copied == size else {
                 unlink(source)
                 throw ArtifactsError(
@@ -73,33 +59,10 @@ public enum FileOutput {
     /// `pull --output -`), hashing every byte on its way: when the bytes sent do not hash to
     /// `sha256` (hex; what the writer computed while writing the file), `digestMismatch` is
     /// thrown, so the run fails although the reader already got them. A reader that went away
-    /// (EPIPE) is `io`. Returns the number of bytes sent.
+    /// (EPIPE) is `io`, saying so. Returns the number of bytes sent.
     @discardableResult
     public static func send(_ path: String, to output: Int32, sha256 expected: String) throws -> Int64 {
-        let input = try FileSystem.openForReading(path)
-        defer { close(input) }
-        var hasher = BlobHasher(.sha256)
-        var sent: Int64 = 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FileSystem.chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = try FileSystem.readSome(input, into: buffer, path: path)
-            if count == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-            hasher.update(chunk)
-            var offset = 0
-            while offset < count, let base = chunk.baseAddress {
-                let written = Glibc.write(output, base + offset, count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    let reason = errno == EPIPE ? "the reading program closed the pipe" : FileSystem.lastError()
-                    throw ArtifactsError(.io, "could not send \(path) after \(sent) bytes: \(reason); the reader got an incomplete file")
-                }
-                offset += written
-                sent += Int64(written)
-            }
-        }
-        let hex = hasher.finalizeHex()
+        let (hex, sent) = try BlobHasher.copy(path, to: output, named: "the reading program (stdout)", algorithm: .sha256)
         guard hex == expected.lowercased() else {
             throw ArtifactsError(
                 .digestMismatch,

@@ -109,6 +109,7 @@ enum FileSystem {
             let written = write(fd, base, remaining)
             if written < 0 {
                 if errno == EINTR { continue }
+                if errno == EPIPE { throw ioError("write to", path, advice: "the reading program closed the pipe before the end") }
                 throw ioError("write to", path, advice: "check free space")
             }
             remaining -= written

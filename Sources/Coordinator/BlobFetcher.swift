@@ -131,7 +131,11 @@ struct BlobFetcher: Sendable {
         let lock = try await lockOrPassStalledHolder(descriptor)
         defer { lock?.release() }
         let store = self.store
-        if try await BlockingIO.run({ try store.verifiedContains(descriptor.digest, size: descriptor.size) }) {
+        // Hashed off the cooperative pool, and only when something is there: the usual download
+        // finds nothing and costs no thread hop.
+        if store.contains(descriptor.digest, size: descriptor.size),
+            try await BlockingIO.run({ try store.verifiedContains(descriptor.digest, size: descriptor.size) })
+        {
             events?(.blobFinished(digest: descriptor.digest.string, size: descriptor.size))
             return .committedElsewhere(digest: descriptor.digest)
         }

@@ -150,14 +150,7 @@ struct OutputSafetyTests {
     /// each a clear failure within seconds (a FIFO used to hang it; a huge report filled memory).
     @Test func reportVerifyNeverWaitsOnAFIFOOrReadsAnOversizedReport() async throws {
         let lab = try await Lab()
-        let layout = try lab.makeImage(layers: [20_000, 10_000])
-        _ = try lab.push(layout, "verify/app", tag: "1")
-        let directory = lab.home.file("layout")
-        let reportPath = lab.home.file("report.json")
-        let pulled = try lab.run(
-            ["pull", "\(lab.registry.host)/verify/app:1", "--format", "oci", "--output", directory, "--report", reportPath, "--vantages",
-             try lab.vantagesFile()] + lab.registryOptions())
-        #expect(pulled.status == 0, "\(pulled.stderr)")
+        let (_, directory, reportPath) = try Self.pulledLayoutWithReport(lab, repository: "verify/app")
         let good = try lab.run(["report", "verify", reportPath, "--artifact", directory], timeout: .seconds(60))
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
 
@@ -182,14 +175,7 @@ struct OutputSafetyTests {
     /// failed checks, named, within seconds (the FIFO used to hang the open, the link to read forever).
     @Test func reportVerifyNeverReadsAFIFOOrALinkInsideALayout() async throws {
         let lab = try await Lab()
-        let layout = try lab.makeImage(layers: [20_000, 10_000])
-        _ = try lab.push(layout, "verify/layout", tag: "1")
-        let directory = lab.home.file("layout")
-        let reportPath = lab.home.file("report.json")
-        let pulled = try lab.run(
-            ["pull", "\(lab.registry.host)/verify/layout:1", "--format", "oci", "--output", directory, "--report", reportPath, "--vantages",
-             try lab.vantagesFile()] + lab.registryOptions())
-        #expect(pulled.status == 0, "\(pulled.stderr)")
+        let (layout, directory, reportPath) = try Self.pulledLayoutWithReport(lab, repository: "verify/layout")
         let layers = layout.images[0].layers.map { $0.digest.replacingOccurrences(of: "sha256:", with: "") }
         let first = "\(directory)/blobs/sha256/\(layers[0])"
         let second = "\(directory)/blobs/sha256/\(layers[1])"
@@ -219,5 +205,20 @@ struct OutputSafetyTests {
         let withLink = try lab.run(["report", "verify", archiveReport, "--artifact", linked], timeout: .seconds(60))
         #expect(withLink.status == 1, "\(withLink.stdout)\(withLink.stderr)")
         #expect(withLink.stdout.contains("member blobs/sha256/\(layers[0]) is a symbolic link"), "\(withLink.stdout)")
+    }
+
+    /// A two-layer image pushed to `repository`, pulled as an OCI layout with its report.
+    static func pulledLayoutWithReport(
+        _ lab: Lab, repository: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (layout: TestImageLayout, directory: String, reportPath: String) {
+        let layout = try lab.makeImage(layers: [20_000, 10_000])
+        _ = try lab.push(layout, repository, tag: "1")
+        let directory = lab.home.file("layout")
+        let reportPath = lab.home.file("report.json")
+        let pulled = try lab.run(
+            ["pull", "\(lab.registry.host)/\(repository):1", "--format", "oci", "--output", directory, "--report", reportPath, "--vantages",
+             try lab.vantagesFile()] + lab.registryOptions())
+        #expect(pulled.status == 0, "\(pulled.stderr)", sourceLocation: sourceLocation)
+        return (layout, directory, reportPath)
     }
 }
