@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Agreement", "TestSupport"]),
         .testTarget(
             name: "CoordinatorTests",
-            dependencies: ["Coordinator", "Agreement", "Artifacts", "Configuration", "OCI", "Report", "Transport", "TestSupport"]
+            dependencies: ["Coordinator", "Agreement", "Artifacts", "Configuration", "OCI", "Registry", "Report", "Transport", "TestSupport"]
         ),
         .testTarget(
             name: "CommandsTests",

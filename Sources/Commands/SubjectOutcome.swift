@@ -12,11 +12,11 @@ enum SubjectOutcome {
         var failure: VantageFailure?
     }
 
-    static func rows<Subject>(_ runs: [SubjectRun<Subject>]) -> [Row] {
+    static func rows<Subject, Payload>(_ runs: [SubjectRun<Subject, Payload>]) -> [Row] {
         runs.map { Row(name: $0.spec.name, route: $0.route, failure: $0.failure) }
     }
 
-    static func render<Subject>(_ runs: [SubjectRun<Subject>], decision: Decision<Subject>, headline: Set<String>, title: String? = nil) -> Terminal.Styled {
+    static func render<Subject, Payload>(_ runs: [SubjectRun<Subject, Payload>], decision: Decision<Subject>, headline: Set<String>, title: String? = nil) -> Terminal.Styled {
         render(rows(runs), decision: decision, headline: headline, title: title)
     }
 
@@ -65,7 +65,7 @@ enum SubjectOutcome {
     }
 
     /// nil when the verdict is agree; otherwise the failure with the contract's exit code.
-    static func failure<Subject>(_ runs: [SubjectRun<Subject>], decision: Decision<Subject>, policyName: String) -> ToolFailure? {
+    static func failure<Subject, Payload>(_ runs: [SubjectRun<Subject, Payload>], decision: Decision<Subject>, policyName: String) -> ToolFailure? {
         failure(rows(runs), decision: decision, policyName: policyName)
     }
 

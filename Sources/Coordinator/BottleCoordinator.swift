@@ -19,54 +19,46 @@ public enum BottleCoordinator {
 
     public static func run(_ request: BottleRequest) async throws -> [BottleResult] {
         guard !request.formulae.isEmpty else { throw CoordinatorError(.badInput, "no formula given") }
-        let clients = try Coordinator.makeClients(
+        let pipeline = try Pipeline(
             request.vantages, caCertificatePath: request.caCertificatePath, insecureRegistries: request.insecureRegistries,
-            credentials: request.credentials, timeout: request.vantageTimeout)
-        var results = await verifyAll(request, clients: clients)
+            credentials: request.credentials, timeout: request.vantageTimeout, policy: request.policy)
+        var verifications = try await pipeline.verifyEach(
+            request.formulae.map { BottleObserver(argument: $0, request: request) }, width: request.concurrency)
+        var written: [(path: String, sha256: String)?] = Array(repeating: nil, count: verifications.count)
         // A set is written only when every formula in it agrees.
-        guard let directory = request.outputDirectory, results.allSatisfy({ $0.decision.verdict == .agree }) else { return results }
-        let store = ContentStore(root: request.storeRoot)
-        for index in results.indices {
-            results[index].written = try await write(results[index], request: request, clients: clients, store: store, directory: directory)
+        if let directory = request.outputDirectory, verifications.allSatisfy({ $0.decision.verdict == .agree }) {
+            let delivery = BottleDelivery(request: request, store: ContentStore(root: request.storeRoot), directory: directory)
+            for index in verifications.indices {
+                written[index] = try await delivery.deliver(&verifications[index])
+            }
         }
-        return results
-    }
-
-    /// Verifies every formula, at most `request.concurrency` at once; results in the order asked.
-    static func verifyAll(_ request: BottleRequest, clients: [Coordinator.VantageClient]) async -> [BottleResult] {
-        await withTaskGroup(of: (Int, BottleResult).self) { group in
-            var pending = request.formulae.enumerated().makeIterator()
-            for _ in 0..<max(1, request.concurrency) {
-                guard let (index, argument) = pending.next() else { break }
-                group.addTask { (index, await verify(argument, request: request, clients: clients)) }
-            }
-            var results: [(Int, BottleResult)] = []
-            while let finished = await group.next() {
-                results.append(finished)
-                if let (index, argument) = pending.next() {
-                    group.addTask { (index, await verify(argument, request: request, clients: clients)) }
-                }
-            }
-            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        return zip(request.formulae, zip(verifications, written)).map { argument, outcome in
+            BottleResult(argument: argument, vantages: outcome.0.runs, decision: outcome.0.decision, notes: notes(outcome.0.runs), written: outcome.1)
         }
     }
 
-    static func verify(_ argument: String, request: BottleRequest, clients: [Coordinator.VantageClient]) async -> BottleResult {
-        let runs = await VantageFanOut.run(clients, timeout: request.vantageTimeout) { vantage in
-            try await observe(argument, request: request, client: vantage.client)
+    /// What the report must say besides the verdict.
+    static func notes(_ runs: [BottleRun]) -> [String] {
+        guard let seen = runs.compactMap(\.observed).first, seen.apiSHA256 == nil else { return [] }
+        return [
+            "The formula API lists \(seen.formula) \(seen.apiVersion ?? "another version"), not \(seen.version), so the formula API check was skipped; "
+                + "the registry's index annotation and layer were still compared across vantages."
+        ]
+    }
+
+    /// A bottle's observer: the vantage reads the formula API, the version's index and the tag's manifest.
+    struct BottleObserver: SubjectObserver {
+        let argument: String
+        let request: BottleRequest
+        var usesPlainHTTP: Bool { request.usesPlainHTTP }
+
+        func observe(through vantage: VantageClient) async throws -> VantageAnswer<ObservedBottle, Never> {
+            try await BottleCoordinator.observe(argument, request: request, client: vantage.client)
         }
-        let decision = Agreement.decide(runs.map(\.observation), policy: request.policy, usedInsecureRegistry: request.usesPlainHTTP)
-        var notes: [String] = []
-        if let seen = runs.compactMap(\.observed).first, seen.apiSHA256 == nil {
-            notes.append(
-                "The formula API lists \(seen.formula) \(seen.apiVersion ?? "another version"), not \(seen.version), so the formula API check was skipped; "
-                    + "the registry's index annotation and layer were still compared across vantages.")
-        }
-        return BottleResult(argument: argument, vantages: runs, decision: decision, notes: notes, written: nil)
     }
 
     /// One vantage's view of one formula's bottle.
-    static func observe(_ argument: String, request: BottleRequest, client: RegistryClient) async throws -> VantageAnswer<ObservedBottle> {
+    static func observe(_ argument: String, request: BottleRequest, client: RegistryClient) async throws -> VantageAnswer<ObservedBottle, Never> {
         let (formula, wantedVersion, info) = try await lookUp(argument, request: request, client: client)
         let tag = request.tag
         var version = info.packageVersion
@@ -174,32 +166,38 @@ public enum BottleCoordinator {
         return "the index entry for \(tag) is for \(seen), not \(wanted)"
     }
 
-    /// Downloads the agreed bottle once (from an agreeing vantage, another on failure), verified
-    /// into the content store, and writes it under Homebrew's name in `directory`.
-    static func write(_ result: BottleResult, request: BottleRequest, clients: [Coordinator.VantageClient], store: ContentStore, directory: String) async throws -> (path: String, sha256: String)? {
-        guard let agreed = result.decision.agreed else { return nil }
-        let repository = request.repository(for: agreed.formula)
-        let imageTag = HomebrewNaming.imageTag(packageVersion: agreed.version, rebuild: agreed.rebuild)
-        let reference: ImageReference
-        let digest: Digest
-        do {
-            reference = try ImageReference(parsing: "\(request.registry)/\(repository):\(imageTag)")
-            digest = try Digest(parsing: agreed.layerDigest)
-        } catch let error as OCIError {
-            throw CoordinatorError(.badInput, "\(agreed.formula): \(error.message)")
-        }
-        let descriptor = Descriptor(mediaType: layerMediaType, digest: digest, size: agreed.layerSize)
-        let sources = VantageFanOut.preferredFirst(result.vantages, clients: clients).map { (name: $0.spec.name, client: $0.client) }
-        try await BlobFetcher.dropDamaged([descriptor], in: store)
-        _ = try await BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil).fetch([descriptor])
-        let path = directory + "/" + HomebrewNaming.bottleFileName(formula: agreed.formula, packageVersion: agreed.version, tag: agreed.tag, rebuild: agreed.rebuild)
-        let size = agreed.layerSize
-        let journal = request.journal
-        do {
-            let sha256 = try await BlockingIO.run { try FileOutput.write(blob: digest, size: size, from: store, to: path, journal: journal) }
-            return (path, sha256)
-        } catch {
-            throw CoordinatorError(.notMet, "could not write \(path): \(error)")
+    /// A bottle's delivery, once every formula of the set agreed: the agreed bottle downloaded
+    /// once (from an agreeing vantage, another on failure), verified into the content store, and
+    /// written under Homebrew's name in `directory`.
+    struct BottleDelivery: SubjectDelivery {
+        let request: BottleRequest
+        let store: ContentStore
+        let directory: String
+
+        func deliver(_ verification: inout Verification<ObservedBottle, Never>) async throws -> (path: String, sha256: String)? {
+            guard let agreed = verification.decision.agreed else { return nil }
+            let repository = request.repository(for: agreed.formula)
+            let imageTag = HomebrewNaming.imageTag(packageVersion: agreed.version, rebuild: agreed.rebuild)
+            let reference: ImageReference
+            let digest: Digest
+            do {
+                reference = try ImageReference(parsing: "\(request.registry)/\(repository):\(imageTag)")
+                digest = try Digest(parsing: agreed.layerDigest)
+            } catch let error as OCIError {
+                throw CoordinatorError(.badInput, "\(agreed.formula): \(error.message)")
+            }
+            let descriptor = Descriptor(mediaType: layerMediaType, digest: digest, size: agreed.layerSize)
+            let sources = verification.sources.map { (name: $0.name, client: $0.client) }
+            try await BlobFetcher.dropDamaged([descriptor], in: store)
+            _ = try await BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil).fetch([descriptor])
+            let path = directory + "/" + HomebrewNaming.bottleFileName(formula: agreed.formula, packageVersion: agreed.version, tag: agreed.tag, rebuild: agreed.rebuild)
+            let size = agreed.layerSize, store = store, journal = request.journal
+            do {
+                let sha256 = try await BlockingIO.run { try FileOutput.write(blob: digest, size: size, from: store, to: path, journal: journal) }
+                return (path, sha256)
+            } catch {
+                throw CoordinatorError(.notMet, "could not write \(path): \(error)")
+            }
         }
     }
 }

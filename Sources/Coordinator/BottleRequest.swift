@@ -65,12 +65,12 @@ public struct BottleRequest: Sendable {
 public struct BottleResult: Sendable {
     /// The formula as typed.
     public var argument: String
-    public var vantages: [SubjectRun<ObservedBottle>]
+    public var vantages: [BottleRun]
     public var decision: Decision<ObservedBottle>
     /// Things the report must say besides the verdict (e.g. the formula API check was skipped).
     public var notes: [String]
     /// The bottle file written and the hex SHA-256 of its bytes.
     public var written: (path: String, sha256: String)?
 
-    public var answeringCount: Int { vantages.filter { $0.failure == nil }.count }
+    public var answeringCount: Int { vantages.filter(\.answered).count }
 }

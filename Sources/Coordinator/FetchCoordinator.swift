@@ -18,52 +18,83 @@ public enum FetchCoordinator {
         guard let scheme = URL(string: request.url)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw CoordinatorError(.badInput, "'\(RegistryClient.redact(request.url))' is not an http:// or https:// URL; give the full address of the file")
         }
-        let clients = try Coordinator.makeClients(
-            request.vantages, caCertificatePath: request.caCertificatePath, insecureRegistries: [], credentials: .none, timeout: request.vantageTimeout)
+        let pipeline = try Pipeline(
+            request.vantages, caCertificatePath: request.caCertificatePath, insecureRegistries: [], credentials: .none,
+            timeout: request.vantageTimeout, policy: request.policy)
         let store = ContentStore(root: request.storeRoot)
-        let keeper = request.outputPath == nil ? nil : (clients.first { $0.spec.kind == .local } ?? clients.first)?.spec.name
-        let name = ChecksumFile.fileName(of: request.url)
+        // This machine's vantage keeps its copy in the store as it downloads (when there is an output).
+        let keeper = request.outputPath == nil ? nil : (pipeline.vantages.first { $0.spec.kind == .local } ?? pipeline.vantages.first)?.spec.name
+        let observer = FileObserver(request: request, keeper: keeper, store: store)
+        let outcome = try await pipeline.run(observer, delivery: FileDelivery(request, store: store))
+        return FetchResult(request: request, vantages: outcome.verification.runs, decision: outcome.verification.decision, written: outcome.delivered)
+    }
 
-        let runs = await VantageFanOut.run(clients, timeout: request.vantageTimeout) { vantage -> VantageAnswer<ObservedFile> in
+    /// A file's observer: the vantage downloads the file through its route and hashes it (the
+    /// keeper into the store), and reads the published checksum when asked.
+    struct FileObserver: SubjectObserver {
+        let request: FetchRequest
+        let keeper: String?
+        let store: ContentStore
+        var usesPlainHTTP: Bool { request.usesPlainHTTP }
+
+        func observe(through vantage: VantageClient) async throws -> VantageAnswer<ObservedFile, Never> {
             let download: Download
             do {
-                download = try await Self.download(
+                download = try await FetchCoordinator.download(
                     request.url, with: vantage.client, keepingIn: vantage.spec.name == keeper ? store : nil, maximumSize: request.maximumSize)
             } catch let error as RegistryError where error.kind == .tooLarge {
                 throw RegistryError(.tooLarge, "\(error.message); if the file really is larger, raise --max-size (now \(request.maximumSize) bytes)")
             }
             var published: String?
             if let checksumsURL = request.checksumsURL {
-                published = try await Self.publishedSHA256(checksumsURL, name: name, with: vantage.client)
+                published = try await FetchCoordinator.publishedSHA256(checksumsURL, name: ChecksumFile.fileName(of: request.url), with: vantage.client)
             }
             let file = ObservedFile(
                 url: RegistryClient.redact(request.url), finalURL: RegistryClient.redact(download.chain.last ?? request.url),
                 sha256: download.digest.string, size: download.size, publishedSHA256: published)
             return VantageAnswer(subject: file, evidence: ReportBuilder.evidence(download.evidence, chain: download.chain), inconsistency: file.inconsistency)
         }
-        let decision = Agreement.decide(runs.map(\.observation), policy: request.policy, usedInsecureRegistry: request.usesPlainHTTP)
-        var result = FetchResult(request: request, vantages: runs, decision: decision, written: nil)
-        guard decision.verdict == .agree, let agreed = decision.agreed, let output = request.outputPath else { return result }
+    }
 
-        let digest: Digest
-        do {
-            digest = try Digest(parsing: agreed.sha256)
-        } catch {
-            throw CoordinatorError(.notMet, "the agreed checksum \(agreed.sha256) is not a digest: \(error)")
+    /// A file's delivery: the agreed bytes from the store (the keeper's copy, or downloaded again
+    /// from an agreeing vantage) to the output, hashed on the way.
+    struct FileDelivery: SubjectDelivery {
+        let url: String
+        let output: String
+        let journal: CommitJournal?
+        let store: ContentStore
+
+        /// nil without an output: compare only.
+        init?(_ request: FetchRequest, store: ContentStore) {
+            guard let output = request.outputPath else { return nil }
+            url = request.url
+            self.output = output
+            journal = request.journal
+            self.store = store
         }
-        // A cached copy is hashed before it is relied on; one that does not match is removed.
-        let size = agreed.size
-        if try await !BlockingIO.run({ try store.verifiedContains(digest, size: size) }) {
-            try await fetchAgreed(request.url, digest: digest, size: agreed.size, from: VantageFanOut.preferredFirst(runs, clients: clients), store: store)
+
+        func deliver(_ verification: inout Verification<ObservedFile, Never>) async throws -> (path: String, sha256: String) {
+            guard let agreed = verification.decision.agreed else {
+                throw CoordinatorError(.notMet, "the vantages agreed on no file")
+            }
+            let digest: Digest
+            do {
+                digest = try Digest(parsing: agreed.sha256)
+            } catch {
+                throw CoordinatorError(.notMet, "the agreed checksum \(agreed.sha256) is not a digest: \(error)")
+            }
+            // A cached copy is hashed before it is relied on; one that does not match is removed.
+            let size = agreed.size, store = store, output = output, journal = journal
+            if try await !BlockingIO.run({ try store.verifiedContains(digest, size: size) }) {
+                try await fetchAgreed(url, digest: digest, size: size, from: verification.sources.map(\.vantage), store: store)
+            }
+            do {
+                let sha256 = try await BlockingIO.run { try FileOutput.write(blob: digest, size: size, from: store, to: output, journal: journal) }
+                return (output, sha256)
+            } catch {
+                throw CoordinatorError(.notMet, "could not write \(output): \(error)")
+            }
         }
-        let journal = request.journal
-        do {
-            let sha256 = try await BlockingIO.run { try FileOutput.write(blob: digest, size: size, from: store, to: output, journal: journal) }
-            result.written = (output, sha256)
-        } catch {
-            throw CoordinatorError(.notMet, "could not write \(output): \(error)")
-        }
-        return result
     }
 
     struct Download: Sendable {
@@ -113,7 +144,7 @@ public enum FetchCoordinator {
 
     /// The keeping vantage gave no copy (it failed, under a policy that allows that): download
     /// again from agreeing vantages until one delivers the agreed bytes.
-    static func fetchAgreed(_ url: String, digest: Digest, size: Int64, from sources: [Coordinator.VantageClient], store: ContentStore) async throws {
+    static func fetchAgreed(_ url: String, digest: Digest, size: Int64, from sources: [VantageClient], store: ContentStore) async throws {
         var failures: [String] = []
         for source in sources {
             do {

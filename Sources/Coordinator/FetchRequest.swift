@@ -71,10 +71,10 @@ public struct FetchRequest: Sendable {
 /// The outcome of a `fetch`: every vantage's part, the decision, and what was written.
 public struct FetchResult: Sendable {
     public var request: FetchRequest
-    public var vantages: [SubjectRun<ObservedFile>]
+    public var vantages: [FileRun]
     public var decision: Decision<ObservedFile>
     /// The output path and the hex SHA-256 of what was written there.
     public var written: (path: String, sha256: String)?
 
-    public var answeringCount: Int { vantages.filter { $0.failure == nil }.count }
+    public var answeringCount: Int { vantages.filter(\.answered).count }
 }

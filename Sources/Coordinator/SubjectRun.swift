@@ -1,28 +1,47 @@
 import Agreement
 import Configuration
 import Foundation
+import Registry
 import Report
 
-/// One vantage's part in a `fetch` or `bottle` run: what it saw (kept even when its own sources
-/// contradicted each other, so the report shows it), or why it gave no observation.
-public struct SubjectRun<Subject: Observable>: Sendable {
+/// One vantage's part in a run of any subject (an image, a file, a bottle): what it saw (kept
+/// even when its own sources contradicted each other, so the report shows it) and what it
+/// brought for the delivery (`payload`: an image's resolution), or why it gave no observation.
+public struct SubjectRun<Subject: Observable, Payload: Sendable>: Sendable {
     public var spec: VantageSpec
     public var route: String
     public var observed: Subject?
+    /// What the delivery needs beyond the observation; nil when the vantage gave none.
+    public var payload: Payload?
     /// Set when the vantage did not answer, or answered with sources that contradict each
     /// other or bytes that miss their digest (`isTampering`: counted as dissent).
     public var failure: VantageFailure?
-    /// How the vantage's first answer reached it (the file, or the bottle's index).
+    /// How the vantage's first answer reached it (the top manifest, the file, the bottle's index).
     public var evidence: AgreementReport.Evidence?
     public var seconds: Double
 
-    public init(spec: VantageSpec, route: String, observed: Subject?, failure: VantageFailure?, evidence: AgreementReport.Evidence?, seconds: Double) {
+    public init(
+        spec: VantageSpec, route: String, observed: Subject?, payload: Payload? = nil, failure: VantageFailure?, evidence: AgreementReport.Evidence?,
+        seconds: Double
+    ) {
         self.spec = spec
         self.route = route
         self.observed = observed
+        self.payload = payload
         self.failure = failure
         self.evidence = evidence
         self.seconds = seconds
+    }
+
+    /// The vantage answered and nothing it said contradicts itself: it can be a download source.
+    public var answered: Bool { failure == nil && observed != nil }
+
+    /// The vantage failed after it had answered (a download in the delivery phase): it keeps
+    /// its evidence, not its observation.
+    mutating func fail(_ failure: VantageFailure) {
+        observed = nil
+        payload = nil
+        self.failure = failure
     }
 
     /// What `Agreement` is given for this vantage: a vantage whose own sources contradict each
@@ -43,12 +62,46 @@ public struct SubjectRun<Subject: Observable>: Sendable {
     }
 }
 
+/// A vantage's part in a pull, a resolve or one image of a bundle; its payload is what it resolved.
+public typealias ImageRun = SubjectRun<ObservedImage, ImageResolution>
+/// A vantage's part in a fetch.
+public typealias FileRun = SubjectRun<ObservedFile, Never>
+/// A vantage's part in one formula of a bottle run.
+public typealias BottleRun = SubjectRun<ObservedBottle, Never>
+
+extension SubjectRun where Payload == ImageResolution {
+    /// What this vantage resolved, when it answered.
+    public var resolution: ImageResolution? { payload }
+}
+
 extension SubjectRun: VantageOutcome {}
 
-/// What a vantage's work returns: the subject, the evidence of how it came, and any
-/// contradiction among its own sources.
-struct VantageAnswer<Subject: Observable>: Sendable {
+/// What a vantage's work returns: the subject, the evidence of how it came, any contradiction
+/// among its own sources, and what the delivery needs from it.
+struct VantageAnswer<Subject: Observable, Payload: Sendable>: Sendable {
     var subject: Subject
+    var payload: Payload?
     var evidence: AgreementReport.Evidence?
     var inconsistency: String?
+
+    init(subject: Subject, payload: Payload? = nil, evidence: AgreementReport.Evidence?, inconsistency: String? = nil) {
+        self.subject = subject
+        self.payload = payload
+        self.evidence = evidence
+        self.inconsistency = inconsistency
+    }
+}
+
+/// Why a vantage gave no observation, and whether it is the request's fault (exit 2) or the route's (exit 3).
+public struct VantageFailure: Error, Sendable, Equatable {
+    public var message: String
+    public var isBadInput: Bool
+    /// The route delivered bytes that do not match the digest they were asked for.
+    public var isTampering: Bool
+
+    public init(message: String, isBadInput: Bool, isTampering: Bool = false) {
+        self.message = message
+        self.isBadInput = isBadInput
+        self.isTampering = isTampering
+    }
 }

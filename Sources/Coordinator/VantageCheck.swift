@@ -24,17 +24,17 @@ public enum VantageCheck {
             func outcome(_ ok: Bool, _ route: String, _ detail: String) -> Outcome {
                 Outcome(name: spec.name, kind: spec.kind.rawValue, route: route, ok: ok, detail: detail, seconds: Date().timeIntervalSince(start))
             }
-            let client: Coordinator.VantageClient
+            let client: VantageClient
             var remote: SSHCurlTransport?
             do {
                 if spec.kind == .ssh, spec.agent == .curl {
                     let transport = try SSHVantage.transport(spec, caCertificatePath: caCertificatePath, timeout: timeout)
                     remote = transport
-                    client = Coordinator.VantageClient(
+                    client = VantageClient(
                         spec: spec, route: transport.route,
                         client: RegistryClient(transport: transport, credentials: .none, insecureRegistries: insecureRegistries))
                 } else {
-                    client = try Coordinator.makeClient(
+                    client = try VantageClients.make(
                         spec, caCertificatePath: caCertificatePath, insecureRegistries: insecureRegistries, credentials: .none, timeout: timeout)
                 }
             } catch {

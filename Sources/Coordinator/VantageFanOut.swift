@@ -3,7 +3,7 @@ import Foundation
 
 /// One vantage's attempt at a run's work: its answer or why it gave none, and how long it took.
 struct VantageAttempt<Answer: Sendable>: Sendable {
-    var vantage: Coordinator.VantageClient
+    var vantage: VantageClient
     var result: Result<Answer, VantageFailure>
     var seconds: Double
 }
@@ -14,8 +14,8 @@ struct VantageAttempt<Answer: Sendable>: Sendable {
 enum VantageFanOut {
     /// One attempt per vantage, in the vantages' order; `finished` hears of each as it ends.
     static func attempt<Answer: Sendable>(
-        _ clients: [Coordinator.VantageClient], timeout: Double, finished: (@Sendable (VantageAttempt<Answer>) -> Void)? = nil,
-        _ work: @escaping @Sendable (Coordinator.VantageClient) async throws -> Answer
+        _ clients: [VantageClient], timeout: Double, finished: (@Sendable (VantageAttempt<Answer>) -> Void)? = nil,
+        _ work: @escaping @Sendable (VantageClient) async throws -> Answer
     ) async -> [VantageAttempt<Answer>] {
         await inOrder(clients) { vantage in
             let start = Date()
@@ -41,34 +41,5 @@ enum VantageFanOut {
             for await output in group { outputs.append(output) }
             return outputs.sorted { $0.0 < $1.0 }.map(\.1)
         }
-    }
-
-    /// A fetch's or a bottle's observer on every vantage: one `SubjectRun` per vantage. A vantage
-    /// whose own sources contradict each other keeps what it saw, refused.
-    static func run<Subject: Observable>(
-        _ clients: [Coordinator.VantageClient], timeout: Double,
-        _ work: @escaping @Sendable (Coordinator.VantageClient) async throws -> VantageAnswer<Subject>
-    ) async -> [SubjectRun<Subject>] {
-        await attempt(clients, timeout: timeout, work).map { attempt in
-            let vantage = attempt.vantage
-            switch attempt.result {
-            case .success(let answer):
-                let failure = answer.inconsistency.map { VantageFailure(message: $0, isBadInput: false, isTampering: true) }
-                return SubjectRun(
-                    spec: vantage.spec, route: vantage.route, observed: answer.subject, failure: failure, evidence: answer.evidence, seconds: attempt.seconds)
-            case .failure(let failure):
-                return SubjectRun(spec: vantage.spec, route: vantage.route, observed: nil, failure: failure, evidence: nil, seconds: attempt.seconds)
-            }
-        }
-    }
-
-    /// The answering vantages' clients as download sources, this machine's first (usually the fastest route).
-    static func preferredFirst(answering: Set<String>, clients: [Coordinator.VantageClient]) -> [Coordinator.VantageClient] {
-        let sources = clients.filter { answering.contains($0.spec.name) }
-        return sources.filter { $0.spec.kind == .local } + sources.filter { $0.spec.kind != .local }
-    }
-
-    static func preferredFirst<Subject>(_ runs: [SubjectRun<Subject>], clients: [Coordinator.VantageClient]) -> [Coordinator.VantageClient] {
-        preferredFirst(answering: Set(runs.filter { $0.failure == nil && $0.observed != nil }.map(\.spec.name)), clients: clients)
     }
 }

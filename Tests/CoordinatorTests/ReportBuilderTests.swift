@@ -11,7 +11,7 @@ import Transport
     static let sha256 = "sha256:" + String(repeating: "a", count: 64)
     static let named = "sha256:" + String(repeating: "e", count: 64)
 
-    static func run(_ name: String, kind: VantageSpec.Kind, published: String, hostKey: String? = nil) -> SubjectRun<ObservedFile> {
+    static func run(_ name: String, kind: VantageSpec.Kind, published: String, hostKey: String? = nil) -> FileRun {
         let file = ObservedFile(url: "http://x.test/f", finalURL: "http://x.test/f", sha256: sha256, size: 10, publishedSHA256: published)
         let seen = TransportEvidence(remoteIP: "127.0.0.1", effectiveURL: "http://x.test/f?token=secret", sshHostKey: hostKey)
         return SubjectRun(
@@ -20,7 +20,7 @@ import Transport
             evidence: ReportBuilder.evidence(seen, chain: ["http://x.test/f?token=secret"]), seconds: 0.25)
     }
 
-    static func report(_ runs: [SubjectRun<ObservedFile>]) -> AgreementReport {
+    static func report(_ runs: [FileRun]) -> AgreementReport {
         let request = FetchRequest(url: "http://x.test/f", checksumsURL: "http://x.test/SUMS", vantages: [], policy: policy, caCertificatePath: nil, storeRoot: "/nowhere", outputPath: nil)
         let decision = Agreement.decide(runs.map(\.observation), policy: policy, usedInsecureRegistry: request.usesPlainHTTP)
         return ReportBuilder.make(FetchResult(request: request, vantages: runs, decision: decision, written: nil), toolVersion: "0.0.0")
