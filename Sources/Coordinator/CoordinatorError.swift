@@ -1,6 +1,6 @@
 /// A failure of a run (or of one vantage's part in it) and what it means: bad input, not met, or
 /// tampering. Any error of the package becomes one with `CoordinatorError(error)`.
-public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
+public struct CoordinatorError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable {
         /// The request or configuration cannot work (exit 2).
         case badInput
@@ -17,6 +17,15 @@ public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
         self.kind = kind
         self.message = message
     }
+
+    /// As a vantage's failure: the route delivered bytes that do not match the digest they were
+    /// asked for, or the request (not the route) cannot work.
+    public init(message: String, isBadInput: Bool, isTampering: Bool = false) {
+        self.init(isTampering ? .tampering : isBadInput ? .badInput : .notMet, message)
+    }
+
+    public var isBadInput: Bool { kind == .badInput }
+    public var isTampering: Bool { kind == .tampering }
 
     public var description: String { message }
 }

@@ -9,7 +9,7 @@ import Transport
 
 /// The one mapping from the package's errors to what they mean for a run (the outcomes of
 /// DESIGN.md): `Commands` turns its kind into the exit code (`ToolFailure(error)`), and a
-/// vantage's failure (`VantageFailure`) is made from it, so a vantage and a whole run that fail
+/// vantage's failure (`VantageFailure`) is the same type, so a vantage and a whole run that fail
 /// the same way end the same way.
 extension CoordinatorError {
     /// Every error type of the package, and anything else (a route's failure).
@@ -17,8 +17,6 @@ extension CoordinatorError {
         switch error {
         case let error as CoordinatorError:
             self = error
-        case let error as VantageFailure:
-            self.init(error.isTampering ? .tampering : error.isBadInput ? .badInput : .notMet, error.message)
         case let error as ConfigurationError:
             self.init(.badInput, error.description)
         case let error as OCIError:
@@ -52,13 +50,5 @@ extension CoordinatorError {
     private static func kind(of code: ArtifactsError.Code) -> Kind {
         let requestsFault: [ArtifactsError.Code] = [.outputExists, .notRegularFile, .invalidName, .unsafeCache, .unsupported]
         return requestsFault.contains(code) ? .badInput : .notMet
-    }
-}
-
-extension VantageFailure {
-    /// Why a vantage gave no observation, from whatever it threw (see `CoordinatorError(error)`).
-    public init(_ error: any Error) {
-        let failure = CoordinatorError(error)
-        self.init(message: failure.message, isBadInput: failure.kind == .badInput, isTampering: failure.kind == .tampering)
     }
 }

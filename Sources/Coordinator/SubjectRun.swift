@@ -92,16 +92,6 @@ struct VantageAnswer<Subject: Observable, Payload: Sendable>: Sendable {
     }
 }
 
-/// Why a vantage gave no observation, and whether it is the request's fault (exit 2) or the route's (exit 3).
-public struct VantageFailure: Error, Sendable, Equatable {
-    public var message: String
-    public var isBadInput: Bool
-    /// The route delivered bytes that do not match the digest they were asked for.
-    public var isTampering: Bool
-
-    public init(message: String, isBadInput: Bool, isTampering: Bool = false) {
-        self.message = message
-        self.isBadInput = isBadInput
-        self.isTampering = isTampering
-    }
-}
+/// Why a vantage gave no observation: the package's one run error, whose kind says whether it is
+/// the request's fault (exit 2), the route's (exit 3), or tampering (dissent).
+public typealias VantageFailure = CoordinatorError
