@@ -62,6 +62,11 @@ public enum CredentialHelper {
         guard let output = try? JSONDecoder().decode(Output.self, from: data), let username = output.Username, let secret = output.Secret else {
             throw LoginFailure(kind: .failed, message: "\(named) answered for \(server) with something other than {\"Username\", \"Secret\"}; it is not behaving as a credential helper")
         }
+        // An empty answer is no login (docker-credential-pass gives one for an erased entry);
+        // containers/image treats it so too.
+        if username.isEmpty && secret.isEmpty {
+            return .notFound
+        }
         if username == "<token>" {
             throw LoginFailure(
                 kind: .unusable,
