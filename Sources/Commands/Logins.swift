@@ -59,6 +59,19 @@ enum Logins {
         return text
     }
 
+    nonisolated(unsafe) private static var promptTTY: Int32 = -1
+    nonisolated(unsafe) private static var promptSaved = termios()
+
+    /// A signal handler: only async-signal-safe calls.
+    private static func restoreTerminalAndDie(_ number: Int32) {
+        if promptTTY >= 0 {
+            _ = tcsetattr(promptTTY, TCSANOW, &promptSaved)
+            _ = write(promptTTY, "\n", 1)
+        }
+        signal(number, SIG_DFL)
+        raise(number)
+    }
+
     /// Asks on the controlling terminal with echo off, and puts the terminal back as it was.
     static func prompt(_ question: String) throws -> String {
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)
@@ -74,11 +87,17 @@ enum Logins {
         quiet.c_lflag &= ~tcflag_t(ECHO)
         quiet.c_lflag |= tcflag_t(ICANON)
         // Echo goes off before the question shows, so nothing typed after it is ever echoed; what
-        // was typed ahead stays (TCSANOW, not TCSAFLUSH).
+        // was typed ahead stays (TCSANOW, not TCSAFLUSH). Ctrl-C (or a SIGTERM, SIGHUP) while it
+        // asks puts the terminal back before 3tofu dies of it.
+        promptTTY = tty
+        promptSaved = saved
+        let previous = [SIGINT, SIGTERM, SIGHUP].map { number in (number, signal(number) { Logins.restoreTerminalAndDie($0) }) }
         _ = tcsetattr(tty, TCSANOW, &quiet)
         defer {
             _ = tcsetattr(tty, TCSANOW, &saved)
             _ = write(tty, "\n", 1)
+            for (number, handler) in previous { signal(number, handler) }
+            promptTTY = -1
         }
         let text = TerminalText.sanitized(question)
         _ = text.withCString { write(tty, $0, strlen($0)) }

@@ -127,8 +127,20 @@ struct LoginSourceTests {
         let s = try await Self.setup(extraVantages: SSHVantageTests.sshVantage("ssh-curl", server))
         defer { s.lab.stop() }
 
-        let given = try s.resolve(["--creds", "\(Self.user):\(Self.password)"])
+        let report = s.lab.home.file("given.json")
+        let given = try s.resolve(["--creds", "\(Self.user):\(Self.password)", "--report", report])
         #expect(given.status == 0, "\(given.stderr)")
+        let reportText = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(reportText.contains("\"verdict\"") && !reportText.contains(Self.password) && !reportText.contains("Basic "), "the report holds a secret")
+
+        // A bundle of images on that one registry takes --creds too.
+        let list = s.lab.home.file("images.txt")
+        try "\(s.reference)\n".write(toFile: list, atomically: true, encoding: .utf8)
+        let bundle = try s.lab.run(
+            ["pull", "--images-from", list, "--format", "oci", "--output", s.lab.home.file("bundle"), "--vantages", s.vantages, "--creds", Self.user, "--password-stdin"]
+                + s.lab.registryOptions(),
+            environment: s.quietEnvironment, timeout: .seconds(120), stdin: Data(Self.password.utf8))
+        #expect(bundle.status == 0, "\(bundle.stderr)")
 
         // The password on stdin; the SSH vantage gets the login too (on its stdin, never in argv).
         let piped = try s.resolve(["--creds", Self.user, "--password-stdin"], stdin: Data("\(Self.password)\n".utf8))
@@ -153,7 +165,7 @@ struct LoginSourceTests {
         // Contradictory flags are usage errors.
         let both = try s.resolve(["--no-creds", "--creds", Self.user])
         #expect(both.status == 2 && both.stderr.contains("--no-creds cannot be combined"), "\(both.stderr)")
-        for result in [given, piped, anonymous, fromDocker, both] { Self.expectNoSecret(result) }
+        for result in [given, bundle, piped, anonymous, fromDocker, both] { Self.expectNoSecret(result) }
     }
 
     /// `--creds USER` asks on the terminal with echo off: a real pty (Python's pty module) types
@@ -162,7 +174,7 @@ struct LoginSourceTests {
         let s = try await Self.setup()
         defer { s.lab.stop() }
         let driver = """
-            import os, pty, select, sys
+            import os, pty, select, sys, termios
             secret = os.environ.pop("LOGIN_PASSWORD").encode()
             pid, fd = pty.fork()
             if pid == 0:
@@ -183,6 +195,11 @@ struct LoginSourceTests {
                     os.write(fd, secret + b"\\n")
                     sent = True
             _, status = os.waitpid(pid, 0)
+            try:
+                echo = 1 if termios.tcgetattr(fd)[3] & termios.ECHO else 0
+            except termios.error:
+                echo = -1
+            out += b"\\nECHO=%d STATUS=%d" % (echo, os.waitstatus_to_exitcode(status))
             sys.stdout.buffer.write(out)
             sys.exit(os.waitstatus_to_exitcode(status))
             """
@@ -193,6 +210,14 @@ struct LoginSourceTests {
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("\(s.host)/private/app:1@sha256:"), "\(result.stdout)")
         #expect(!result.stdout.contains(Self.password), "the password was echoed: \(result.stdout)")
+        #expect(result.stdout.hasSuffix("ECHO=1 STATUS=0"), "\(result.stdout)")
+
+        // Ctrl-C at the question: 3tofu dies of it with the terminal's echo back on.
+        let interrupted = try Shell.runCapturing(
+            ["python3", "-c", driver.replacingOccurrences(of: "secret + b\"\\n\"", with: "b\"\\x03\""), try ThreeTofuCLI.executable]
+                + (try s.arguments()) + ["--creds", Self.user],
+            env: s.processEnvironment.merging(["LOGIN_PASSWORD": Self.password]) { _, new in new }, timeout: .seconds(120))
+        #expect(interrupted.stdout.hasSuffix("ECHO=1 STATUS=-2"), "echo left off, or 3tofu did not die of the SIGINT: \(interrupted.stdout)")
     }
 
     /// The real docker-credential-pass (Debian's golang-docker-credential-helpers) over `pass`,
