@@ -28,7 +28,7 @@ struct BottleCommand: AsyncParsableCommand {
               brew install ~/bottles/wget--1.25.0.arm64_sequoia.bottle.tar.gz
               3tofu bottle openssl@3 jq --tag x86_64_linux --output bottles --report bottles/report.json
               3tofu bottle --brewfile Brewfile --tag arm64_sonoma --output bottles
-            """
+            """ + LoginOptions.discussion
     )
 
     @Argument(help: ArgumentHelp("Formulae, e.g. wget, openssl@3, wget@1.24.5.", valueName: "formula[@version]"))
@@ -54,6 +54,8 @@ struct BottleCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup(title: "Logins") var login: LoginOptions
+
     func run() async throws {
         var names = formulae
         if let brewfile {
@@ -73,7 +75,7 @@ struct BottleCommand: AsyncParsableCommand {
         guard let api = URL(string: formulaApi), let scheme = api.scheme?.lowercased(), scheme == "https" || scheme == "http", api.host != nil else {
             throw ToolFailure(.badInput, "--formula-api '\(formulaApi)' is not an http(s) URL")
         }
-        let setup = try VantageSetup(common: common)
+        var setup = try VantageSetup(common: common)
         let reportOutputs = try ReportOutputs(common: common)
         // Every path this run writes whose name is known now, checked before any vantage is asked
         // (the bottles' own names come from the formula API; each is checked when it is written).
@@ -81,6 +83,7 @@ struct BottleCommand: AsyncParsableCommand {
         targets.addReports(reportOutputs) { path in names.count == 1 ? [path] : names.map { Self.reportPath(path, formula: $0) } }
         try targets.check()
         try Self.prepareDirectory(output)
+        setup.credentials = try Logins.resolve(login, names: [prefix.isEmpty ? host : "\(host)/\(prefix)"])
         // The bottles and their reports are kept only if the whole run succeeds: a set is written whole or not at all.
         try await RunJournal.run { journal in
             var request = BottleRequest(

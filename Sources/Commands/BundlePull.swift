@@ -16,11 +16,12 @@ struct BundlePull {
     var platform: String?
     var concurrency: Int
     var common: CommonOptions
+    var login: LoginOptions
 
     func run() async throws {
         let list = try ImagesFile.load(path: imagesFrom)
         let defaultPlatform = try platform.map { try Platform(parsing: $0) } ?? Platform.host
-        let setup = try VantageSetup(common: common)
+        var setup = try VantageSetup(common: common)
         let reportOutputs = try ReportOutputs(common: common)
         var targets = WriteTargets()
         targets.add("--output", output, format: format)
@@ -29,6 +30,7 @@ struct BundlePull {
         }
         try targets.check()
         try Self.checkNewLayout(output, format: format)
+        setup.credentials = try Logins.resolve(login, names: list.entries.map(\.reference.name))
         InterruptHandler.install(output: output)
 
         // The bundle and its reports are kept only if the whole run succeeds.

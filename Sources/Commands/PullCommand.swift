@@ -49,7 +49,7 @@ struct PullCommand: AsyncParsableCommand {
             R.<n>-<name>.json (n counts from 1 in the file's order; characters other than letters, digits, \
             '.', '_' and '-' become '_').
               3tofu pull --images-from images.txt --format oci --output bundle --report reports/r.json
-            """
+            """ + LoginOptions.discussion
     )
 
     @Argument(help: ArgumentHelp("Image reference, e.g. alpine:3.20, docker.io/library/nginx, ghcr.io/o/r@sha256:….", valueName: "reference"))
@@ -72,6 +72,8 @@ struct PullCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup(title: "Logins") var login: LoginOptions
+
     func run() async throws {
         guard let outputFormat = OutputFormat(rawValue: format) else {
             throw ToolFailure(.badInput, "unknown --format '\(format)'; use one of \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -85,7 +87,7 @@ struct PullCommand: AsyncParsableCommand {
                 throw ToolFailure(.badInput, "--output - (the archive on stdout) is for one image; give a file or directory for an --images-from bundle")
             }
             try await BundlePull(
-                imagesFrom: imagesFrom, output: output, format: outputFormat, platform: platform, concurrency: concurrency, common: common
+                imagesFrom: imagesFrom, output: output, format: outputFormat, platform: platform, concurrency: concurrency, common: common, login: login
             ).run()
             return
         }
@@ -97,7 +99,7 @@ struct PullCommand: AsyncParsableCommand {
             throw ToolFailure(.badInput, refusal)
         }
         let output = ArtifactWriter.trimmingTrailingSlashes(output)
-        let setup = try RunSetup(reference: reference, platform: platform, common: common)
+        let setup = try RunSetup(reference: reference, platform: platform, common: common, login: login)
         // Before any vantage is asked: an output, report or attestation that cannot be written is
         // known now, not after every layer has been downloaded.
         var targets = WriteTargets()

@@ -15,7 +15,7 @@ struct ResolveCommand: AsyncParsableCommand {
             EXAMPLES
               3tofu resolve alpine:3.20
               FROM $(3tofu resolve python:3.12-slim)
-            """
+            """ + LoginOptions.discussion
     )
 
     @Argument(help: ArgumentHelp("Image reference.", valueName: "reference"))
@@ -26,8 +26,10 @@ struct ResolveCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup(title: "Logins") var login: LoginOptions
+
     func run() async throws {
-        let setup = try RunSetup(reference: reference, platform: platform, common: common)
+        let setup = try RunSetup(reference: reference, platform: platform, common: common, login: login)
         let request = PullRequest(
             reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
             insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,

@@ -21,7 +21,10 @@ struct RunSetup {
     var reportOutputs: ReportOutputs
     var vantageTimeout: Double
 
-    init(reference text: String, platform platformText: String?, common: CommonOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    init(
+        reference text: String, platform platformText: String?, common: CommonOptions, login: LoginOptions,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
         reference = try ImageReference(parsing: text)
         platform = try platformText.map { try Platform(parsing: $0) } ?? Platform.host
         let shared = try VantageSetup(common: common, environment: environment)
@@ -30,10 +33,10 @@ struct RunSetup {
         reportPath = shared.reportPath
         vantageTimeout = shared.vantageTimeout
         insecureRegistries = shared.insecureRegistries
-        credentials = shared.credentials
         storeRoot = shared.storeRoot
         json = shared.json
         reportOutputs = try ReportOutputs(common: common)
+        credentials = try Logins.resolve(login, names: [reference.name], environment: environment)
     }
 
     /// Runs the request with progress on a terminal, prints the agreement summary on stderr, and

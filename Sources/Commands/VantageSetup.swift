@@ -5,7 +5,7 @@ import Coordinator
 import Foundation
 import Registry
 
-/// The options every vantage command shares (vantages, policy, cache, report, credentials), read
+/// The options every vantage command shares (vantages, policy, cache, report), read
 /// and checked once: what `fetch` and `bottle` need without an image reference.
 struct VantageSetup {
     var vantages: [VantageSpec]
@@ -28,11 +28,9 @@ struct VantageSetup {
         reportPath = common.report
         vantageTimeout = common.vantageTimeout
         insecureRegistries = Set(common.insecureRegistry.map { $0.lowercased() })
-        do {
-            credentials = try RegistryCredentials.load(environment: environment)
-        } catch let error as RegistryError {
-            throw ToolFailure(.badInput, error.message)
-        }
+        // Logins are found by the commands that read from a registry (`Logins.resolve`), once the
+        // rest of the setup is known to be good.
+        credentials = .none
         storeRoot = ContentStore.defaultRoot(environment: environment)
         do {
             try ContentStore.checkRoot(storeRoot, allowSharedWriters: environment["THREETOFU_CACHE_SHARED"] == "1")

@@ -425,10 +425,9 @@ public final class RegistryClient: Sendable {
         return String(url[..<question]) + "?…"
     }
 
-    /// What to do about a refused login: run `docker login`, or, when the docker config keeps the
-    /// login in a credential helper (which 3tofu does not run), give 3tofu one it can read.
+    /// What to do about a refused or missing login, naming the login sources used or tried.
     func loginAdvice(for registry: String) -> String {
-        credentials.helperHint(for: registry) ?? "run `docker login \(registry)` (3tofu reads ~/.docker/config.json) and try again"
+        credentials.loginAdvice(for: registry)
     }
 
     static func statusError(_ response: HTTPResponse, what: String, url: String, advice: String? = nil) -> RegistryError {
