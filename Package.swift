@@ -74,7 +74,12 @@ let package = Package(
         ),
         .executableTarget(name: "3tofu", dependencies: ["Commands"]),
 
-        .target(name: "TestSupport", dependencies: ["OCI"], path: "Tests/TestSupport"),
+        // Fixtures for every test target: real servers on loopback, images, and a scripted transport.
+        .target(
+            name: "TestSupport",
+            dependencies: ["OCI", "Transport", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "DirectIOTests", dependencies: ["DirectIO"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"]),

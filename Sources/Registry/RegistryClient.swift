@@ -419,10 +419,10 @@ public final class RegistryClient: Sendable {
         return RegistryError(.network, "\(error.detail) (\(redact(error.url)))")
     }
 
-    /// A URL without its query, which on CDNs carries signed, short-lived access parameters.
+    /// A URL without its query, which on CDNs carries signed, short-lived access parameters
+    /// (`Transport.URLRedaction`, shared with the transports).
     public static func redact(_ url: String) -> String {
-        guard let question = url.firstIndex(of: "?") else { return url }
-        return String(url[..<question]) + "?…"
+        URLRedaction.removingQuery(url)
     }
 
     /// What to do about a refused or missing login, naming the login sources used or tried.

@@ -52,4 +52,14 @@ enum RemoteExchange {
             throw TransportError(kind: .timeout, url: shownURL, detail: "SSH vantage \(route): \(error.message)")
         }
     }
+
+    /// Runs a step of an exchange's `ResponseBodySink`; its failure becomes the exchange's error
+    /// (the URL without credentials, the vantage's route).
+    static func bodyStep<T>(url shownURL: String, route: String, _ step: () throws(ResponseBodySink.Failure) -> T) throws(TransportError) -> T {
+        do {
+            return try step()
+        } catch {
+            throw error.error(url: shownURL, via: route)
+        }
+    }
 }

@@ -21,8 +21,8 @@ public final class SSHCurlTransport: HTTPTransport, Sendable {
     public var route: String { connection.target.route }
 
     public func perform(_ request: HTTPRequest, into destination: BodyDestination) async throws -> HTTPResponse {
-        try RemoteRequestCheck.check(request)
-        let shownURL = RemoteRequestCheck.removingUserInfo(request.url)
+        try RequestValidation.check(request)
+        let shownURL = URLRedaction.removingUserInfo(request.url)
         let travel = RemoteExchange.bodyTravel(request, into: destination)
         let mode: RemoteCurlScript.Mode = travel.hashOnRemote ? .hash : .stream
         let memoryLimit = travel.memoryLimit

@@ -15,40 +15,24 @@ enum CurlErrorMapping {
         /// The status of the proxy's answer to CONNECT (0 when there was none).
         var proxyConnectStatus: Int
         /// Why one of our callbacks stopped the transfer, if it did.
-        var callbackFailure: CurlTransferContext.Failure?
+        var callbackFailure: ResponseBodySink.Failure?
     }
 
     static func error(_ facts: Facts) -> TransportError {
+        if let failure = facts.callbackFailure {
+            // The body sink's own message, the same for every transport.
+            return failure.error(url: facts.url, via: facts.proxyRoute)
+        }
         let (kind, advice) = classify(facts)
         let curlText = String(cString: curl_easy_strerror(facts.code))
         let reason = facts.errorText.isEmpty ? curlText : "\(facts.errorText) [\(curlText)]"
         let via = facts.proxyRoute.map { " via proxy \($0)" } ?? ""
-        let detail: String
-        switch facts.callbackFailure {
-        case .bodyTooLarge(let limit)?:
-            detail = "the response body is larger than the limit of \(limit) bytes; \(advice)"
-        case .pastBodyLimit(let limit, let announced)?:
-            return limit.error(url: facts.url, announced: announced, via: facts.proxyRoute)
-        case .fileOpen(let path, let number)?:
-            detail = "could not open \(path) for writing: \(String(cString: strerror(number))); \(advice)"
-        case .fileWrite(let path, let number)?:
-            detail = "could not write to \(path): \(String(cString: strerror(number))); \(advice)"
-        case nil:
-            detail = "\(summary(kind))\(via): \(reason); \(advice)"
-        }
-        return TransportError(kind: kind, url: facts.url, detail: detail)
+        return TransportError(kind: kind, url: facts.url, detail: "\(summary(kind))\(via): \(reason); \(advice)")
     }
 
     static func classify(_ facts: Facts) -> (TransportError.Kind, String) {
-        switch facts.callbackFailure {
-        case .bodyTooLarge?:
-            return (.bodyTooLarge, "the server sent more than expected; the caller's cap protects memory")
-        case .pastBodyLimit?:
-            return (.bodyTooLarge, "the server sent more than the size asked for")
-        case .fileOpen?, .fileWrite?:
-            return (.io, "check that the output directory exists, is writable and has free space")
-        case nil:
-            break
+        if let failure = facts.callbackFailure {
+            return (failure.kind, failure.advice)
         }
         let proxied = facts.proxyRoute != nil
         switch facts.code {
