@@ -59,6 +59,8 @@ extension VantageFailure {
     /// Why a vantage gave no observation, from whatever it threw (see `CoordinatorError(error)`).
     public init(_ error: any Error) {
         let failure = CoordinatorError(error)
-        self.init(message: failure.message, isBadInput: failure.kind == .badInput, isTampering: failure.kind == .tampering)
+        self.init(
+            message: failure.message, isBadInput: failure.kind == .badInput, isTampering: failure.kind == .tampering,
+            evidence: FailureEvidence.of(error))
     }
 }

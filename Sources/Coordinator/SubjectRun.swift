@@ -21,7 +21,7 @@ public struct SubjectRun<Subject: Observable>: Sendable {
         self.route = route
         self.observed = observed
         self.failure = failure
-        self.evidence = evidence
+        self.evidence = evidence ?? failure?.evidence
         self.seconds = seconds
     }
 

@@ -41,7 +41,7 @@ public struct VantageRun: Sendable {
     }
 
     /// How the top manifest reached this vantage.
-    public var evidence: AgreementReport.Evidence? { resolution.map { ReportBuilder.evidence($0.top) } }
+    public var evidence: AgreementReport.Evidence? { resolution.map { ReportBuilder.evidence($0.top) } ?? failure?.evidence }
 }
 
 extension VantageRun: VantageOutcome {}
@@ -52,10 +52,14 @@ public struct VantageFailure: Error, Sendable, Equatable {
     public var isBadInput: Bool
     /// The route delivered bytes that do not match the digest they were asked for.
     public var isTampering: Bool
+    /// What the vantage saw before it failed (where it connected, the certificate it was shown,
+    /// how far it got), for the report.
+    public var evidence: AgreementReport.Evidence?
 
-    public init(message: String, isBadInput: Bool, isTampering: Bool = false) {
+    public init(message: String, isBadInput: Bool, isTampering: Bool = false, evidence: AgreementReport.Evidence? = nil) {
         self.message = message
         self.isBadInput = isBadInput
         self.isTampering = isTampering
+        self.evidence = evidence
     }
 }
