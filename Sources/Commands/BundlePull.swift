@@ -28,6 +28,7 @@ struct BundlePull {
             list.entries.enumerated().map { index, entry in Self.perImagePath(path, number: index + 1, name: entry.text) }
         }
         try targets.check()
+        try setup.checkVantages()
         try Self.checkNewLayout(output, format: format)
         InterruptHandler.install(output: output)
 
