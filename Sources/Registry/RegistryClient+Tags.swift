@@ -60,9 +60,10 @@ enum TagSample {
         return first != "." && first != "-" && text.unicodeScalars.allSatisfy(allowed)
     }
 
-    /// "1.0, 1.1, latest" or "1.0, 1.1, … (8 of 40 listed)"; the most recent-looking last.
+    /// "1.0, 1.1, latest" or "…, v13, …, v20 (8 of 40 listed)": sorted as versions, the last few.
     static func describe(_ tags: [String]) -> String {
-        let picked = tags.count > shown ? Array(tags.suffix(shown)) : tags
+        let sorted = tags.sorted { $0.compare($1, options: .numeric) == .orderedAscending }
+        let picked = sorted.count > shown ? Array(sorted.suffix(shown)) : sorted
         let list = picked.joined(separator: ", ")
         return tags.count > shown ? "…, \(list) (\(shown) of \(tags.count) listed)" : list
     }

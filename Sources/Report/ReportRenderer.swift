@@ -201,16 +201,16 @@ public enum ReportRenderer {
         return fields
     }
 
-    /// How far a failed vantage's last exchange got, from its timings (each is 0 for a step
-    /// never reached): what an auditor needs to tell a refused TLS handshake from a dead host.
+    /// How far a failed vantage's last exchange got, from its evidence (a timing is 0 for a step
+    /// never reached; the address is the last one the transport used, a proxy's on a proxy route):
+    /// what an auditor needs to tell a refused TLS handshake from a dead name.
     static func reached(_ evidence: AgreementReport.Evidence) -> String? {
         let timings = evidence.timings
-        let address = evidence.remoteIP.map { " (\($0))" } ?? ""
         let https = evidence.effectiveURL?.hasPrefix("https://") ?? false
-        if timings.firstByte > 0 { return "an HTTP answer" + address }
-        if timings.tlsHandshake > 0 { return "TLS established" + address + ", no HTTP answer" }
-        if timings.connect > 0 { return "connected" + address + (https ? ", TLS handshake not completed" : ", no HTTP answer") }
-        if timings.nameLookup > 0 { return "name resolved, not connected" }
+        if timings.firstByte > 0 { return "an HTTP answer" + (evidence.remoteIP.map { " from \($0)" } ?? "") }
+        if timings.tlsHandshake > 0 { return "a TLS session" + (evidence.remoteIP.map { " with \($0)" } ?? "") + "; no HTTP answer" }
+        if let address = evidence.remoteIP { return "the address \(address); " + (https ? "no TLS session, no HTTP answer" : "no HTTP answer") }
+        if timings.nameLookup > 0 { return "the name's resolution; no address reached" }
         return nil
     }
 

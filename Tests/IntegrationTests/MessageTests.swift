@@ -56,12 +56,15 @@ struct MessageTests {
     @Test func anUnwritableCacheIsAnInputOutputErrorNotADigestMismatch() async throws {
         let lab = try await Lab()
         _ = try lab.push(try lab.makeImage(layers: [2_000], seed: 32), Self.repository, tag: "1")
-        let cache = lab.home.file("broken-cache")
+        // A cache on a read-only file system: every write into it fails (root ignores modes).
+        let cache = lab.home.file("read-only-cache")
         try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        // Where the store puts what it ingests is a file: no directory can be made there.
-        for name in ["ingest", "blobs"] {
-            try Data("not a directory".utf8).write(to: URL(fileURLWithPath: cache + "/" + name))
+        let mount = try Shell.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m,mode=700", "tmpfs", cache])
+        guard mount.status == 0 else {
+            print("skipped: mount -t tmpfs is not allowed here: \(mount.stderr)")
+            return
         }
+        defer { _ = try? Shell.run(["umount", "-l", cache]) }
         let result = try lab.run(
             ["pull", "\(lab.registry.host)/\(Self.repository):1", "--output", lab.home.file("o.tar"), "--vantages", try lab.vantagesFile()] + lab.registryOptions(),
             environment: ["THREETOFU_CACHE": cache])
@@ -81,7 +84,7 @@ struct MessageTests {
         let result = try lab.run(["pull", "\(lab.registry.host)/\(Self.repository):1.2", "--output", lab.home.file("o.tar"), "--vantages", vantages] + lab.registryOptions())
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.contains("the tag '1.2' is not there"), "\(result.stderr)")
-        #expect(result.stderr.contains("tags there include 1.0, 1.1, latest"), "\(result.stderr)")
+        #expect(result.stderr.contains("tags there include 1.0, 1.1, latest;"), "\(result.stderr)")
         #expect(result.stderr.contains("every one says: the tag '1.2' is not there"), "the verdict says why: \(result.stderr)")
 
         let digest = "sha256:" + String(repeating: "0", count: 64)
@@ -149,11 +152,11 @@ struct MessageTests {
             let evidence = try #require(vantage.evidence, "\(vantage.name) keeps what it saw")
             #expect(evidence.remoteIP == "127.0.0.1", "\(vantage.name): \(evidence)")
             #expect(evidence.effectiveURL?.hasPrefix("https://\(lab.registry.host)/v2/") == true, "\(vantage.name): \(evidence)")
-            #expect(evidence.timings.connect > 0 && evidence.timings.firstByte == 0, "\(vantage.name) connected and got no answer: \(evidence.timings)")
+            #expect(evidence.timings.nameLookup > 0 && evidence.timings.tlsHandshake == 0 && evidence.timings.firstByte == 0, "\(vantage.name): \(evidence.timings)")
         }
         try ReportSchema.validate(reportPath: reportPath)
         let shown = try lab.run(["report", "show", reportPath], timeout: .seconds(60))
-        #expect(shown.stdout.contains("got as far as  connected (127.0.0.1), TLS handshake not completed"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("got as far as  the address 127.0.0.1; no TLS session, no HTTP answer"), "\(shown.stdout)")
     }
 
     @Test func anSSHVantagesTLSFailureReadsAsALocalOne() async throws {
