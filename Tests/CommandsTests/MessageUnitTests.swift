@@ -6,7 +6,7 @@ import Testing
 /// The pure parts of what commands tell the user: help wrapping, the missing vantages file, and
 /// what `report verify` says it checked.
 @Suite struct MessageUnitTests {
-    @Test func longIndentedHelpLinesWrapUnderThemselves() {
+    @Test func longIndentedHelpLinesWrapUnderThemselves() throws {
         let text = """
             Plain prose is left to argument-parser, however long it is, even past eighty columns of text here.
 
@@ -17,6 +17,7 @@ import Testing
         let wrapped = HelpText.wrap(text)
         let lines = wrapped.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines[0].count > HelpText.width, "prose is not touched")
+        try #require(lines.count == 7, "the two long indented lines are wrapped in two each: \(lines)")
         for line in lines.dropFirst(3) {
             #expect(line.count <= HelpText.width && line.hasPrefix("  "), "'\(line)'")
         }
