@@ -3,11 +3,12 @@ import Agreement
 /// What a run without a vantages file is told, before any vantage is asked: which file was looked
 /// for, and how to write one. Pure apart from the note it prints.
 enum MissingVantages {
-    /// Refuses (exit 2) when the policy cannot be met by this machine alone; otherwise notes that
-    /// only this machine is asked.
+    /// Refuses when the policy cannot be met by this machine alone (exit 3, as when too few
+    /// vantages answer: the policy is not met; only now it is said before asking anyone);
+    /// otherwise notes that only this machine is asked.
     static func check(policy: Policy, lookedFor path: String) throws {
         if let message = refusal(policy: policy, lookedFor: path) {
-            throw ToolFailure(.badInput, message)
+            throw ToolFailure(.notMet, message)
         }
         Terminal.note("3tofu: no vantages file (looked for \(path); $THREETOFU_VANTAGES is not set): only this machine is asked. Write one with `3tofu vantages init`.")
     }

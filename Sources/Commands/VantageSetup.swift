@@ -50,7 +50,7 @@ struct VantageSetup {
         }
     }
 
-    /// Without a vantages file: refuses (exit 2) a policy this machine alone cannot meet, else
+    /// Without a vantages file: refuses (exit 3) a policy this machine alone cannot meet, else
     /// notes that only this machine is asked. Called once the paths are checked, before any network.
     func checkVantages() throws {
         if let missingVantagesFile { try MissingVantages.check(policy: policy, lookedFor: missingVantagesFile) }
