@@ -13,7 +13,7 @@ public struct ThreeTofu: AsyncParsableCommand {
             that answered agrees.
 
             Vantages are read from --vantages FILE, else $THREETOFU_VANTAGES, else \
-            ~/.config/3tofu/vantages.toml (see examples/vantages.toml). Downloaded blobs are cached, \
+            ~/.config/3tofu/vantages.toml (`3tofu vantages init` writes a starter one). Downloaded blobs are cached, \
             verified, in $THREETOFU_CACHE, else $XDG_CACHE_HOME/3tofu, else ~/.cache/3tofu. Runs may \
             share it at the same time; a cache other users can write is refused unless \
             THREETOFU_CACHE_SHARED=1 says they are trusted.

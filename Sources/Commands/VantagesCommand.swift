@@ -7,7 +7,7 @@ import Foundation
 struct VantagesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vantages",
-        abstract: "Inspect the configured vantages.",
+        abstract: "Write a starter vantages file (init), or test the configured vantages (check).",
         subcommands: [VantagesInitCommand.self, VantagesCheckCommand.self]
     )
 }
