@@ -9,7 +9,7 @@ struct BottleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bottle",
         abstract: "Verify Homebrew bottles across vantages and write them for `brew install ./…`.",
-        discussion: """
+        discussion: HelpText.wrap("""
             Every vantage reads FORMULA.json from the formula API (versions.stable, revision, \
             bottle.stable.rebuild and the tag's sha256), resolves REGISTRY/FORMULA:VERSION with an anonymous \
             token, picks the index entry named VERSION.TAG (org.opencontainers.image.ref.name), and reads its \
@@ -28,13 +28,15 @@ struct BottleCommand: AsyncParsableCommand {
               brew install ~/bottles/wget--1.25.0.arm64_sequoia.bottle.tar.gz
               3tofu bottle openssl@3 jq --tag x86_64_linux --output bottles --report bottles/report.json
               3tofu bottle --brewfile Brewfile --tag arm64_sonoma --output bottles
-            """ + LoginOptions.discussion
+            """ + LoginOptions.discussion)
     )
 
     @Argument(help: ArgumentHelp("Formulae, e.g. wget, openssl@3, wget@1.24.5.", valueName: "formula[@version]"))
     var formulae: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Bottle tag as Homebrew names it: arm64_sequoia, arm64_sonoma, sonoma, x86_64_linux, arm64_linux, all, ….", valueName: "tag"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Bottle tag as Homebrew names it: arm64_sequoia, arm64_sonoma, sonoma, x86_64_linux, arm64_linux, …. `all` is not every tag: it is the tag of the one bottle Homebrew builds for a formula that is the same on every platform (no compiled code); use it when the formula lists only `all` (the error for a missing tag lists those available).",
+        valueName: "tag"))
     var tag: String
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Directory for the bottles (created if missing).", valueName: "dir"))
@@ -82,6 +84,7 @@ struct BottleCommand: AsyncParsableCommand {
         var targets = WriteTargets()
         targets.addReports(reportOutputs) { path in names.count == 1 ? [path] : names.map { Self.reportPath(path, formula: $0) } }
         try targets.check()
+        try setup.checkVantages()
         try Self.prepareDirectory(output)
         setup.credentials = try Logins.resolve(login, names: [prefix.isEmpty ? host : "\(host)/\(prefix)"])
         // The bottles and their reports are kept only if the whole run succeeds: a set is written whole or not at all.

@@ -29,6 +29,7 @@ struct BundlePull {
             list.entries.enumerated().map { index, entry in Self.perImagePath(path, number: index + 1, name: entry.text) }
         }
         try targets.check()
+        try setup.checkVantages()
         try Self.checkNewLayout(output, format: format)
         setup.credentials = try Logins.resolve(login, names: list.entries.map(\.reference.name))
         InterruptHandler.install(output: output)

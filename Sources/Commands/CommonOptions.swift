@@ -17,7 +17,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Plain HTTP is allowed to this registry (repeatable).", valueName: "host[:port]"))
     var insecureRegistry: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Extra trusted CA certificates (PEM) for every vantage.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Extra trusted CA certificates (PEM) for every vantage, this machine's and each proxy's; the file's certificates are also sent to every SSH host for its curl or agent. To trust a CA on one vantage only, set ca_cert = \"FILE\" in its [[vantage]] entry of the vantages file.",
+        valueName: "file"))
     var caCert: String?
 
     @Option(name: .long, help: ArgumentHelp("Sign the report with this Ed25519 key (from `3tofu keygen`).", valueName: "keyfile"))

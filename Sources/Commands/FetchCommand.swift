@@ -9,7 +9,7 @@ struct FetchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
         abstract: "Verify a plain file (a release tarball, an installer) across vantages and write it only on agreement.",
-        discussion: """
+        discussion: HelpText.wrap("""
             Every vantage downloads URL through its own route, following redirects (each vantage's chain \
             is in the report), and hashes what it received; this machine's vantage keeps its copy in the \
             cache as it streams, the others keep nothing. With --checksums, every vantage also reads the \
@@ -21,7 +21,7 @@ struct FetchCommand: AsyncParsableCommand {
             EXAMPLES
               3tofu fetch https://example.org/tool-1.0.tar.gz --output tool-1.0.tar.gz
               3tofu fetch https://example.org/tool-1.0.tar.gz --checksums https://example.org/SHA256SUMS --output tool.tar.gz
-            """
+            """)
     )
 
     @Argument(help: ArgumentHelp("http:// or https:// URL of the file.", valueName: "url"))
@@ -55,6 +55,7 @@ struct FetchCommand: AsyncParsableCommand {
         targets.add("--output", output)
         targets.addReports(reportOutputs)
         try targets.check()
+        try setup.checkVantages()
         InterruptHandler.install(output: output)
         // The file and its report are kept only if the whole run succeeds.
         try await RunJournal.run { journal in

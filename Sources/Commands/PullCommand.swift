@@ -12,7 +12,7 @@ struct PullCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull",
         abstract: "Verify a container image across vantages and write it as docker-archive or OCI.",
-        discussion: """
+        discussion: HelpText.wrap("""
             Every vantage resolves REFERENCE on its own (its own token, index and manifest). When all \
             answering vantages agree on the digests, the layers are downloaded once, each checked against \
             its agreed digest and size, and the image is written to --output. When they disagree, nothing \
@@ -49,7 +49,7 @@ struct PullCommand: AsyncParsableCommand {
             R.<n>-<name>.json (n counts from 1 in the file's order; characters other than letters, digits, \
             '.', '_' and '-' become '_').
               3tofu pull --images-from images.txt --format oci --output bundle --report reports/r.json
-            """ + LoginOptions.discussion
+            """ + LoginOptions.discussion)
     )
 
     @Argument(help: ArgumentHelp("Image reference, e.g. alpine:3.20, docker.io/library/nginx, ghcr.io/o/r@sha256:….", valueName: "reference"))
@@ -111,6 +111,7 @@ struct PullCommand: AsyncParsableCommand {
         }
         targets.addReports(setup.reportOutputs)
         try targets.check()
+        try setup.shared.checkVantages()
 
         // The image and its report are kept only if the whole run succeeds.
         try await RunJournal.run { journal in

@@ -8,14 +8,14 @@ struct ResolveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resolve",
         abstract: "Agree on an image's digest across vantages and print REFERENCE@sha256:… (no layer download).",
-        discussion: """
+        discussion: HelpText.wrap("""
             Use the printed reference to pin images in Dockerfiles and compose files: whoever pulls by \
             digest gets exactly what every vantage saw.
 
             EXAMPLES
               3tofu resolve alpine:3.20
               FROM $(3tofu resolve python:3.12-slim)
-            """ + LoginOptions.discussion
+            """ + LoginOptions.discussion)
     )
 
     @Argument(help: ArgumentHelp("Image reference.", valueName: "reference"))
@@ -30,6 +30,7 @@ struct ResolveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let setup = try RunSetup(reference: reference, platform: platform, common: common, login: login)
+        try setup.shared.checkVantages()
         let request = PullRequest(
             reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
             insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,

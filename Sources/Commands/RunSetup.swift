@@ -20,6 +20,7 @@ struct RunSetup {
     var reportPath: String?
     var reportOutputs: ReportOutputs
     var vantageTimeout: Double
+    var shared: VantageSetup
 
     init(
         reference text: String, platform platformText: String?, common: CommonOptions, login: LoginOptions,
@@ -27,7 +28,7 @@ struct RunSetup {
     ) throws {
         reference = try ImageReference(parsing: text)
         platform = try platformText.map { try Platform(parsing: $0) } ?? Platform.host
-        let shared = try VantageSetup(common: common, environment: environment)
+        shared = try VantageSetup(common: common, environment: environment)
         vantages = shared.vantages
         policy = shared.policy
         reportPath = shared.reportPath

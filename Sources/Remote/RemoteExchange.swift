@@ -42,9 +42,15 @@ enum RemoteExchange {
                 }
                 // A buffered tail that cannot be written fails the exchange.
                 try receiver.closeFile()
-                var response = try respond(result, receiver)
-                response.evidence.sshHostKey = session.hostKey.fingerprint
-                return response
+                do {
+                    var response = try respond(result, receiver)
+                    response.evidence.sshHostKey = session.hostKey.fingerprint
+                    return response
+                } catch var error as TransportError {
+                    // A failed exchange keeps which host ran it, for the report.
+                    error.evidence?.sshHostKey = session.hostKey.fingerprint
+                    throw error
+                }
             }
         } catch let error as SSHError where error.kind == .connectionLost {
             throw TransportError(kind: .connect, url: shownURL, detail: "SSH vantage \(route): \(error.message)")

@@ -204,14 +204,16 @@ final class CurlLane: @unchecked Sendable {
         }
         guard code == CURLE_OK else {
             context.closeFile()
-            return .failure(CurlErrorMapping.error(CurlErrorMapping.Facts(
+            var error = CurlErrorMapping.error(CurlErrorMapping.Facts(
                 code: code,
                 errorText: String(cString: errorBuffer).trimmingCharacters(in: .whitespacesAndNewlines),
                 url: shownURL,
                 proxyRoute: settings.proxyRoute,
                 proxyConnectStatus: longInfo(CURLINFO_HTTP_CONNECTCODE) ?? 0,
                 callbackFailure: context.failure ?? memoryCapFailure(code, destination)
-            )))
+            ))
+            error.evidence = collectEvidence(headers: context.headers)
+            return .failure(error)
         }
         context.finish()
         if let failure = context.failure {
