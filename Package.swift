@@ -65,10 +65,13 @@ let package = Package(
             name: "Coordinator",
             dependencies: ["OCI", "DirectIO", "Transport", "Remote", "Registry", "Agreement", "Artifacts", "Configuration", "Report"]
         ),
+        // The version and the commit built from, for `3tofu --version` (BuildCommit runs on every build).
+        .target(name: "BuildInfo", plugins: ["BuildCommit"]),
+        .plugin(name: "BuildCommit", capability: .buildTool()),
         .target(
             name: "Commands",
             dependencies: [
-                "Coordinator", "Configuration", "OCI", "Artifacts", "Report", "Agreement", "Registry", "Remote",
+                "BuildInfo", "Coordinator", "Configuration", "OCI", "Artifacts", "Report", "Agreement", "Registry", "Remote",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -101,7 +104,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Commands", "Coordinator", "Configuration", "OCI", "Report", "TestSupport"]
+            dependencies: [
+                "Commands", "Coordinator", "Configuration", "OCI", "Report", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,8 +1,10 @@
 import ArgumentParser
+import BuildInfo
 
 /// The root command: `3tofu SUBCOMMAND`.
 public struct ThreeTofu: AsyncParsableCommand {
-    public static let version = "0.1.0"
+    /// The release version, as reports record it (`tool.version`).
+    public static let version = BuildInfo.version
 
     public static let configuration = CommandConfiguration(
         commandName: "3tofu",
@@ -28,7 +30,7 @@ public struct ThreeTofu: AsyncParsableCommand {
               2  usage, configuration or bad input
               3  policy not met for another reason: too few answers, network or I/O failure
             """),
-        version: version,
+        version: BuildInfo.versionLine,
         subcommands: [PullCommand.self, ResolveCommand.self, ReportCommand.self, VantagesCommand.self, KeygenCommand.self,
             BottleCommand.self, FetchCommand.self, AgentCommand.self,
         ]
