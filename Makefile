@@ -8,11 +8,12 @@ ifneq ($(wildcard /opt/swift/usr/bin/swift),)
 export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
-# Build and link: libcurl and libssh2 headers. Tests and demo: the real servers and the
-# independent checkers (registry, proxies, sshd, mitmproxy; skopeo, umoci, podman).
+# Build and link: libcurl, libssh2 and SQLite (the history) headers. Tests and demo: the real servers and the
+# independent checkers (registry, proxies, sshd, mitmproxy; skopeo, umoci, podman); faketime for simulated days.
 APT_PACKAGES := libcurl4-openssl-dev libssh2-1-dev pkg-config ca-certificates openssl python3 \
 	docker-registry skopeo umoci podman tinyproxy microsocks openssh-server openssh-client \
-	apache2-utils mitmproxy python3-jsonschema chromium time nginx tar gzip procps
+	apache2-utils mitmproxy python3-jsonschema chromium time nginx tar gzip procps \
+	libsqlite3-dev faketime
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build debug test demo clean help

@@ -75,6 +75,8 @@ struct BottleCommand: AsyncParsableCommand {
         }
         let setup = try VantageSetup(common: common)
         let reportOutputs = try ReportOutputs(common: common)
+        let history = try HistoryAccess(common: common)
+        try HistoryAccess.refuseTimeRules(setup.policy, command: "bottle")
         // Every path this run writes whose name is known now, checked before any vantage is asked
         // (the bottles' own names come from the formula API; each is checked when it is written).
         var targets = WriteTargets()
@@ -101,6 +103,9 @@ struct BottleCommand: AsyncParsableCommand {
                 for note in result.notes { Terminal.note("note: \(result.argument): \(note)") }
             }
             // After the verdicts, so a report that fails (its path was checked up front) cannot hide them.
+            for result in results where !reportOutputs.wanted {
+                history.record(ReportBuilder.make(result, request: request, toolVersion: ThreeTofu.version), history: nil)
+            }
             if reportOutputs.wanted {
                 for result in results {
                     var outputs = reportOutputs
@@ -108,7 +113,7 @@ struct BottleCommand: AsyncParsableCommand {
                         outputs.reportPath = reportOutputs.reportPath.map { Self.reportPath($0, formula: result.argument) }
                         outputs.attestationPath = reportOutputs.attestationPath.map { Self.reportPath($0, formula: result.argument) }
                     }
-                    try outputs.write(ReportBuilder.make(result, request: request, toolVersion: ThreeTofu.version), journal: journal)
+                    try outputs.write(history.record(ReportBuilder.make(result, request: request, toolVersion: ThreeTofu.version), history: nil), journal: journal)
                 }
             }
             let failures = results.compactMap { result in

@@ -30,7 +30,7 @@ public struct ThreeTofu: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [PullCommand.self, ResolveCommand.self, ReportCommand.self, VantagesCommand.self, KeygenCommand.self,
-            BottleCommand.self, FetchCommand.self, AgentCommand.self,
+            BottleCommand.self, FetchCommand.self, AgentCommand.self, WatchCommand.self, HistoryCommand.self,
         ]
     )
 

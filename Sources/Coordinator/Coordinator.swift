@@ -68,7 +68,7 @@ public enum Coordinator {
     }
 
     static func decide(_ runs: [VantageRun], _ request: PullRequest) -> Decision<ObservedImage> {
-        Agreement.decide(runs.map(\.observation), policy: request.policy, usedInsecureRegistry: request.usesInsecureRegistry)
+        TimeRules.apply(Agreement.decide(runs.map(\.observation), policy: request.policy, usedInsecureRegistry: request.usesInsecureRegistry), history: request.history, policy: request.policy)
     }
 
     struct VantageClient: Sendable {

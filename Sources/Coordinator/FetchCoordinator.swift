@@ -41,7 +41,7 @@ public enum FetchCoordinator {
                 sha256: download.digest.string, size: download.size, publishedSHA256: published)
             return VantageAnswer(subject: file, evidence: ReportBuilder.evidence(download.evidence, chain: download.chain), inconsistency: file.inconsistency)
         }
-        let decision = Agreement.decide(runs.map(\.observation), policy: request.policy, usedInsecureRegistry: request.usesPlainHTTP)
+        let decision = TimeRules.apply(Agreement.decide(runs.map(\.observation), policy: request.policy, usedInsecureRegistry: request.usesPlainHTTP), history: request.history, policy: request.policy)
         var result = FetchResult(request: request, vantages: runs, decision: decision, written: nil)
         guard decision.verdict == .agree, let agreed = decision.agreed, let output = request.outputPath else { return result }
 
