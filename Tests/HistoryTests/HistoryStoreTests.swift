@@ -119,3 +119,37 @@ import Testing
         #expect(HistoryStore.defaultPath(environment: ["XDG_STATE_HOME": "relative", "HOME": "/home/u"]) == "/home/u/.local/state/3tofu/history.sqlite")
     }
 }
+
+/// A history another process keeps locked past the wait: a clear error naming the file, not a hang.
+@Suite struct HistoryLockTests {
+    @Test func aDatabaseLockedTooLongIsAClearError() throws {
+        let path = try HistoryStoreTests.directory() + "/h.sqlite"
+        let store = try HistoryStore(path: path)
+        // Another process takes the write lock and holds it until its stdin closes.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = [
+            "python3", "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read()",
+            path,
+        ]
+        let input = Pipe()
+        let output = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = output
+        try holder.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            holder.waitUntilExit()
+        }
+        let line = output.fileHandleForReading.availableData
+        #expect(String(decoding: line, as: UTF8.self).hasPrefix("locked"))
+        do {
+            try store.record(HistoryStoreTests.report("2026-11-01T10:00:00Z"), source: "local")
+            Issue.record("recorded while another process held the lock")
+        } catch let error as HistoryError {
+            #expect(error.kind == .locked, "\(error)")
+            #expect(error.description.contains(path) && error.description.contains("--no-history"), "\(error)")
+        }
+    }
+}
