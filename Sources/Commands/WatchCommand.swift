@@ -20,7 +20,7 @@ struct WatchCommand: AsyncParsableCommand {
 
             Run it daily from a timer: examples/3tofu-watch.service and examples/3tofu-watch.timer (systemd, \
             with jitter), or a cron line such as
-              17 4 * * * 3tofu watch --images-from $HOME/.config/3tofu/watch.txt -q
+              17 4 * * * /usr/local/bin/3tofu watch --images-from $HOME/.config/3tofu/watch.txt
 
             EXIT STATUS
               0  every subject agreed (and was recorded)
