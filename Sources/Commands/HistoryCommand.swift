@@ -71,7 +71,9 @@ struct HistoryShowCommand: ParsableCommand {
 
     func run() throws {
         let key = try HistoryLocation.key(reference)
-        let runs = try location.open().runs(reference: key)
+        // Reading never creates: with no history file yet, there is simply nothing recorded.
+        let path = try HistoryAccess(history: location.history, noHistory: false).path ?? ""
+        let runs = FileManager.default.fileExists(atPath: path) ? try location.open().runs(reference: key) : []
         var platforms: [PlatformTimeline] = []
         for platform in Array(Set(runs.map(\.platform))).sorted() {
             let mine = runs.filter { $0.platform == platform }
