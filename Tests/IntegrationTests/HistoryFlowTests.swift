@@ -186,4 +186,27 @@ struct HistoryFlowTests {
             lab, at: "2026-11-03 06:00:00", ["resolve", reference, "--policy", "three-days", "--history", verifier] + options)
         #expect(pull.status == 0, "\(pull.stderr)")
     }
+
+    @Test func aFileWatchedOnDaysMeetsThreeDaysForFetch() async throws {
+        let site = try await FetchTests.Site()
+        defer { site.stop() }
+        let lab = site.lab
+        let vantages = ["--vantages", try lab.vantagesFile()]
+        for day in ["2026-11-01 06:00:00", "2026-11-02 06:00:00"] {
+            let watch = try Self.run(lab, at: day, ["watch", "--url", site.fileURL] + vantages)
+            #expect(watch.status == 0, "\(watch.stderr)")
+            #expect(watch.stdout.contains("agree \(site.sha256)") || watch.stdout.contains("agree sha256:\(site.sha256)"), "\(watch.stdout)")
+        }
+        // watch keeps no file: only the history.
+        #expect(!FileManager.default.fileExists(atPath: lab.home.file("tool.tar.gz")))
+        let output = lab.home.file("tool.tar.gz")
+        let early = try Self.run(lab, at: "2026-11-02 07:00:00", ["fetch", site.fileURL, "--output", output, "--policy", "three-days"] + vantages)
+        #expect(early.status == 3, "\(early.stderr)")
+        #expect(early.stderr.contains("1 more day needed") && early.stderr.contains("3tofu watch --url \(site.fileURL)"), "\(early.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(try Self.run(lab, at: "2026-11-03 06:00:00", ["watch", "--url", site.fileURL] + vantages).status == 0)
+        let fetch = try Self.run(lab, at: "2026-11-03 07:00:00", ["fetch", site.fileURL, "--output", output, "--policy", "three-days"] + vantages)
+        #expect(fetch.status == 0, "\(fetch.stderr)")
+        #expect(try sha256sum(output) == site.sha256)
+    }
 }
