@@ -209,4 +209,24 @@ struct HistoryFlowTests {
         #expect(fetch.status == 0, "\(fetch.stderr)")
         #expect(try sha256sum(output) == site.sha256)
     }
+
+    @Test func aBundleAppliesTheTimeRulesToEachImage() async throws {
+        let lab = try await Lab()
+        let old = try lab.makeImage(layers: [10_000], seed: 3)
+        let new = try lab.makeImage(layers: [11_000], seed: 4)
+        _ = try lab.push(old, "time/old", tag: "1")
+        _ = try lab.push(new, "time/new", tag: "1")
+        let options = ["--vantages", try lab.vantagesFile()] + (try lab.registryOptions())
+        let list = lab.home.file("images.txt")
+        try "\(lab.registry.host)/time/old:1\n\(lab.registry.host)/time/new:1\n".write(toFile: list, atomically: true, encoding: .utf8)
+        for day in ["2026-11-01 06:00:00", "2026-11-02 06:00:00"] {
+            #expect(try Self.run(lab, at: day, ["watch", "\(lab.registry.host)/time/old:1"] + options).status == 0)
+        }
+        // The old image has its days, the new one was never watched: the bundle is refused whole.
+        let output = lab.home.file("bundle")
+        let bundle = try Self.run(lab, at: "2026-11-03 06:00:00", ["pull", "--images-from", list, "--format", "oci", "--output", output, "--policy", "three-days"] + options)
+        #expect(bundle.status == 3, "\(bundle.stderr)")
+        #expect(bundle.stderr.contains("time/new:1") && bundle.stderr.contains("2 more days needed"), "\(bundle.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output + "/index.json"))
+    }
 }
