@@ -1,4 +1,5 @@
 import Agreement
+import Coordinator
 import Foundation
 import History
 import Report
@@ -53,6 +54,22 @@ struct HistoryAccess {
         }
     }
 
+    /// Before a bottle run: every earlier agreeing bottle run for the tag, when the policy has time rules.
+    func loadBottles(tag: String, policy: Policy, now: Date = Date()) throws -> BottleHistories? {
+        guard policy.timeRules.needHistory else { return nil }
+        guard path != nil else {
+            throw ToolFailure(.badInput, "policy '\(policy.name)' has time rules (min_distinct_days, min_first_seen, tag_moved) and needs the history; drop --no-history or choose another policy")
+        }
+        do {
+            let runs = try open().agreedRuns(kind: .bottle, platform: tag)
+            return BottleHistories(runs: runs, watchCommand: "3tofu watch --brewfile FILE --tag \(tag)", now: now)
+        } catch let failure as ToolFailure {
+            throw ToolFailure(failure.code, failure.message + " (policy '\(policy.name)' needs the history: nothing was verified)")
+        } catch {
+            throw ToolFailure(.notMet, "\(error) (policy '\(policy.name)' needs the history: nothing was verified)")
+        }
+    }
+
     /// After a run: the report with the history it relied on, recorded. A history that cannot be
     /// written is a warning, never the artifact's loss.
     @discardableResult
@@ -68,17 +85,5 @@ struct HistoryAccess {
             Terminal.error("warning: this run was not recorded in the history: \(error)")
         }
         return report
-    }
-}
-
-extension HistoryAccess {
-    /// Commands that record their runs but do not yet apply time rules (bottle, a pull bundle)
-    /// refuse a policy that has some, rather than decide without them.
-    static func refuseTimeRules(_ policy: Policy, command: String) throws {
-        guard policy.timeRules.needHistory else { return }
-        throw ToolFailure(
-            .badInput,
-            "policy '\(policy.name)' has time rules (min_distinct_days, min_first_seen, tag_moved), which \(command) does not apply yet; "
-                + "verify each image with `3tofu pull` or `3tofu resolve`, or choose a policy without them")
     }
 }

@@ -55,7 +55,7 @@ public enum BottleCoordinator {
         let runs = await VantageFanOut.run(clients, timeout: request.vantageTimeout) { vantage in
             try await observe(argument, request: request, client: vantage.client)
         }
-        let decision = Agreement.decide(runs.map(\.observation), policy: request.policy, usedInsecureRegistry: request.usesPlainHTTP)
+        let decision = TimeRules.apply(Agreement.decide(runs.map(\.observation), policy: request.policy, usedInsecureRegistry: request.usesPlainHTTP), history: request.history(for: runs), policy: request.policy)
         var notes: [String] = []
         if let seen = runs.compactMap(\.observed).first, seen.apiSHA256 == nil {
             notes.append(

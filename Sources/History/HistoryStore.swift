@@ -145,6 +145,34 @@ public final class HistoryStore: Sendable {
         }
     }
 
+    /// Every earlier agreeing run of one kind on one platform (a bottle tag), with its reference, oldest first.
+    public func agreedRuns(kind: AgreementReport.Subject.Kind, platform: String?) throws -> [(reference: String, run: TimeRules.PastRun)] {
+        do {
+            return try pool.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT run.reference, run.time, run.agreedDigest, run.source,
+                               (SELECT group_concat(vantage, char(10)) FROM (SELECT vantage FROM observation
+                                 WHERE observation.runId = run.id AND observation.status = 'ok' ORDER BY vantage)) AS vantages
+                        FROM run WHERE kind = ? AND platform = ? AND agreedDigest IS NOT NULL ORDER BY time, id
+                        """,
+                    arguments: [kind.rawValue, platform ?? ""]
+                ).map { row in
+                    let vantages: String? = row["vantages"]
+                    return (
+                        row["reference"],
+                        TimeRules.PastRun(
+                            time: row["time"], digest: row["agreedDigest"], vantages: (vantages ?? "").split(separator: "\n").map(String.init),
+                            source: row["source"])
+                    )
+                }
+            }
+        } catch {
+            throw HistoryError(error, path: path)
+        }
+    }
+
     /// One recorded run, for `history` and `history export`.
     public struct RecordedRun: Sendable {
         public var time: String

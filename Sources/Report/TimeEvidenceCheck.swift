@@ -26,7 +26,7 @@ public enum TimeEvidenceCheck {
         switch subject.kind {
         case .image: "3tofu watch \(subject.reference)" + (subject.platform.map { " --platform \($0)" } ?? "")
         case .file: "3tofu watch --url \(subject.reference)"
-        case .bottle: "3tofu watch --brewfile FILE"
+        case .bottle: "3tofu watch --brewfile FILE --tag \(subject.platform ?? "TAG")"
         }
     }
 }

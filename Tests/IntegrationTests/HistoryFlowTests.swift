@@ -229,4 +229,36 @@ struct HistoryFlowTests {
         #expect(bundle.stderr.contains("time/new:1") && bundle.stderr.contains("2 more days needed"), "\(bundle.stderr)")
         #expect(!FileManager.default.fileExists(atPath: output + "/index.json"))
     }
+
+    @Test func aBottleWatchedOnDaysMeetsThreeDays() async throws {
+        let fixture = try await BottleFixture()
+        defer { fixture.stop() }
+        try fixture.publish("hello", version: "1.2.3")
+        let lab = fixture.lab
+        let vantages = try lab.vantagesFile()
+        let brewfile = lab.home.file("Brewfile")
+        try "brew \"hello\"\n".write(toFile: brewfile, atomically: true, encoding: .utf8)
+        let watch = [
+            "watch", "--brewfile", brewfile, "--tag", "arm64_sonoma", "--registry", fixture.registryArgument, "--formula-api", fixture.formulaAPI,
+            "--vantages", vantages, "--insecure-registry", lab.registry.host,
+        ]
+        let bottle = [
+            "bottle", "hello", "--tag", "arm64_sonoma", "--output", lab.home.file("bottles"), "--registry", fixture.registryArgument,
+            "--formula-api", fixture.formulaAPI, "--vantages", vantages, "--insecure-registry", lab.registry.host, "--policy", "three-days",
+        ]
+        for day in ["2026-11-01 06:00:00", "2026-11-02 06:00:00"] {
+            let watched = try Self.run(lab, at: day, watch)
+            #expect(watched.status == 0, "\(watched.stderr)")
+            #expect(watched.stdout.contains("hello (arm64_sonoma): agree"), "\(watched.stdout)")
+        }
+        let early = try Self.run(lab, at: "2026-11-02 07:00:00", bottle)
+        #expect(early.status == 3, "\(early.stderr)")
+        #expect(early.stderr.contains("1 more day needed") && early.stderr.contains("3tofu watch --brewfile FILE --tag arm64_sonoma"), "\(early.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: lab.home.file("bottles")).isEmpty)
+        #expect(try Self.run(lab, at: "2026-11-03 06:00:00", watch).status == 0)
+        let reportPath = lab.home.file("bottle.json")
+        let third = try Self.run(lab, at: "2026-11-03 07:00:00", bottle + ["--report", reportPath])
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(try lab.run(["report", "verify", reportPath]).status == 0)
+    }
 }
