@@ -10,10 +10,11 @@ ifneq ($(wildcard /opt/swift/usr/bin/swift),)
 export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
-# Build and link: libcurl and libssh2 headers. Tests and demo: the real servers and the
-# independent checkers (registry, proxies, sshd, mitmproxy; skopeo, umoci, podman); a real credential
-# helper (docker-credential-pass over pass and gpg) and faketime for the login tests.
-APT_PACKAGES := libcurl4-openssl-dev libssh2-1-dev pkg-config ca-certificates openssl python3 \
+# Build and link: libcurl, libssh2 and SQLite (the history) headers. Tests and demo: the real servers
+# and the independent checkers (registry, proxies, sshd, mitmproxy; skopeo, umoci, podman); a real
+# credential helper (docker-credential-pass over pass and gpg); faketime for simulated days and
+# hung helpers; dpkg-dev and binutils for `make deb` and the install tests.
+APT_PACKAGES := libcurl4-openssl-dev libssh2-1-dev libsqlite3-dev pkg-config ca-certificates openssl python3 \
 	docker-registry skopeo umoci podman tinyproxy microsocks openssh-server openssh-client \
 	apache2-utils mitmproxy python3-jsonschema chromium time nginx tar gzip procps \
 	golang-docker-credential-helpers pass gnupg faketime dpkg-dev binutils util-linux

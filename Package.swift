@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // The observation history (SQLite, Debian's libsqlite3-dev).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // System libraries: Debian's -dev packages provide headers and pkg-config files.
@@ -60,6 +62,8 @@ let package = Package(
         .target(name: "Configuration", dependencies: ["TOMLKit", "Agreement", .product(name: "Crypto", package: "swift-crypto")]),
         // The agreement report: model, JSON, rendering.
         .target(name: "Report", dependencies: ["Agreement", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
+        // The observation history: every run's observations in SQLite, for the time rules, `history` and `watch`.
+        .target(name: "History", dependencies: ["Agreement", "Report", .product(name: "GRDB", package: "GRDB.swift")]),
         // Runs the vantages, asks Agreement, lets Artifacts write, builds the report.
         .target(
             name: "Coordinator",
@@ -71,7 +75,7 @@ let package = Package(
         .target(
             name: "Commands",
             dependencies: [
-                "BuildInfo", "Coordinator", "Configuration", "OCI", "Artifacts", "Report", "Agreement", "Registry", "Remote",
+                "BuildInfo", "Coordinator", "Configuration", "OCI", "Artifacts", "Report", "Agreement", "Registry", "Remote", "History",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -91,6 +95,7 @@ let package = Package(
         .testTarget(name: "AgreementTests", dependencies: ["Agreement", "OCI"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "OCI", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Agreement"]),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "Agreement", "Report"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Agreement", "TestSupport"]),
         .testTarget(
             name: "CoordinatorTests",
@@ -105,7 +110,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Commands", "Coordinator", "Configuration", "OCI", "Report", "TestSupport",
+                "Commands", "Coordinator", "Configuration", "OCI", "Report", "History", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

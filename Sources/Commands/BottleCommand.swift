@@ -79,6 +79,7 @@ struct BottleCommand: AsyncParsableCommand {
         }
         var setup = try VantageSetup(common: common)
         let reportOutputs = try ReportOutputs(common: common)
+        let history = try HistoryAccess(common: common)
         // Every path this run writes whose name is known now, checked before any vantage is asked
         // (the bottles' own names come from the formula API; each is checked when it is written).
         var targets = WriteTargets()
@@ -96,6 +97,7 @@ struct BottleCommand: AsyncParsableCommand {
                 credentials: setup.credentials, storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputDirectory: output,
                 concurrency: concurrency)
             request.journal = journal
+            request.histories = try history.loadBottles(tag: tag, policy: setup.policy)
             let results = try await BottleCoordinator.run(request)
             let allAgree = results.allSatisfy { $0.decision.verdict == .agree }
             for result in results where !setup.json || !allAgree {
@@ -107,6 +109,11 @@ struct BottleCommand: AsyncParsableCommand {
                 for note in result.notes { Terminal.note("note: \(result.argument): \(note)") }
             }
             // After the verdicts, so a report that fails (its path was checked up front) cannot hide them.
+            for result in results where !reportOutputs.wanted {
+                history.record(
+                    ReportBuilder.make(result, request: request, toolVersion: ThreeTofu.version, createdAt: request.histories?.now ?? Date()),
+                    history: request.history(for: result.vantages))
+            }
             if reportOutputs.wanted {
                 for result in results {
                     var outputs = reportOutputs
@@ -114,7 +121,10 @@ struct BottleCommand: AsyncParsableCommand {
                         outputs.reportPath = reportOutputs.reportPath.map { Self.reportPath($0, formula: result.argument) }
                         outputs.attestationPath = reportOutputs.attestationPath.map { Self.reportPath($0, formula: result.argument) }
                     }
-                    try outputs.write(ReportBuilder.make(result, request: request, toolVersion: ThreeTofu.version), journal: journal)
+                    let report = history.record(
+                        ReportBuilder.make(result, request: request, toolVersion: ThreeTofu.version, createdAt: request.histories?.now ?? Date()),
+                        history: request.history(for: result.vantages))
+                    try outputs.write(report, journal: journal)
                 }
             }
             let failures = results.compactMap { result in

@@ -31,6 +31,12 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .long, help: "Print a machine-readable JSON result on stdout.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("The observation history (default $THREETOFU_HISTORY, then $XDG_STATE_HOME/3tofu/history.sqlite).", valueName: "file"))
+    var history: String?
+
+    @Flag(name: .long, help: "Do not read or record the history (a policy with time rules then cannot be met).")
+    var noHistory = false
+
     mutating func validate() throws {
         guard vantageTimeout > 0, vantageTimeout.isFinite else {
             throw ValidationError("--vantage-timeout must be a positive number of seconds")

@@ -118,10 +118,11 @@ struct PullCommand: AsyncParsableCommand {
             let stdout = toStdout ? try StdoutOutput(storeRoot: setup.storeRoot) : nil
             let destination = stdout?.stagingPath ?? output
             InterruptHandler.install(output: destination, staged: stdout?.stagingPath)
-            let request = PullRequest(
+            var request = PullRequest(
                 reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
                 insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
                 storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: PullRequest.Output(path: destination, format: outputFormat, journal: journal))
+            request.history = try setup.loadHistory()
             let result: PullResult
             do {
                 result = try await setup.execute(request, journal: journal, outputShownAs: stdout == nil ? nil : "-")

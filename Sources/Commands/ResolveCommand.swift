@@ -31,10 +31,11 @@ struct ResolveCommand: AsyncParsableCommand {
     func run() async throws {
         let setup = try RunSetup(reference: reference, platform: platform, common: common, login: login)
         try setup.shared.checkVantages()
-        let request = PullRequest(
+        var request = PullRequest(
             reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
             insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
             storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: nil)
+        request.history = try setup.loadHistory()
         // The report and attestation are kept only if the whole run succeeds.
         try await RunJournal.run { journal in
             let result = try await setup.execute(request, journal: journal)

@@ -21,6 +21,7 @@ struct RunSetup {
     var reportOutputs: ReportOutputs
     var vantageTimeout: Double
     var shared: VantageSetup
+    var history: HistoryAccess
 
     init(
         reference text: String, platform platformText: String?, common: CommonOptions, login: LoginOptions,
@@ -38,6 +39,12 @@ struct RunSetup {
         json = shared.json
         reportOutputs = try ReportOutputs(common: common)
         credentials = try Logins.resolve(login, names: [reference.name], environment: environment)
+        history = try HistoryAccess(common: common, environment: environment)
+    }
+
+    /// The earlier runs of this image, when the policy's time rules need them.
+    func loadHistory() throws -> TimeRules.History? {
+        try history.load(.init(kind: .image, reference: reference.description, platform: platform.description), policy: policy)
     }
 
     /// Runs the request with progress on a terminal, prints the agreement summary on stderr, and
@@ -64,8 +71,9 @@ struct RunSetup {
         if !json || result.decision.verdict != .agree {
             Terminal.write(SummaryTable.render(result))
         }
+        let report = history.record(ReportBuilder.make(result, toolVersion: ThreeTofu.version, createdAt: request.history?.now ?? Date()), history: request.history)
         if reportOutputs.wanted {
-            try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version), journal: journal)
+            try reportOutputs.write(report, journal: journal)
         }
         if let failure = SubjectOutcome.failure(SummaryTable.rows(result), decision: result.decision, policyName: request.policy.name) {
             throw failure

@@ -32,7 +32,7 @@ public struct ThreeTofu: AsyncParsableCommand {
             """),
         version: BuildInfo.versionLine,
         subcommands: [PullCommand.self, ResolveCommand.self, ReportCommand.self, VantagesCommand.self, KeygenCommand.self,
-            BottleCommand.self, FetchCommand.self, AgentCommand.self,
+            BottleCommand.self, FetchCommand.self, AgentCommand.self, WatchCommand.self, HistoryCommand.self,
         ]
     )
 

@@ -94,6 +94,12 @@ public enum ReportHTML {
         } else {
             out += "<p>None written.</p>\n"
         }
+        if let history = report.history {
+            out += "<h2>History</h2>\n<p>Earlier agreeing runs the time rules counted:</p>\n<ul>\n"
+            let lines = HistoryTimeline(runs: history.runs).lines
+            out += lines.isEmpty ? "<li>none: first seen in this run</li>\n" : lines.map { "<li>\(escape($0))</li>\n" }.joined()
+            out += "</ul>\n"
+        }
         if let signature = report.signature {
             out += "<h2>Signature</h2>\n<p>\(escape(signature.algorithm)) by key <code>\(escape(ReportPublicKey.fingerprint(base64: signature.publicKey) ?? "(not base64: \(signature.publicKey.prefix(16)))"))</code> — "
             out += "not verified by this page; check it with <code>3tofu report verify --key KEY.pub</code>.</p>\n"

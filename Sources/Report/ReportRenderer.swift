@@ -41,6 +41,11 @@ public enum ReportRenderer {
         } else {
             out += style.bold("Artifact") + ": none written\n"
         }
+        if let history = report.history {
+            out += "\n" + style.bold("History") + " (earlier agreeing runs the time rules counted)\n"
+            let lines = HistoryTimeline(runs: history.runs).lines
+            out += lines.isEmpty ? "  none: first seen in this run\n" : lines.map { "  " + TextStyle.clean($0) + "\n" }.joined()
+        }
         if let signature = report.signature {
             out += "\n" + style.bold("Signature") + ": " + TextStyle.clean(signatureLine(signature, markdown: false)) + "\n"
         }
@@ -142,6 +147,11 @@ public enum ReportRenderer {
             out += "- SHA-256: \(MarkdownText.code(artifact.sha256, inTable: false))\n"
         } else {
             out += "None written.\n"
+        }
+        if let history = report.history {
+            out += "\n#### History\n\nEarlier agreeing runs the time rules counted:\n\n"
+            let lines = HistoryTimeline(runs: history.runs).lines
+            out += lines.isEmpty ? "None: first seen in this run.\n" : lines.map { "- \(MarkdownText.plain($0))\n" }.joined()
         }
         if let signature = report.signature {
             out += "\n**Signature:** \(signatureLine(signature, markdown: true))\n"
