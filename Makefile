@@ -9,10 +9,11 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
 # Build and link: libcurl and libssh2 headers. Tests and demo: the real servers and the
-# independent checkers (registry, proxies, sshd, mitmproxy; skopeo, umoci, podman).
+# independent checkers (registry, proxies, sshd, mitmproxy; skopeo, umoci, podman); tmux, a real
+# terminal for the progress display tests.
 APT_PACKAGES := libcurl4-openssl-dev libssh2-1-dev pkg-config ca-certificates openssl python3 \
 	docker-registry skopeo umoci podman tinyproxy microsocks openssh-server openssh-client \
-	apache2-utils mitmproxy python3-jsonschema chromium time nginx tar gzip procps
+	apache2-utils mitmproxy python3-jsonschema chromium time nginx tar gzip procps tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build debug test demo clean help

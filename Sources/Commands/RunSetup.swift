@@ -20,6 +20,8 @@ struct RunSetup {
     var reportPath: String?
     var reportOutputs: ReportOutputs
     var vantageTimeout: Double
+    /// -v / --debug: every HTTP exchange is shown.
+    var showsExchanges: Bool
 
     init(reference text: String, platform platformText: String?, common: CommonOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         reference = try ImageReference(parsing: text)
@@ -33,6 +35,7 @@ struct RunSetup {
         credentials = shared.credentials
         storeRoot = shared.storeRoot
         json = shared.json
+        showsExchanges = common.showsExchanges
         reportOutputs = try ReportOutputs(common: common)
     }
 
@@ -41,25 +44,14 @@ struct RunSetup {
     /// `outputShownAs` replaces the output's path in the report (`-` for stdout). The report goes
     /// into place through `journal`, as the image did (`RunJournal`).
     func execute(_ request: PullRequest, journal: CommitJournal, outputShownAs: String? = nil) async throws -> PullResult {
-        let progress = Terminal.stderrIsTerminal && !json ? ProgressPrinter() : nil
-        var sink: PullEventSink?
-        if let progress {
-            sink = { event in progress.handle(event) }
+        var result = try await ProgressPrinter.showing(exchanges: showsExchanges) { events in
+            try await Coordinator.run(request, events: events)
         }
-        var result: PullResult
-        do {
-            result = try await Coordinator.run(request, events: sink)
-            if let outputShownAs { result.written?.path = outputShownAs }
-        } catch {
-            progress?.finish()
-            throw error
-        }
-        progress?.finish()
+        if let outputShownAs { result.written?.path = outputShownAs }
+        ResultDocument.current?.add(result)
         // The verdict is shown first: a report that still cannot be written (its path was checked
         // before the run) must not hide what the vantages said. The image is then taken back (`RunJournal`).
-        if !json || result.decision.verdict != .agree {
-            Terminal.write(SummaryTable.render(result))
-        }
+        Terminal.write(Terminal.quiet ? SubjectOutcome.verdict(result.decision) : SummaryTable.render(result))
         if reportOutputs.wanted {
             try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version), journal: journal)
         }

@@ -52,7 +52,8 @@ public enum BottleCoordinator {
     }
 
     static func verify(_ argument: String, request: BottleRequest, clients: [Coordinator.VantageClient]) async -> BottleResult {
-        let runs = await VantageFanOut.run(clients, timeout: request.vantageTimeout) { vantage in
+        let prefix = request.formulae.count > 1 ? argument + "/" : ""
+        let runs = await VantageFanOut.run(clients, timeout: request.vantageTimeout, events: request.events, eventPrefix: prefix) { vantage in
             try await observe(argument, request: request, client: vantage.client)
         }
         let decision = Agreement.decide(runs.map(\.observation), policy: request.policy, usedInsecureRegistry: request.usesPlainHTTP)
@@ -191,7 +192,7 @@ public enum BottleCoordinator {
         let descriptor = Descriptor(mediaType: layerMediaType, digest: digest, size: agreed.layerSize)
         let sources = VantageFanOut.preferredFirst(result.vantages, clients: clients).map { (name: $0.spec.name, client: $0.client) }
         try await BlobFetcher.dropDamaged([descriptor], in: store)
-        _ = try await BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil).fetch([descriptor])
+        _ = try await BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: request.events).fetch([descriptor])
         let path = directory + "/" + HomebrewNaming.bottleFileName(formula: agreed.formula, packageVersion: agreed.version, tag: agreed.tag, rebuild: agreed.rebuild)
         let size = agreed.layerSize
         let journal = request.journal

@@ -123,7 +123,7 @@ public enum Coordinator {
         case .ssh:
             // curl or `3tofu agent` on the remote host does the fetching; the session connects on first use.
             let transport = try SSHVantage.httpTransport(spec, caCertificatePath: caCertificatePath, timeout: timeout)
-            let client = RegistryClient(transport: transport, credentials: credentials, insecureRegistries: insecureRegistries)
+            let client = RegistryClient(transport: transport, credentials: credentials, insecureRegistries: insecureRegistries, label: spec.name)
             return VantageClient(spec: spec, route: transport.route, client: client)
         }
         configuration.extraCACertificatesPath = try CABundles.combined([caCertificatePath, spec.caCert].compactMap { $0 })
@@ -135,7 +135,7 @@ public enum Coordinator {
         } catch {
             throw CoordinatorError(.badInput, "vantage '\(spec.name)': \(error)")
         }
-        let client = RegistryClient(transport: transport, credentials: credentials, insecureRegistries: insecureRegistries)
+        let client = RegistryClient(transport: transport, credentials: credentials, insecureRegistries: insecureRegistries, label: spec.name)
         return VantageClient(spec: spec, route: transport.route, client: client)
     }
 

@@ -24,7 +24,7 @@ public enum FetchCoordinator {
         let keeper = request.outputPath == nil ? nil : (clients.first { $0.spec.kind == .local } ?? clients.first)?.spec.name
         let name = ChecksumFile.fileName(of: request.url)
 
-        let runs = await VantageFanOut.run(clients, timeout: request.vantageTimeout) { vantage -> VantageAnswer<ObservedFile> in
+        let runs = await VantageFanOut.run(clients, timeout: request.vantageTimeout, events: request.events) { vantage -> VantageAnswer<ObservedFile> in
             let download: Download
             do {
                 download = try await Self.download(
@@ -57,6 +57,7 @@ public enum FetchCoordinator {
             try await fetchAgreed(request.url, digest: digest, size: agreed.size, from: VantageFanOut.preferredFirst(runs, clients: clients), store: store)
         }
         let journal = request.journal
+        request.events?(.writing(path: output, format: "file"))
         do {
             let sha256 = try await BlockingIO.run { try FileOutput.write(blob: digest, size: size, from: store, to: output, journal: journal) }
             result.written = (output, sha256)

@@ -45,11 +45,20 @@ enum VantageFanOut {
 
     /// A fetch's or a bottle's observer on every vantage: one `SubjectRun` per vantage. A vantage
     /// whose own sources contradict each other keeps what it saw, refused.
+    /// `events` hears that they start and how each ends (names prefixed with `eventPrefix`).
     static func run<Subject: Observable>(
-        _ clients: [Coordinator.VantageClient], timeout: Double,
+        _ clients: [Coordinator.VantageClient], timeout: Double, events: PullEventSink? = nil, eventPrefix: String = "",
         _ work: @escaping @Sendable (Coordinator.VantageClient) async throws -> VantageAnswer<Subject>
     ) async -> [SubjectRun<Subject>] {
-        await attempt(clients, timeout: timeout, work).map { attempt in
+        events?(.resolving(vantages: clients.map { eventPrefix + $0.spec.name }))
+        @Sendable func finished(_ attempt: VantageAttempt<VantageAnswer<Subject>>) {
+            let name = eventPrefix + attempt.vantage.spec.name
+            switch attempt.result {
+            case .success(let answer): events?(.vantageAnswered(name: name, digest: answer.subject.comparedItems.first?.value ?? ""))
+            case .failure(let failure): events?(.vantageFailed(name: name, message: failure.message))
+            }
+        }
+        return await attempt(clients, timeout: timeout, finished: finished, work).map { attempt in
             let vantage = attempt.vantage
             switch attempt.result {
             case .success(let answer):
