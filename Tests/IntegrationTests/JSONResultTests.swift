@@ -101,21 +101,26 @@ struct JSONResultTests {
         }
     }
 
-    /// Exit 3: a tag no vantage finds; every vantage's error is in the document.
+    /// Exit 3: one route cannot be reached (a proxy on a closed port) under strict; its error is
+    /// in the document next to the answers of the others.
     @Test func insufficientGivesEachVantagesError() async throws {
         let lab = try await Lab()
         defer { lab.stop() }
         let layout = try lab.makeImage(layers: [20_000], seed: 23)
         _ = try lab.push(layout, "json/missing", tag: "1")
+        let closed = try FreePort.pick()
+        let vantages = try lab.vantagesFile(extra: AttackTests.proxyVantage("dead-proxy", proxy: "http://127.0.0.1:\(closed)"))
         let result = try lab.run(
-            ["pull", "\(lab.registry.host)/json/missing:nope", "--output", lab.home.file("o.tar"), "--vantages", try lab.vantagesFile(), "--json"]
-                + lab.registryOptions())
+            ["pull", "\(lab.registry.host)/json/missing:1", "--output", lab.home.file("o.tar"), "--vantages", vantages, "--json"] + lab.registryOptions())
         let document = try Self.document(result, command: "pull", exitCode: 3)
         #expect(document["verdict"] as? String == "insufficient")
-        let vantages = Self.vantages(document)
-        #expect(Set(vantages.keys) == ["direct", "http-proxy", "socks"])
-        #expect(vantages.values.allSatisfy { $0["status"] as? String == "error" && (($0["error"] as? String)?.isEmpty == false) }, "\(vantages)")
+        let found = Self.vantages(document)
+        #expect(Set(found.keys) == ["direct", "http-proxy", "socks", "dead-proxy"])
+        #expect(found["dead-proxy"]?["status"] as? String == "error")
+        #expect(((found["dead-proxy"]?["error"] as? String)?.isEmpty) == false, "\(found)")
+        #expect(found["direct"]?["status"] as? String == "ok" && found["direct"]?["error"] is NSNull)
         #expect((document["written"] as? [Any])?.isEmpty == true)
+        #expect(!FileManager.default.fileExists(atPath: lab.home.file("o.tar")))
     }
 
     /// resolve, fetch, bundle: exit 0 documents with their subjects.
@@ -141,10 +146,10 @@ struct JSONResultTests {
         try "\(lab.registry.host)/json/other:1\n\(lab.registry.host)/json/other:absent\n".write(toFile: list, atomically: true, encoding: .utf8)
         let bundle = try Self.document(
             try lab.run(["pull", "--images-from", list, "--format", "oci", "--output", lab.home.file("bundle"), "--vantages", vantages, "--json"] + lab.registryOptions()),
-            command: "bundle", exitCode: 3)
+            command: "bundle", exitCode: 2)
         let verdicts = (bundle["subjects"] as? [[String: Any]])?.map { $0["verdict"] as? String }
         #expect(verdicts == ["agree", "insufficient"], "\(bundle)")
-        #expect(bundle["verdict"] as? String == "insufficient")
+        #expect(bundle["verdict"] as? String == "insufficient", "a tag no vantage finds is bad input (exit 2), verdict insufficient")
         #expect(bundle["vantages"] == nil, "two subjects: their vantages are in subjects")
     }
 

@@ -10,7 +10,7 @@ import TestSupport
 @Suite("progress display", .serialized)
 struct ProgressDisplayTests {
     static let layerSize = 6_000_000
-    static let stallAfter = 2_000_000
+    static let stallAfter = 3 << 20
 
     struct Setup {
         var lab: Lab
@@ -57,14 +57,14 @@ struct ProgressDisplayTests {
         let waiting = resolvingScreen.split(separator: "\n").filter { $0.contains("waiting for an answer…") }
         #expect(waiting.count == 1, "exactly the held route is waited for:\n\(resolvingScreen)")
 
+        // The held layer's bytes on disk (the store writes in whole chunks, so at most the 3 MiB held).
+        let layerLine = try Regex(#"^  "# + NSRegularExpression.escapedPattern(for: short) + #"  ([0-9.]+) MB / 6\.0 MB  ([0-9]+)%  [0-9.]+ [KMG]?B/s$"#)
         let downloading = try terminal.waitForScreen { screen in
-            screen.contains("\(short)  2.0 MB / 6.0 MB  33%") && screen.contains("ETA")
+            screen.split(separator: "\n").contains { (try? layerLine.wholeMatch(in: String($0))) != nil && !$0.contains("  0%") } && screen.contains("ETA")
         }
         let downloadScreen = try #require(downloading, "the held layer's line never showed: \((try? terminal.screen()) ?? "")")
         let rows = downloadScreen.split(separator: "\n", omittingEmptySubsequences: false)
-        let layerRow = try #require(rows.first { $0.contains(short) && $0.contains("%") })
-        #expect(layerRow.hasSuffix("/s"), "the layer's line ends with its rate: \(layerRow)")
-        #expect(rows.contains { $0.hasPrefix("0/1 layers  2.0 MB / 6.0 MB  33%") && $0.contains("ETA") }, "\(downloadScreen)")
+        #expect(rows.contains { $0.hasPrefix("0/1 layers  ") && $0.contains(" MB / 6.0 MB  ") && $0.contains("%") && $0.contains("ETA ") }, "\(downloadScreen)")
         #expect(rows.allSatisfy { $0.count <= 100 })
 
         #expect(terminal.waitForExit() == 0, "\((try? terminal.screen()) ?? "")")
@@ -91,7 +91,7 @@ struct ProgressDisplayTests {
         for name in ["direct", "http-proxy", "socks"] {
             #expect(lines.contains { $0.hasPrefix("vantage \(name) answered in ") && $0.hasSuffix(" s: " + (try! Self.topDigest(of: $0))) }, "\(name): \(result.stderr)")
         }
-        let held = lines.filter { $0.hasPrefix("layer \(short) 33% 2.0 MB / 6.0 MB ") }
+        let held = lines.filter { $0.hasPrefix("layer \(short) ") && $0.contains(" MB / 6.0 MB ") && !$0.contains(" 0% ") && $0.hasSuffix("/s") }
         #expect(!held.isEmpty, "the held layer's share was never logged: \(result.stderr)")
         // Bounded: a line per two seconds of a five-second hold (and one for the overall count).
         #expect(held.count <= 4, "\(held)")
@@ -118,7 +118,7 @@ struct ProgressDisplayTests {
         #expect(good.stdout.contains("@sha256:"), "the result on stdout stays")
 
         let missing = try lab.run(["pull", "\(lab.registry.host)/progress/quiet:nope", "--output", lab.home.file("n.tar"), "--vantages", vantages, "-q"] + lab.registryOptions())
-        #expect(missing.status == 3, "\(missing.stderr)")
+        #expect(missing.status == 2, "a tag no vantage finds is bad input: \(missing.stderr)")
         let lines = missing.stderr.split(separator: "\n")
         #expect(lines.first?.hasPrefix("verdict: INSUFFICIENT") == true, "\(missing.stderr)")
         #expect(lines.dropFirst().first?.hasPrefix("3tofu: error: ") == true, "\(missing.stderr)")
@@ -145,7 +145,7 @@ struct ProgressDisplayTests {
             #expect(manifest.allSatisfy { $0.hasSuffix(" s") && $0.contains(" B, ") }, "\(manifest)")
             #expect(exchanges.contains { $0.hasPrefix("http \(name): GET http://\(lab.registry.host)/v2/") && $0.contains("→ 401") }, "the challenge: \(exchanges)")
         }
-        #expect(exchanges.contains { $0.contains("/blobs/" + layout.layerDigests[0]) && $0.contains("→ 200, 20.0 KB") }, "\(exchanges)")
+        #expect(exchanges.contains { $0.hasPrefix("http direct: GET ") && $0.contains("/blobs/" + layout.layerDigests[0] + " → 200, ") }, "\(exchanges)")
         let secret = Data("reader:s3cret-pass-16".utf8).base64EncodedString()
         for forbidden in ["s3cret-pass-16", secret, "Authorization", "Basic "] {
             #expect(!result.stderr.contains(forbidden), "\(forbidden) in \(result.stderr)")

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A real terminal for a command: a private tmux server (its own socket) runs `command` in a pane
 /// of `width` × `height`, and `screen()` reads what the pane shows, as a user would see it (tmux
@@ -8,6 +11,8 @@ public final class TmuxTerminal: @unchecked Sendable {
     let directory: TemporaryDirectory
     let socket: String
     let statusFile: String
+    /// The tmux server's process, ended by `stop()` if `kill-server` left it.
+    private(set) var serverPID: Int32?
 
     /// `environment` is the command's whole environment (PATH is added). Nothing of it is put on a
     /// command line: it goes into a script file in a private directory.
@@ -23,11 +28,35 @@ public final class TmuxTerminal: @unchecked Sendable {
             + command.map(quoted).joined(separator: " ") + "\necho $? > \(quoted(statusFile))\nexec cat >/dev/null\n"
         let scriptPath = directory.file("run.sh")
         try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
-        let started = try Shell.run(
-            ["tmux", "-S", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", "-s", "t", "sh \(scriptPath)"])
-        guard started.status == 0 else {
-            throw FixtureError("tmux could not start a session (exit \(started.status)): \(started.stderr); install tmux")
+        // python3 starts tmux with every descriptor above 2 closed (close_fds).
+        let status = try Self.spawnAndWait(
+            [try Shell.resolveExecutable("python3"), "-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:], close_fds=True))",
+             try Shell.resolveExecutable("tmux"), "-S", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)", "-s", "t",
+             "sh \(scriptPath)"])
+        guard status == 0 else {
+            throw FixtureError("tmux could not start a session (exit \(status)); install tmux")
         }
+        let pid = try Shell.run(["tmux", "-S", socket, "display-message", "-p", "-t", "t", "#{pid}"])
+        serverPID = Int32(pid.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Runs `arguments` with stdin, stdout and stderr on /dev/null, and waits for it. Not `Shell.run`: the tmux server it leaves behind would inherit what
+    /// Foundation's `Process` watches for the end of the client, which would then never come.
+    static func spawnAndWait(_ arguments: [String]) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        guard spawned == 0 else { throw FixtureError("could not start \(arguments[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        return (status >> 8) & 0xFF
     }
 
     /// The pane as it is shown now, one string per row, trailing blanks removed.
@@ -65,7 +94,9 @@ public final class TmuxTerminal: @unchecked Sendable {
     }
 
     public func stop() {
-        _ = try? Shell.run(["tmux", "-S", socket, "kill-server"])
+        _ = try? Self.spawnAndWait([(try? Shell.resolveExecutable("tmux")) ?? "/usr/bin/tmux", "-S", socket, "kill-server"])
+        if let serverPID, kill(serverPID, 0) == 0 { kill(serverPID, SIGKILL) }
+        serverPID = nil
     }
 
     deinit {
