@@ -55,7 +55,7 @@ struct ProgressState: Equatable {
         case .vantageAnswered(let name, let digest):
             let seconds = now - resolveStarted
             set(name, .answered(digest: digest, seconds: seconds))
-            return ["vantage \(ProgressView.clean(name)) answered in \(ProgressView.seconds(seconds)): \(ProgressView.clean(digest))"]
+            return ["vantage \(ProgressView.clean(name)) answered in \(ProgressView.seconds(seconds)): \(ProgressView.shortDigest(digest))"]
         case .vantageFailed(let name, let message):
             let seconds = now - resolveStarted
             set(name, .failed(message: message, seconds: seconds))

@@ -26,7 +26,7 @@ import Testing
 
     /// Each event, after `resolving` at t=10, and the step line it prints (a log shows exactly these).
     @Test(arguments: [
-        StepCase(event: .vantageAnswered(name: "tor", digest: digestA), at: 12.1, step: "vantage tor answered in 2.1 s: \(digestA)"),
+        StepCase(event: .vantageAnswered(name: "tor", digest: digestA), at: 12.1, step: "vantage tor answered in 2.1 s: sha256:ab12cd34ef56…"),
         StepCase(event: .vantageFailed(name: "vps", message: "connection refused"), at: 10.3, step: "vantage vps failed after 0.3 s: connection refused"),
         StepCase(event: .blobsPlanned(count: 6, bytes: 520_200_000, cached: 2), at: 13, step: "downloading 4 of 6 layers (520.2 MB in all, 2 already verified in the cache)"),
         StepCase(event: .blobStarted(digest: digestA, size: 100, partialPath: "/p"), at: 13, step: nil),

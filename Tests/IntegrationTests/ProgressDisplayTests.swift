@@ -50,8 +50,10 @@ struct ProgressDisplayTests {
         defer { terminal.stop() }
         let short = String(setup.layer.prefix(19)) + "…"
 
+        // The block's rows (indented): the two free routes answered, the held one still waited for.
         let resolving = try terminal.waitForScreen { screen in
-            screen.contains("waiting for an answer…") && screen.contains("answered in")
+            let block = screen.split(separator: "\n").filter { $0.hasPrefix("  ") }
+            return block.filter { $0.contains("  answered in ") }.count == 2 && block.contains { $0.contains("waiting for an answer…") }
         }
         let resolvingScreen = try #require(resolving, "the held route was never shown as the one waited for: \((try? terminal.screen()) ?? "")")
         let waiting = resolvingScreen.split(separator: "\n").filter { $0.contains("waiting for an answer…") }
@@ -63,6 +65,10 @@ struct ProgressDisplayTests {
             screen.split(separator: "\n").contains { (try? layerLine.wholeMatch(in: String($0))) != nil && !$0.contains("  0%") } && screen.contains("ETA")
         }
         let downloadScreen = try #require(downloading, "the held layer's line never showed: \((try? terminal.screen()) ?? "")")
+        // For the docs: PROGRESS_SCREENSHOT=FILE keeps both screens (what a user saw) in FILE.
+        if let path = ProcessInfo.processInfo.environment["PROGRESS_SCREENSHOT"] {
+            try? (resolvingScreen + "\n----- later, the layer held at its share -----\n\n" + downloadScreen).write(toFile: path, atomically: true, encoding: .utf8)
+        }
         let rows = downloadScreen.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(rows.contains { $0.hasPrefix("0/1 layers  ") && $0.contains(" MB / 6.0 MB  ") && $0.contains("%") && $0.contains("ETA ") }, "\(downloadScreen)")
         #expect(rows.allSatisfy { $0.count <= 100 })
