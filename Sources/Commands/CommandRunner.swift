@@ -19,7 +19,7 @@ public enum CommandRunner {
         var document: ResultDocument?
         if let resultCommand = command as? any ResultCommand {
             Terminal.quiet = resultCommand.common.quiet
-            if resultCommand.common.json { document = ResultDocument(command: resultCommand.resultName) }
+            if resultCommand.printsDocument { document = ResultDocument(command: resultCommand.resultName) }
         }
         let (code, message) = await ResultDocument.$current.withValue(document) { await execute(&command) }
         document?.print(exitCode: code, error: message)

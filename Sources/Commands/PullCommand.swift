@@ -74,6 +74,9 @@ struct PullCommand: AsyncParsableCommand, ResultCommand {
 
     var resultName: String { imagesFrom == nil ? "pull" : "bundle" }
 
+    /// With `--output -` stdout is the archive's alone (--json is refused then, and says so on stderr).
+    var printsDocument: Bool { common.json && output != "-" }
+
     func run() async throws {
         guard let outputFormat = OutputFormat(rawValue: format) else {
             throw ToolFailure(.badInput, "unknown --format '\(format)'; use one of \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")

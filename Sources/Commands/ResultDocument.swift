@@ -112,6 +112,11 @@ final class ResultDocument: @unchecked Sendable {
     /// that prints a document, when --json was given; otherwise nil.
     static func commandName(unparsed arguments: [String]) -> String? {
         guard arguments.contains("--json"), let first = arguments.first else { return nil }
+        // `--output -`: stdout is the archive's, and a refused run leaves it empty.
+        for (index, argument) in arguments.enumerated().dropLast() where (argument == "--output" || argument == "-o") && arguments[index + 1] == "-" {
+            return nil
+        }
+        if arguments.contains("--output=-") { return nil }
         switch first {
         case "pull": return arguments.contains("--images-from") ? "bundle" : "pull"
         case "resolve", "fetch", "bottle": return first
@@ -125,6 +130,12 @@ protocol ResultCommand {
     var common: CommonOptions { get }
     /// The document's `command` for this invocation.
     var resultName: String { get }
+    /// Whether the document goes to stdout: not when stdout carries something else (`--output -`).
+    var printsDocument: Bool { get }
+}
+
+extension ResultCommand {
+    var printsDocument: Bool { common.json }
 }
 
 extension ResultDocument.Vantage {

@@ -180,7 +180,7 @@ import Testing
 
     @Test(arguments: [
         (["pull", "x", "--json"], "pull"), (["pull", "--images-from", "f", "--json"], "bundle"), (["fetch", "--json"], "fetch"),
-        (["bottle", "--json"], "bottle"), (["resolve", "--json"], "resolve"), (["pull", "x"], nil), (["keygen", "--json"], nil),
+        (["bottle", "--json"], "bottle"), (["resolve", "--json"], "resolve"), (["pull", "x"], nil), (["keygen", "--json"], nil), (["pull", "x", "--output", "-", "--json"], nil),
     ] as [([String], String?)])
     func commandNameOfAnUnparsedLine(_ arguments: [String], _ expected: String?) {
         #expect(ResultDocument.commandName(unparsed: arguments) == expected)
