@@ -13,11 +13,12 @@ endif
 # Build and link: libcurl, libssh2 and SQLite (the history) headers. Tests and demo: the real servers
 # and the independent checkers (registry, proxies, sshd, mitmproxy; skopeo, umoci, podman); a real
 # credential helper (docker-credential-pass over pass and gpg); faketime for simulated days and
-# hung helpers; dpkg-dev and binutils for `make deb` and the install tests.
+# hung helpers; dpkg-dev and binutils for `make deb` and the install tests; tmux, a real terminal
+# for the progress display tests.
 APT_PACKAGES := libcurl4-openssl-dev libssh2-1-dev libsqlite3-dev pkg-config ca-certificates openssl python3 \
 	docker-registry skopeo umoci podman tinyproxy microsocks openssh-server openssh-client \
 	apache2-utils mitmproxy python3-jsonschema chromium time nginx tar gzip procps \
-	golang-docker-credential-helpers pass gnupg faketime dpkg-dev binutils util-linux
+	golang-docker-credential-helpers pass gnupg faketime dpkg-dev binutils util-linux tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build debug test demo clean help static install install-files uninstall deb

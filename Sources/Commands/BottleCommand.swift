@@ -5,7 +5,7 @@ import Report
 
 /// `3tofu bottle`: verify Homebrew bottles across vantages (formula API, registry index annotation,
 /// layer digest) and write them under the names `brew install ./…` expects.
-struct BottleCommand: AsyncParsableCommand {
+struct BottleCommand: AsyncParsableCommand, ResultCommand {
     static let configuration = CommandConfiguration(
         commandName: "bottle",
         abstract: "Verify Homebrew bottles across vantages and write them for `brew install ./…`.",
@@ -58,6 +58,8 @@ struct BottleCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Logins") var login: LoginOptions
 
+    var resultName: String { "bottle" }
+
     func run() async throws {
         var names = formulae
         if let brewfile {
@@ -98,12 +100,19 @@ struct BottleCommand: AsyncParsableCommand {
                 concurrency: concurrency)
             request.journal = journal
             request.histories = try history.loadBottles(tag: tag, policy: setup.policy)
-            let results = try await BottleCoordinator.run(request)
-            let allAgree = results.allSatisfy { $0.decision.verdict == .agree }
-            for result in results where !setup.json || !allAgree {
-                Terminal.write(SubjectOutcome.render(
-                    result.vantages, decision: result.decision, headline: ["version", "annotation digest", "layer", "formula API sha256"],
-                    title: results.count > 1 ? "\(result.argument) (\(tag)):" : nil))
+            let results = try await ProgressPrinter.showing(exchanges: common.showsExchanges) { events in
+                request.events = events
+                return try await BottleCoordinator.run(request)
+            }
+            for result in results {
+                let title = results.count > 1 ? "\(result.argument) (\(tag)):" : nil
+                ResultDocument.current?.addSubject(
+                    kind: "bottle", reference: "\(result.argument) (\(tag))", vantages: result.vantages.map(ResultDocument.Vantage.init), decision: result.decision)
+                Terminal.write(
+                    Terminal.quiet
+                        ? SubjectOutcome.verdict(result.decision, title: title)
+                        : SubjectOutcome.render(
+                            result.vantages, decision: result.decision, headline: ["version", "annotation digest", "layer", "formula API sha256"], title: title))
             }
             for result in results {
                 for note in result.notes { Terminal.note("note: \(result.argument): \(note)") }
@@ -140,8 +149,9 @@ struct BottleCommand: AsyncParsableCommand {
             let written = results.compactMap { result in result.written.map { (result, $0) } }
             guard written.count == results.count else { throw ToolFailure(.notMet, "nothing was written") }
             let paths = written.map { Self.shellPath($0.1.path) }
-            if setup.json {
-                try printJSON(BottleSummary(
+            if let document = ResultDocument.current {
+                for (_, file) in written { document.addWritten(path: file.path, format: "bottle", sha256: file.sha256) }
+                document.setDetails(BottleSummary(
                     bottles: written.map { result, file in
                         BottleSummary.Bottle(
                             formula: result.decision.agreed?.formula ?? result.argument, version: result.decision.agreed?.version ?? "",

@@ -56,6 +56,7 @@ struct BundlePull {
                 Terminal.note("  \(entries[index].text): \(result.decision.verdict.rawValue.uppercased())\(digest)")
             }
             let written = results.allSatisfy { $0.written != nil }
+            for result in results { ResultDocument.current?.add(result) }
 
             var reportPaths: [String?] = Array(repeating: nil, count: results.count)
             let reports = results.map { result in
@@ -76,7 +77,7 @@ struct BundlePull {
             }
 
             let failures = results.enumerated().compactMap { index, result in Self.failure(result).map { (index, $0) } }
-            for (index, _) in failures {
+            for (index, _) in failures where !Terminal.quiet {
                 Terminal.write("\n" + entries[index].text + ":\n" + SummaryTable.render(results[index]))
             }
             Terminal.write(Self.summary(results, entries: entries))
@@ -88,8 +89,9 @@ struct BundlePull {
             guard written, let bundle = results.first?.written else {
                 throw ToolFailure(.notMet, "nothing was written")
             }
-            if setup.json {
-                try printJSON(BundleSummary(
+            if let document = ResultDocument.current {
+                document.addWritten(path: bundle.path, format: bundle.format.rawValue, sha256: bundle.sha256.isEmpty ? nil : bundle.sha256)
+                document.setDetails(BundleSummary(
                     output: bundle.path, format: bundle.format.rawValue, sha256: bundle.sha256,
                     images: zip(results, reportPaths).map { result, reportPath in
                         BundleSummary.Image(

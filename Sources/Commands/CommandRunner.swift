@@ -9,25 +9,43 @@ public enum CommandRunner {
         do {
             command = try ThreeTofu.parseAsRoot(arguments)
         } catch {
-            return parserExit(error)
+            let code = parserExit(error)
+            // --json promises a document for every outcome, a command line that did not parse too.
+            if code != 0, let name = ResultDocument.commandName(unparsed: arguments) {
+                ResultDocument(command: name).print(exitCode: code, error: ThreeTofu.fullMessage(for: error))
+            }
+            return code
         }
+        var document: ResultDocument?
+        if let resultCommand = command as? any ResultCommand {
+            Terminal.quiet = resultCommand.common.quiet
+            if resultCommand.printsDocument { document = ResultDocument(command: resultCommand.resultName) }
+        }
+        let (code, message) = await ResultDocument.$current.withValue(document) { await execute(&command) }
+        document?.print(exitCode: code, error: message)
+        return code
+    }
+
+    /// Runs the parsed command: its exit code, and the error it ended with (nil on success).
+    static func execute(_ command: inout any ParsableCommand) async -> (Int32, String?) {
         do {
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
-            return 0
+            return (0, nil)
         } catch {
             // What ArgumentParser throws from a run ends as it says: help for a command that has
             // only subcommands, CleanExit, ExitCode (the agent's remote status).
             let parser = ThreeTofu.exitCode(for: error)
             if error is ExitCode || parser == .success || parser == .validationFailure {
-                return parserExit(error)
+                let code = parserExit(error)
+                return (code, code == 0 ? nil : ThreeTofu.fullMessage(for: error))
             }
             let failure = ToolFailure(error)
             Terminal.error(failure.message)
-            return failure.code.rawValue
+            return (failure.code.rawValue, failure.message)
         }
     }
 

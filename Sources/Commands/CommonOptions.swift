@@ -28,7 +28,7 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Also write the report as an in-toto Statement v1 here (only when the vantages agree).", valueName: "file"))
     var attestation: String?
 
-    @Flag(name: .long, help: "Print a machine-readable JSON result on stdout.")
+    @Flag(name: .long, help: "Print one JSON document on stdout for every outcome: verdict, reason, exit code, each vantage's status and error, what was written (schemas/result-v1.schema.json).")
     var json = false
 
     @Option(name: .long, help: ArgumentHelp("The observation history (default $THREETOFU_HISTORY, then $XDG_STATE_HOME/3tofu/history.sqlite).", valueName: "file"))
@@ -37,9 +37,24 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .long, help: "Do not read or record the history (a policy with time rules then cannot be met).")
     var noHistory = false
 
+    @Flag(name: .shortAndLong, help: "Print only errors and the verdict on stderr (no progress, no table).")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Also print one line per HTTP exchange per vantage: method, URL without its query, status, bytes, time (never a header).")
+    var verbose = false
+
+    @Flag(name: .long, help: "The same as --verbose.")
+    var debug = false
+
+    /// -v or --debug.
+    var showsExchanges: Bool { (verbose || debug) && !quiet }
+
     mutating func validate() throws {
         guard vantageTimeout > 0, vantageTimeout.isFinite else {
             throw ValidationError("--vantage-timeout must be a positive number of seconds")
+        }
+        if quiet, verbose || debug {
+            throw ValidationError("-q (errors and the verdict only) and -v/--debug (every HTTP exchange) contradict each other; give one")
         }
     }
 }

@@ -6,7 +6,7 @@ import Report
 
 /// `3tofu fetch`: every vantage downloads a plain file and hashes it; the file is written only
 /// when all digests and sizes (and the published checksum, when asked) agree.
-struct FetchCommand: AsyncParsableCommand {
+struct FetchCommand: AsyncParsableCommand, ResultCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
         abstract: "Verify a plain file (a release tarball, an installer) across vantages and write it only on agreement.",
@@ -41,6 +41,8 @@ struct FetchCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    var resultName: String { "fetch" }
+
     func run() async throws {
         var maximumSize = FetchRequest.defaultMaximumSize
         if let maxSize {
@@ -66,11 +68,16 @@ struct FetchCommand: AsyncParsableCommand {
                 storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputPath: output, maximumSize: maximumSize)
             request.journal = journal
             request.history = try history.load(.init(kind: .file, reference: RegistryClient.redact(url), platform: nil), policy: setup.policy)
-            let result = try await FetchCoordinator.run(request)
-            if !setup.json || result.decision.verdict != .agree {
-                Terminal.write(SubjectOutcome.render(
-                    result.vantages, decision: result.decision, headline: ["sha256", "size", "published sha256"]))
+            let result = try await ProgressPrinter.showing(exchanges: common.showsExchanges) { events in
+                request.events = events
+                return try await FetchCoordinator.run(request)
             }
+            ResultDocument.current?.addSubject(
+                kind: "file", reference: RegistryClient.redact(url), vantages: result.vantages.map(ResultDocument.Vantage.init), decision: result.decision)
+            Terminal.write(
+                Terminal.quiet
+                    ? SubjectOutcome.verdict(result.decision)
+                    : SubjectOutcome.render(result.vantages, decision: result.decision, headline: ["sha256", "size", "published sha256"]))
             // After the verdict, so a report that fails (its path was checked up front) cannot hide it.
             let report = history.record(
                 ReportBuilder.make(result, toolVersion: ThreeTofu.version, createdAt: request.history?.now ?? Date()), history: request.history)
@@ -83,8 +90,9 @@ struct FetchCommand: AsyncParsableCommand {
             guard let written = result.written, let agreed = result.decision.agreed else {
                 throw ToolFailure(.notMet, "nothing was written")
             }
-            if setup.json {
-                try printJSON(FetchSummary(
+            if let document = ResultDocument.current {
+                document.addWritten(path: written.path, format: "file", sha256: written.sha256)
+                document.setDetails(FetchSummary(
                     url: url, verdict: result.decision.verdict.rawValue, output: written.path, sha256: written.sha256, size: agreed.size,
                     finalURLs: Dictionary(uniqueKeysWithValues: result.vantages.compactMap { run in run.observed.map { (run.spec.name, $0.finalURL) } })))
             } else {

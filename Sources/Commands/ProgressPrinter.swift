@@ -1,63 +1,81 @@
 import Coordinator
-import OCI
 import Foundation
+import Registry
 
-/// Live progress on stderr (only when it is a terminal): vantages as they answer, then one line
-/// for the layer downloads with bytes, count and rate. Download progress is read from the sizes of
-/// the partial files, so the transport needs no callbacks.
+/// Progress on stderr: the I/O around `ProgressState` and `ProgressView`, which decide every line.
+///
+/// On a terminal: each step on a line of its own, and below them a block redrawn in place at most
+/// `terminalInterval` apart (the vantages while they resolve, then a line per layer in flight and
+/// the overall line with the ETA), fitted to the terminal's width. Not on a terminal (a CI log):
+/// the same steps as plain lines, and every `logInterval` the layers in flight with their share.
+/// Download progress is read from the sizes of the partial files, so the transport needs no callbacks.
 final class ProgressPrinter: @unchecked Sendable {
+    enum Mode {
+        case terminal
+        case log
+    }
+
+    static let terminalInterval = 0.2
+    static let logInterval = 2.0
+
+    let mode: Mode
     private let lock = NSLock()
-    private var active: [String: (size: Int64, path: String)] = [:]
-    private var finishedBytes: Int64 = 0
-    private var finishedCount = 0
-    private var totalCount = 0
-    private var totalBytes: Int64 = 0
-    private var started = Date()
+    private var state = ProgressState()
+    private var partials: [String: String] = [:]
+    private var shown = 0
     private var timer: DispatchSourceTimer?
-    private var lineShown = false
+    private let clock: @Sendable () -> Double
+
+    init(mode: Mode, clock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
+        self.mode = mode
+        self.clock = clock
+    }
+
+    /// The printer for this process's stderr: live on a terminal, plain lines otherwise.
+    static func forStandardError() -> ProgressPrinter {
+        ProgressPrinter(mode: Terminal.stderrIsTerminal ? .terminal : .log)
+    }
 
     func handle(_ event: PullEvent) {
         lock.lock()
         defer { lock.unlock() }
         switch event {
-        case .resolving(let names):
-            emit("resolving on \(names.count) vantage\(names.count == 1 ? "" : "s"): \(names.joined(separator: ", "))")
-        case .vantageAnswered(let name, let digest):
-            emit("  \(name): \(digest)")
-        case .vantageFailed(let name, let message):
-            emit("  \(name): failed: \(TerminalText.sanitized(String(message.prefix(200)), oneLine: true))")
-        case .blobsPlanned(let count, let bytes, let cached):
-            totalCount = count
-            totalBytes = bytes
-            finishedCount = cached
-            started = Date()
-            emit("downloading \(count - cached) of \(count) layers (\(Self.format(bytes)) in all, \(cached) already verified in the cache)")
-            startTimer()
-        case .blobStarted(let digest, let size, let path):
-            active[digest] = (size, path)
-        case .blobFinished(let digest, let size):
-            active[digest] = nil
-            finishedBytes += size
-            finishedCount += 1
-            emit("  verified \(digest.prefix(19))… \(Self.format(size))")
-        case .waitingForAnotherRun(let digest):
-            emit("  waiting for another 3tofu run on this cache, downloading \(digest.prefix(19))…")
-        case .writing(let path, let format):
-            stopTimer()
-            emit("writing \(format) to \(path)")
+        case .blobStarted(let digest, _, let path): partials[digest] = path
+        case .blobFinished(let digest, _): partials[digest] = nil
+        case .writing: partials = [:]
+        default: break
         }
+        let steps = state.apply(event, at: clock())
+        for step in steps { printLine(step) }
+        if case .writing = event {
+            stopTimer()
+        } else if timer == nil, state.phase == .resolving || state.phase == .downloading {
+            startTimer()
+        }
+        if mode == .terminal { drawBlock() }
     }
 
+    /// A line of its own (a step, or an HTTP exchange under -v), above the live block.
+    func log(_ line: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        printLine(ProgressView.clean(line))
+        if mode == .terminal { drawBlock() }
+    }
+
+    /// Stops the display and clears the live block, before the summary is printed.
     func finish() {
         lock.lock()
         defer { lock.unlock() }
         stopTimer()
-        clearLine()
+        clearBlock()
+        state.phase = .idle
     }
 
     private func startTimer() {
+        let interval = mode == .terminal ? Self.terminalInterval : Self.logInterval
         let timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250))
+        timer.schedule(deadline: .now() + interval, repeating: interval)
         timer.setEventHandler { [weak self] in self?.tick() }
         timer.resume()
         self.timer = timer
@@ -71,38 +89,65 @@ final class ProgressPrinter: @unchecked Sendable {
     private func tick() {
         lock.lock()
         defer { lock.unlock() }
-        var inFlight: Int64 = 0
-        for (_, blob) in active {
+        guard timer != nil else { return }
+        for (digest, path) in partials {
             var info = stat()
-            if stat(blob.path, &info) == 0 { inFlight += min(Int64(info.st_size), blob.size) }
+            if stat(path, &info) == 0 { state.setBytes(Int64(info.st_size), of: digest) }
         }
-        let done = finishedBytes + inFlight
-        let rate = Double(done) / max(0.001, Date().timeIntervalSince(started))
-        let text = "  \(finishedCount)/\(totalCount) layers  \(Self.format(done)) / \(Self.format(totalBytes))  \(Self.format(Int64(rate)))/s"
-        Terminal.rewriteLine(text)
-        lineShown = true
+        switch mode {
+        case .terminal:
+            drawBlock()
+        case .log:
+            for line in ProgressView.periodic(state, now: clock()) { Terminal.write(line + "\n") }
+        }
     }
 
-    private func emit(_ line: String) {
-        clearLine()
+    private func printLine(_ line: String) {
+        clearBlock()
         Terminal.write(line + "\n")
     }
 
-    private func clearLine() {
-        if lineShown {
-            Terminal.clearLine()
-            lineShown = false
-        }
+    private func drawBlock() {
+        let lines = ProgressView.live(state, width: Terminal.stderrColumns() ?? 80, now: clock())
+        guard !(lines.isEmpty && shown == 0) else { return }
+        Terminal.redraw(previous: shown, lines: lines)
+        shown = lines.count
     }
 
-    static func format(_ bytes: Int64) -> String {
-        let units = ["B", "KB", "MB", "GB", "TB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1000, unit < units.count - 1 {
-            value /= 1000
-            unit += 1
+    private func clearBlock() {
+        guard shown > 0 else { return }
+        Terminal.redraw(previous: shown, lines: [])
+        shown = 0
+    }
+
+    /// Runs `body` with the progress display on stderr (none under `-q`) and, with `exchanges`
+    /// (`-v`), a line per HTTP exchange; both end with `body`, however it ends, before the summary.
+    static func showing<T>(exchanges: Bool, _ body: (PullEventSink?) async throws -> T) async throws -> T {
+        let progress = Terminal.quiet ? nil : forStandardError()
+        let stopExchanges = exchanges ? showExchanges(through: progress) : nil
+        defer {
+            stopExchanges?()
+            progress?.finish()
         }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+        return try await body(progress.map { printer -> PullEventSink in { event in printer.handle(event) } })
+    }
+
+    /// `-v`: every HTTP exchange of every vantage, as a line, through `printer` when one is showing
+    /// progress (so the live block stays whole). Returns the function that stops it.
+    static func showExchanges(through printer: ProgressPrinter?) -> @Sendable () -> Void {
+        HTTPExchangeLog.observe { exchange in
+            let line = ProgressView.exchangeLine(exchange)
+            if let printer { printer.log(line) } else { Terminal.write(ProgressView.clean(line) + "\n") }
+        }
+        return { HTTPExchangeLog.observe(nil) }
+    }
+}
+
+extension ProgressView {
+    /// `-v`: `http home: GET https://host/v2/app/manifests/1 → 200, 1.2 KB, 0.012 s`; the URL has no
+    /// query (signed CDN parameters) and no header is ever shown.
+    static func exchangeLine(_ exchange: HTTPExchange) -> String {
+        let outcome = exchange.status.map { "\($0)" } ?? "failed (\(exchange.failure ?? "no answer"))"
+        return "http \(clean(exchange.vantage)): \(exchange.method) \(clean(exchange.url)) → \(outcome), \(bytes(exchange.bytes)), \(String(format: "%.3f s", exchange.seconds))"
     }
 }

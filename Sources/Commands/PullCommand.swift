@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// `3tofu pull`: resolve on every vantage, compare, and write the image only on agreement.
-struct PullCommand: AsyncParsableCommand {
+struct PullCommand: AsyncParsableCommand, ResultCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull",
         abstract: "Verify a container image across vantages and write it as docker-archive or OCI.",
@@ -73,6 +73,11 @@ struct PullCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     @OptionGroup(title: "Logins") var login: LoginOptions
+
+    var resultName: String { imagesFrom == nil ? "pull" : "bundle" }
+
+    /// With `--output -` stdout is the archive's alone (--json is refused then, and says so on stderr).
+    var printsDocument: Bool { common.json && output != "-" }
 
     func run() async throws {
         guard let outputFormat = OutputFormat(rawValue: format) else {
@@ -142,11 +147,13 @@ struct PullCommand: AsyncParsableCommand {
                 Terminal.note(pinned)
                 return
             }
-            if common.json {
-                try printJSON(
+            if let document = ResultDocument.current {
+                document.addWritten(written)
+                document.setDetails(
                     PullSummary(
                         reference: setup.reference.description, digest: result.decision.agreed?.topDigest, verdict: result.decision.verdict.rawValue,
                         output: written.path, format: written.format.rawValue, sha256: written.sha256,
+                        manifestWritten: written.manifestDigestWritten.string, convertedFrom: written.convertedFrom?.string,
                         layersDownloaded: result.layersDownloaded, layersCached: result.layersCached, layersResumed: result.layersResumed,
                         layersStreamed: result.layersStreamed, bytesReceived: result.bytesReceived))
             } else {
@@ -167,6 +174,11 @@ struct PullSummary: Encodable {
     var output: String
     var format: String
     var sha256: String?
+    /// The digest of the manifest in the output: the agreed platform manifest's, or its OCI
+    /// conversion's when a Docker manifest was written as OCI (then `convertedFrom` is the
+    /// verified Docker manifest's digest).
+    var manifestWritten: String
+    var convertedFrom: String?
     var layersDownloaded: Int
     var layersCached: Int
     var layersResumed: Int

@@ -4,7 +4,7 @@ import Foundation
 import OCI
 
 /// `3tofu resolve`: agree on a reference's digest without downloading layers.
-struct ResolveCommand: AsyncParsableCommand {
+struct ResolveCommand: AsyncParsableCommand, ResultCommand {
     static let configuration = CommandConfiguration(
         commandName: "resolve",
         abstract: "Agree on an image's digest across vantages and print REFERENCE@sha256:… (no layer download).",
@@ -28,6 +28,8 @@ struct ResolveCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Logins") var login: LoginOptions
 
+    var resultName: String { "resolve" }
+
     func run() async throws {
         let setup = try RunSetup(reference: reference, platform: platform, common: common, login: login)
         try setup.shared.checkVantages()
@@ -41,8 +43,8 @@ struct ResolveCommand: AsyncParsableCommand {
             let result = try await setup.execute(request, journal: journal)
             guard let agreed = result.decision.agreed else { throw ToolFailure(.notMet, result.decision.reason) }
             let pinned = setup.reference.pinned(to: try Digest(parsing: agreed.topDigest))
-            if common.json {
-                try printJSON(["reference": pinned.description, "digest": agreed.topDigest, "verdict": result.decision.verdict.rawValue])
+            if let document = ResultDocument.current {
+                document.setDetails(["reference": pinned.description, "digest": agreed.topDigest, "verdict": result.decision.verdict.rawValue])
             } else {
                 Terminal.out(pinned.description)
             }

@@ -22,6 +22,8 @@ struct RunSetup {
     var vantageTimeout: Double
     var shared: VantageSetup
     var history: HistoryAccess
+    /// -v / --debug: every HTTP exchange is shown.
+    var showsExchanges: Bool
 
     init(
         reference text: String, platform platformText: String?, common: CommonOptions, login: LoginOptions,
@@ -37,6 +39,7 @@ struct RunSetup {
         insecureRegistries = shared.insecureRegistries
         storeRoot = shared.storeRoot
         json = shared.json
+        showsExchanges = common.showsExchanges
         reportOutputs = try ReportOutputs(common: common)
         credentials = try Logins.resolve(login, names: [reference.name], environment: environment)
         history = try HistoryAccess(common: common, environment: environment)
@@ -52,25 +55,14 @@ struct RunSetup {
     /// `outputShownAs` replaces the output's path in the report (`-` for stdout). The report goes
     /// into place through `journal`, as the image did (`RunJournal`).
     func execute(_ request: PullRequest, journal: CommitJournal, outputShownAs: String? = nil) async throws -> PullResult {
-        let progress = Terminal.stderrIsTerminal && !json ? ProgressPrinter() : nil
-        var sink: PullEventSink?
-        if let progress {
-            sink = { event in progress.handle(event) }
+        var result = try await ProgressPrinter.showing(exchanges: showsExchanges) { events in
+            try await Coordinator.run(request, events: events)
         }
-        var result: PullResult
-        do {
-            result = try await Coordinator.run(request, events: sink)
-            if let outputShownAs { result.written?.path = outputShownAs }
-        } catch {
-            progress?.finish()
-            throw error
-        }
-        progress?.finish()
+        if let outputShownAs { result.written?.path = outputShownAs }
+        ResultDocument.current?.add(result)
         // The verdict is shown first: a report that still cannot be written (its path was checked
         // before the run) must not hide what the vantages said. The image is then taken back (`RunJournal`).
-        if !json || result.decision.verdict != .agree {
-            Terminal.write(SummaryTable.render(result))
-        }
+        Terminal.write(Terminal.quiet ? SubjectOutcome.verdict(result.decision) : SummaryTable.render(result))
         let report = history.record(ReportBuilder.make(result, toolVersion: ThreeTofu.version, createdAt: request.history?.now ?? Date()), history: request.history)
         if reportOutputs.wanted {
             try reportOutputs.write(report, journal: journal)

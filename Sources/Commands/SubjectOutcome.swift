@@ -65,9 +65,16 @@ enum SubjectOutcome {
             out.append(cell(TableColumns.note(left)) + "\n")
         }
         for failure in failures { out.append("  " + failure + "\n") }
+        out.append(verdict(decision))
+        return out
+    }
+
+    /// The verdict line alone (all that `-q` prints besides errors).
+    static func verdict<Subject>(_ decision: Decision<Subject>, title: String? = nil) -> Terminal.Styled {
+        var out = Terminal.Styled(title.map { TerminalText.sanitized($0, oneLine: true) + " " } ?? "")
         out.append("verdict: ")
         out.append(decision.verdict.rawValue.uppercased(), style: decision.verdict == .agree ? .fine : .alarm)
-        out.append(": \(cell(decision.reason))\n")
+        out.append(": \(TerminalText.sanitized(decision.reason, oneLine: true))\n")
         return out
     }
 

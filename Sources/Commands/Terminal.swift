@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import Synchronization
 
 /// Every byte 3tofu prints goes through here: stderr for messages, stdout for results. Text is made
 /// safe on the way (`TerminalText.sanitized`), whatever it holds and wherever it came from (a
@@ -55,8 +56,32 @@ enum Terminal {
         write("3tofu: error: \(message)\n")
     }
 
+    /// `-q`: notes and progress are not printed; errors and the verdict are.
+    static var quiet: Bool {
+        get { quietFlag.withLock { $0 } }
+        set { quietFlag.withLock { $0 = newValue } }
+    }
+
+    private static let quietFlag = Mutex(false)
+
+    /// A message that is neither an error nor the verdict: not printed under `-q`.
     static func note(_ message: String) {
+        if quiet { return }
         write(message + "\n")
+    }
+
+    /// Replaces a live block of `previous` lines on stderr with `lines` (see `ProgressView.redraw`),
+    /// each line sanitized to one line.
+    static func redraw(previous: Int, lines: [String]) {
+        writeStandardError(ProgressView.redraw(previous: previous, lines: lines.map { TerminalText.sanitized($0, oneLine: true) }))
+    }
+
+    /// The width of the terminal on stderr, or nil when it is not one (or will not say).
+    static func stderrColumns() -> Int? {
+        var size = winsize()
+        let status = withUnsafeMutablePointer(to: &size) { ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), $0) }
+        guard status == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
     }
 
     /// Writes `text` to stderr, sanitized.

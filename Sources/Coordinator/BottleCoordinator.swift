@@ -21,9 +21,11 @@ public enum BottleCoordinator {
         guard !request.formulae.isEmpty else { throw CoordinatorError(.badInput, "no formula given") }
         let pipeline = try Pipeline(
             request.vantages, caCertificatePath: request.caCertificatePath, insecureRegistries: request.insecureRegistries,
-            credentials: request.credentials, timeout: request.vantageTimeout, policy: request.policy)
+            credentials: request.credentials, timeout: request.vantageTimeout, policy: request.policy, events: request.events)
+        // Several formulae: each vantage's progress is named after its formula.
         var verifications = try await pipeline.verifyEach(
-            request.formulae.map { BottleObserver(argument: $0, request: request) }, width: request.concurrency)
+            request.formulae.map { BottleObserver(argument: $0, request: request) }, width: request.concurrency,
+            labels: request.formulae.count > 1 ? request.formulae : nil)
         var written: [(path: String, sha256: String)?] = Array(repeating: nil, count: verifications.count)
         // A set is written only when every formula in it agrees.
         if let directory = request.outputDirectory, verifications.allSatisfy({ $0.decision.verdict == .agree }) {
@@ -191,7 +193,7 @@ public enum BottleCoordinator {
             let descriptor = Descriptor(mediaType: layerMediaType, digest: digest, size: agreed.layerSize)
             let sources = verification.sources.map { (name: $0.name, client: $0.client) }
             try await BlobFetcher.dropDamaged([descriptor], in: store)
-            _ = try await BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil).fetch([descriptor])
+            _ = try await BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: request.events).fetch([descriptor])
             let path = directory + "/" + HomebrewNaming.bottleFileName(formula: agreed.formula, packageVersion: agreed.version, tag: agreed.tag, rebuild: agreed.rebuild)
             let size = agreed.layerSize, store = store, journal = request.journal
             do {

@@ -29,6 +29,8 @@ public struct BottleRequest: Sendable {
     /// Records each bottle once it is in place, so that the command can take them all back if
     /// the run then fails (a later bottle or a report that cannot be written); nil: each is final at once.
     public var journal: CommitJournal?
+    /// Progress, for whoever shows it.
+    public var events: PullEventSink?
     /// Formulae verified at once.
     public var concurrency: Int
 

@@ -20,7 +20,7 @@ public enum FetchCoordinator {
         }
         let pipeline = try Pipeline(
             request.vantages, caCertificatePath: request.caCertificatePath, insecureRegistries: [], credentials: .none,
-            timeout: request.vantageTimeout, policy: request.policy)
+            timeout: request.vantageTimeout, policy: request.policy, events: request.events)
         let store = ContentStore(root: request.storeRoot)
         // This machine's vantage keeps its copy in the store as it downloads (when there is an output).
         let keeper = request.outputPath == nil ? nil : (pipeline.vantages.first { $0.spec.kind == .local } ?? pipeline.vantages.first)?.spec.name
@@ -65,6 +65,7 @@ public enum FetchCoordinator {
         let output: String
         let journal: CommitJournal?
         let store: ContentStore
+        let events: PullEventSink?
 
         /// nil without an output: compare only.
         init?(_ request: FetchRequest, store: ContentStore) {
@@ -73,6 +74,7 @@ public enum FetchCoordinator {
             self.output = output
             journal = request.journal
             self.store = store
+            events = request.events
         }
 
         func deliver(_ verification: inout Verification<ObservedFile, Never>) async throws -> (path: String, sha256: String) {
@@ -90,6 +92,7 @@ public enum FetchCoordinator {
             if try await !BlockingIO.run({ try store.verifiedContains(digest, size: size) }) {
                 try await fetchAgreed(url, digest: digest, size: size, from: verification.sources.map(\.vantage), store: store)
             }
+            events?(.writing(path: output, format: "file"))
             do {
                 let sha256 = try await BlockingIO.run { try FileOutput.write(blob: digest, size: size, from: store, to: output, journal: journal) }
                 return (output, sha256)

@@ -23,6 +23,8 @@ public struct FetchRequest: Sendable {
     /// Records the output once it is in place, so that the command can take it back if the run
     /// then fails; nil: the output is final at once.
     public var journal: CommitJournal?
+    /// Progress, for whoever shows it.
+    public var events: PullEventSink?
     /// The most bytes the file may have (`--max-size`): every vantage stops a download there.
     public var maximumSize: Int64
 

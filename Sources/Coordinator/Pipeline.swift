@@ -117,16 +117,18 @@ struct Pipeline: Sendable {
         self.init(vantages: clients, timeout: timeout, policy: policy, events: events)
     }
 
-    /// Every vantage observes the subject; the decision on what they saw.
-    func verify<Observer: SubjectObserver>(_ observer: Observer) async -> Verification<Observer.Subject, Observer.Payload> {
-        events?(.resolving(vantages: vantages.map(\.spec.name)))
+    /// Every vantage observes the subject; the decision on what they saw. Progress names each
+    /// vantage after `label` ("wget/tor" in a set of formulae).
+    func verify<Observer: SubjectObserver>(_ observer: Observer, label: String = "") async -> Verification<Observer.Subject, Observer.Payload> {
+        events?(.resolving(vantages: vantages.map { label + $0.spec.name }))
         let events = events
         let attempts = await VantageFanOut.attempt(vantages, timeout: timeout, finished: { attempt in
+            let name = label + attempt.vantage.spec.name
             switch attempt.result {
             case .success(let answer):
-                events?(.vantageAnswered(name: attempt.vantage.spec.name, digest: answer.subject.comparedItems.first?.value ?? ""))
+                events?(.vantageAnswered(name: name, digest: answer.subject.comparedItems.first?.value ?? ""))
             case .failure(let failure):
-                events?(.vantageFailed(name: attempt.vantage.spec.name, message: failure.message))
+                events?(.vantageFailed(name: name, message: failure.message))
             }
         }) { vantage in
             try await observer.observe(through: vantage)
@@ -176,10 +178,15 @@ struct Pipeline: Sendable {
     }
 
     /// Several subjects over the same vantages (a bottle run's formulae), verified only, at most
-    /// `width` at once; results in the order given. The set's delivery is the caller's.
-    func verifyEach<Observer: SubjectObserver>(_ observers: [Observer], width: Int) async throws -> [Verification<Observer.Subject, Observer.Payload>] {
-        let quiet = Pipeline(vantages: vantages, timeout: timeout, policy: policy)
-        return try await BoundedWindow.map(observers, width: width) { _, observer in await quiet.verify(observer) }
+    /// `width` at once; results in the order given. The set's delivery is the caller's. With
+    /// `labels` (one per subject), progress names each vantage after its subject's label.
+    func verifyEach<Observer: SubjectObserver>(
+        _ observers: [Observer], width: Int, labels: [String]? = nil
+    ) async throws -> [Verification<Observer.Subject, Observer.Payload>] {
+        let pipeline = labels == nil ? Pipeline(vantages: vantages, timeout: timeout, policy: policy) : self
+        return try await BoundedWindow.map(observers, width: width) { index, observer in
+            await pipeline.verify(observer, label: labels.map { $0[index] + "/" } ?? "")
+        }
     }
 }
 
@@ -234,7 +241,7 @@ enum VantageClients {
         case .ssh:
             // curl or `3tofu agent` on the remote host does the fetching; the session connects on first use.
             let transport = try SSHVantage.httpTransport(spec, caCertificatePath: caCertificatePath, timeout: timeout)
-            let client = RegistryClient(transport: transport, credentials: credentials, insecureRegistries: insecureRegistries)
+            let client = RegistryClient(transport: transport, credentials: credentials, insecureRegistries: insecureRegistries, label: spec.name)
             return VantageClient(spec: spec, route: transport.route, client: client)
         }
         configuration.extraCACertificatesPath = try CABundles.combined([caCertificatePath, spec.caCert].compactMap { $0 })
@@ -246,7 +253,7 @@ enum VantageClients {
         } catch {
             throw CoordinatorError(.badInput, "vantage '\(spec.name)': \(error)")
         }
-        let client = RegistryClient(transport: transport, credentials: credentials, insecureRegistries: insecureRegistries)
+        let client = RegistryClient(transport: transport, credentials: credentials, insecureRegistries: insecureRegistries, label: spec.name)
         return VantageClient(spec: spec, route: transport.route, client: client)
     }
 }

@@ -10,13 +10,19 @@ public final class RegistryClient: Sendable {
     let insecureHosts: Set<String>
     let retry: RetryPolicy
     let tokens = TokenCache()
+    /// The vantage's name in `HTTPExchangeLog` (nil: its exchanges are not told).
+    let label: String?
 
     public static let manifestSizeLimit = 4 * 1024 * 1024
     public static let tokenSizeLimit = 1024 * 1024
 
     /// `insecureRegistries` are `host[:port]` values that are spoken to over plain HTTP.
-    public init(transport: any HTTPTransport, credentials: RegistryCredentials = .none, insecureRegistries: Set<String> = [], retry: RetryPolicy = .standard) {
+    public init(
+        transport: any HTTPTransport, credentials: RegistryCredentials = .none, insecureRegistries: Set<String> = [], retry: RetryPolicy = .standard,
+        label: String? = nil
+    ) {
         self.transport = transport
+        self.label = label
         self.credentials = credentials
         self.insecureHosts = insecureRegistries
         self.retry = retry
@@ -362,7 +368,7 @@ public final class RegistryClient: Sendable {
             if keepAuthorization, let authorization {
                 hop.headers.append((name: "Authorization", value: authorization))
             }
-            let response = try await transport.perform(hop, into: destination)
+            let response = try await performLogged(hop, into: destination)
             guard [301, 302, 303, 307, 308].contains(response.status), let location = response.headers["Location"] else {
                 return (response, chain)
             }
@@ -376,6 +382,27 @@ public final class RegistryClient: Sendable {
             }
         }
         throw RegistryError(.redirect, "\(Self.redact(request.url)): more than \(RedirectPolicy.maximumHops) redirects (a loop?); refusing to follow")
+    }
+
+    /// `transport.perform`, told to `HTTPExchangeLog` when this client has a label.
+    func performLogged(_ request: HTTPRequest, into destination: BodyDestination) async throws -> HTTPResponse {
+        guard let label else { return try await transport.perform(request, into: destination) }
+        let start = ContinuousClock.now
+        func seconds() -> Double {
+            let elapsed = ContinuousClock.now - start
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+        do {
+            let response = try await transport.perform(request, into: destination)
+            HTTPExchangeLog.record(HTTPExchange(
+                vantage: label, method: request.method.rawValue, url: request.url, status: response.status, bytes: response.bodyLength, seconds: seconds()))
+            return response
+        } catch {
+            HTTPExchangeLog.record(HTTPExchange(
+                vantage: label, method: request.method.rawValue, url: request.url, status: nil, bytes: 0, seconds: seconds(),
+                failure: (error as? TransportError).map { "\($0.kind)" } ?? "\(type(of: error))"))
+            throw error
+        }
     }
 
     /// Runs `operation` again on retryable statuses (5xx, 429 with Retry-After) and transient network errors.

@@ -145,7 +145,11 @@ struct BundleTests {
             ["pull", "--images-from", file, "--output", output, "--vantages", try lab.vantagesFile(), "--report", report, "--json"] + lab.registryOptions())
         #expect(result.status == 2 || result.status == 3, "\(result.stderr)")
         #expect(result.stderr.contains("\(file):2"), "the failure should name the line: \(result.stderr)")
-        #expect(result.stdout.isEmpty)
+        // --json: the one document says so, and that nothing was written.
+        try ReportSchema.validateResult(result.stdout)
+        let document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(document?["exitCode"] as? Int == Int(result.status))
+        #expect((document?["written"] as? [Any])?.isEmpty == true, "\(result.stdout)")
         #expect(!FileManager.default.fileExists(atPath: output))
         #expect(temporaryLeftovers(in: lab.home.path).isEmpty)
         // The image that agreed downloaded no layer: the set was refused first.

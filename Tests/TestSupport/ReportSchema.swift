@@ -10,6 +10,19 @@ public enum ReportSchema {
             .appendingPathComponent("schemas/report-v1.schema.json").path
     }
 
+    /// The `--json` result schema in this checkout.
+    public static var resultSchemaPath: String {
+        URL(fileURLWithPath: schemaPath).deletingLastPathComponent().appendingPathComponent("result-v1.schema.json").path
+    }
+
+    /// Validates a `--json` document (the text printed on stdout) against `result-v1.schema.json`.
+    public static func validateResult(_ json: String) throws {
+        let scratch = try TemporaryDirectory(prefix: "result")
+        let path = scratch.file("result.json")
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        try validate(reportPath: path, schema: resultSchemaPath)
+    }
+
     /// Exit status of the script when `jsonschema` cannot be imported.
     static let missingModuleStatus: Int32 = 3
 
@@ -37,7 +50,7 @@ public enum ReportSchema {
 
     /// Throws a `FixtureError` listing every validation error when the report at `reportPath`
     /// does not match the schema (or when no Python with `jsonschema` is available).
-    public static func validate(reportPath: String) throws {
+    public static func validate(reportPath: String, schema schemaPath: String = schemaPath) throws {
         var last: Shell.Output?
         for python in ["/usr/bin/python3", "python3"] {
             guard python.hasPrefix("/") ? FileManager.default.isExecutableFile(atPath: python) : true else { continue }
