@@ -59,6 +59,7 @@ struct FetchCommand: AsyncParsableCommand, ResultCommand {
         targets.add("--output", output)
         targets.addReports(reportOutputs)
         try targets.check()
+        try FetchCoordinator.checkURL(url)
         try setup.checkVantages()
         InterruptHandler.install(output: output)
         // The file and its report are kept only if the whole run succeeds.

@@ -15,9 +15,7 @@ public enum FetchCoordinator {
     public static let checksumFileLimit = 4 << 20
 
     public static func run(_ request: FetchRequest) async throws -> FetchResult {
-        guard let scheme = URL(string: request.url)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
-            throw CoordinatorError(.badInput, "'\(RegistryClient.redact(request.url))' is not an http:// or https:// URL; give the full address of the file")
-        }
+        try checkURL(request.url)
         let pipeline = try Pipeline(
             request.vantages, caCertificatePath: request.caCertificatePath, insecureRegistries: [], credentials: .none,
             timeout: request.vantageTimeout, policy: request.policy, events: request.events)
@@ -99,6 +97,13 @@ public enum FetchCoordinator {
             } catch {
                 throw CoordinatorError(.notMet, "could not write \(output): \(error)")
             }
+        }
+    }
+
+    /// Refuses a URL that no vantage could fetch (exit 2), before anything else is asked of the user.
+    public static func checkURL(_ url: String) throws {
+        guard let scheme = URL(string: url)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+            throw CoordinatorError(.badInput, "'\(RegistryClient.redact(url))' is not an http:// or https:// URL; give the full address of the file")
         }
     }
 
