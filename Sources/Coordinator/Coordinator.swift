@@ -51,6 +51,7 @@ public enum Coordinator {
         result.layersCached = statistics.cached
         result.layersResumed = statistics.resumed
         result.bytesReceived = statistics.bytesReceived
+        result.bytesByRoute = statistics.bytesByRoute
 
         guard let output = request.output else { return result }
         guard decision.verdict == .agree else {
@@ -319,6 +320,8 @@ public struct PullResult: Sendable {
     /// Downloads that continued a partial file left by an earlier, interrupted run.
     public var layersResumed = 0
     public var bytesReceived: Int64 = 0
+    /// Bytes of the downloaded blobs each vantage's route carried (several under `blob_verification = "source"`).
+    public var bytesByRoute: [String: Int64] = [:]
     /// Layers the archive writer took straight from their downloads (not read back from the store).
     public var layersStreamed = 0
 
