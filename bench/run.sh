@@ -161,7 +161,7 @@ measure() {
     rm -rf "$dir"; mkdir -p "$dir/cache" "$dir/tmp" "$dir/floor"
     local -a cmd
     case $tool in
-    tofu-default) cmd=("$tofu" pull "$ref" --vantages "$vantages_file" --insecure-registry "$registry" --output "$dir/out.tar") ;;
+    tofu-default) cmd=("$tofu" pull "$ref" --vantages "$vantages_file" --insecure-registry "$registry" --output "$dir/out.tar" --json) ;;
     tofu-every) cmd=("$tofu" pull "$ref" --vantages "$vantages_file" --insecure-registry "$registry" \
                      --policy "$work/every-vantage.toml" --output "$dir/out.tar") ;;
     base-default) cmd=("$baseline" pull "$ref" --vantages "$vantages_file" --insecure-registry "$registry" --output "$dir/out.tar") ;;
