@@ -78,6 +78,37 @@ for tool, limit in TARGETS.items():
     if key in main:
         value = main[key]["median"]
         checks.append({"target": f"{tool} <= {FLOOR_FACTOR} x floor", "value": value, "met": value <= FLOOR_FACTOR})
+# WAN scenarios: 3tofu against skopeo over the best route (direct: the fastest route in every
+# scenario but wan-slow-local, where it is the route the target names) and against the limit.
+WAN_TARGETS = {"wan-large": 0.6, "wan-slow-local": 0.15, "wan-medium": 1.0}
+wan = {}
+for name, scenario in meta.get("wan", {}).items():
+    shaping = [float(x) for x in scenario["shaping"].split()]
+    scale = float(scenario.get("scale", 1))
+    bandwidths = [shaping[0], shaping[2], shaping[4]]
+    rtts = [shaping[1], shaping[3], shaping[5]]
+    if len(shaping) > 6 and shaping[6] > 0:
+        bandwidths = bandwidths[:2]  # the route that dies carries (almost) nothing
+    limit = scenario["bytes"] / (sum(bandwidths) * scale * 1e6) + 3 * max(rtts) / 1000
+    entry = {"bytes": scenario["bytes"], "limit": round(limit, 2), "shaping": scenario["shaping"], "scale": scale}
+    for tool in ("tofu-default", "base-default", "skopeo"):
+        good = ok(name, tool)
+        if good:
+            entry[tool] = round(median([s["wall"] for s in good]), 2)
+            entry[f"{tool}/limit"] = round(median([s["wall"] for s in good]) / limit, 2)
+    carried = [s["routeBytes"] for s in ok(name, "tofu-default") if "routeBytes" in s]
+    if carried:
+        entry["tofuRouteBytes"] = carried[-1]
+    wan[name] = entry
+    r = ratio_table.get(name, {}).get("tofu-default/skopeo")
+    if r and name in WAN_TARGETS:
+        checks.append({"target": f"{name}: tofu-default <= {WAN_TARGETS[name]} x skopeo over the direct route",
+                       "value": r["median"], "met": r["median"] <= WAN_TARGETS[name]})
+    base = ratio_table.get(name, {}).get("base-default/skopeo")
+    if r and base and name == "wan-small-layers":
+        checks.append({"target": f"{name}: tofu-default no worse than the baseline (x skopeo)",
+                       "value": r["median"], "met": r["median"] <= base["median"] * 1.05, "where": f"baseline {base['median']}"})
+
 tofu_rss = [(s["image"], s["tool"], s["maxRSSKiB"] / 1024) for s in samples if s["tool"].startswith("tofu") and s["status"] == 0]
 if tofu_rss:
     worst = max(tofu_rss, key=lambda x: x[2])
@@ -98,7 +129,7 @@ for image, mib in sorted(sizes.items(), key=lambda x: x[1]):
                             "MiBps": round(mib / entry["wallMedian"], 1), "maxRSSMiB": round(entry["maxRSSMiB"], 1)})
 
 results = {"schema": "3tofu.bench/v1", "meta": meta, "summary": summary, "ratios": ratio_table,
-           "checks": checks, "scaling": scaling, "samples": samples}
+           "checks": checks, "wan": wan, "scaling": scaling, "samples": samples}
 with open(results_path, "w") as f:
     json.dump(results, f, indent=2)
 
@@ -113,6 +144,10 @@ print(f"\nmachine: {m['nproc']} CPUs ({m['cpu']}, SHA-NI {'yes' if m['shaNI'] el
 for image in images:
     label = {"main": f"main image ({meta['sizeMiB']} MiB, 8 layers)", "small": "many small layers (100 x 100 KB)"}.get(
         image, f"scaling image ({image[5:]} MiB, 8 layers)")
+    if image in wan:
+        w = wan[image]
+        label = (f"{image}: {w['bytes'] / 1e6:.1f} MB; routes MB/s ms (direct, http-proxy, socks) {w['shaping']}"
+                 + (f" x{w['scale']:g} bandwidth" if w["scale"] != 1 else "") + f"; limit {w['limit']:.2f} s")
     print(f"\n{label}")
     print(f"  {'tool':<14}{'runs':>5}{'median s':>10}{'min s':>8}{'max s':>8}{'cpu s':>8}{'peak RSS MiB':>14}{'x skopeo':>10}{'x floor':>9}{'x routes':>10}{'synced s':>10}")
     for tool, entry in summary[image].items():
@@ -127,6 +162,13 @@ for image in images:
     for key, r in ratio_table[image].items():
         if key.startswith(("tofu", "base", "routes/skopeo")):
             print(f"    {key:<29} run by run: {', '.join(f'{x:.2f}' for x in r['byRun'])}  (median {r['median']:.2f})")
+    if image in wan:
+        w = wan[image]
+        for tool in ("tofu-default", "base-default", "skopeo"):
+            if f"{tool}/limit" in w:
+                print(f"    {tool + '/limit':<29} {w[f'{tool}/limit']:.2f}")
+        if "tofuRouteBytes" in w:
+            print(f"    tofu-default bytes by route:  " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in w["tofuRouteBytes"].items()))
     for tool, entry in summary[image].items():
         for error in entry["errors"][:1]:
             print(f"    {tool} failed: {error.strip().splitlines()[-1] if error.strip() else '(no message)'}")

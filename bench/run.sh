@@ -21,6 +21,22 @@
 #   BENCH_BASELINE=path/to/3tofu  also time another 3tofu build (base-default, base-every): before/after
 #   BENCH_RECORD=1           also copy results.json to bench/results/<date>.json (for the README)
 #   BENCH_KEEP=1             keep bench/out/work (registry storage, logs) afterwards
+#   BENCH_LOOPBACK=1         the loopback part above (0 skips it: WAN only)
+#   BENCH_WAN=1              the WAN part (0 skips it): routes shaped by bench/shaper.py relays
+#                            (bandwidth cap and added delay per route), checked with curl first:
+#                            home 40 MB/s 20 ms (direct), VPS tunnel 10 MB/s 100 ms (HTTP proxy),
+#                            Tor 2 MB/s 400 ms (SOCKS5 proxy); scenarios wan-large, wan-medium,
+#                            wan-small-layers, wan-slow-local (direct 3 MB/s, HTTP proxy 40 MB/s),
+#                            wan-tor-fails (the Tor route resets after BENCH_WAN_TOR_DIES_MB)
+#   BENCH_WAN_MB=200         size of wan-large, wan-slow-local and wan-tor-fails (MiB, 8 layers)
+#   BENCH_WAN_MEDIUM_MB=20   size of wan-medium
+#   BENCH_WAN_RUNS=3         runs of each tool per WAN scenario
+#   BENCH_WAN_SCENARIOS="wan-large wan-medium wan-small-layers wan-slow-local wan-tor-fails"
+#   BENCH_WAN_TOR_DIES_MB=4  wan-tor-fails: MB the Tor route carries before it resets
+#   BENCH_WAN_SCALE=1        multiplies every route's bandwidth (0.25: a slower WAN)
+#   BENCH_WAN_TOLERANCE=0.3  how far a route's rate measured by the check may be from its setting
+#                            (a loaded machine's relays fall short: the bench stops rather than
+#                            time a WAN other than the one it reports)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -87,6 +103,7 @@ loopback_lab_start Warning || die "the loopback servers did not start; see $work
 registry=127.0.0.1:$registry_port
 
 loopback_lab_vantages "$work/vantages.toml"
+vantages_file=$work/vantages.toml
 # strict, but every vantage downloads and hashes every blob. (paranoid also sets that, but refuses
 # plain-HTTP registries, and the bench registry is plain HTTP on loopback.)
 cat > "$work/every-vantage.toml" <<TOML
@@ -119,10 +136,10 @@ print(json.dumps([int(t*x) for x in f]))' "$1"
 }
 
 say "generating and pushing the images (incompressible data, gzip level 1)"
-make_image main "$(mixed_layers "$size_mb")"
-[ "$small" = 1 ] && make_image small "$(python3 -c 'print([100000]*100)')"
+[ "${BENCH_LOOPBACK:-1}" = 1 ] && make_image main "$(mixed_layers "$size_mb")"
+[ "${BENCH_LOOPBACK:-1}" = 1 ] && [ "$small" = 1 ] && make_image small "$(python3 -c 'print([100000]*100)')"
 scaling_sizes=""
-if [ "$scaling_mb" != 0 ]; then scaling_sizes=$scaling_mb; fi
+if [ "$scaling_mb" != 0 ] && [ "${BENCH_LOOPBACK:-1}" = 1 ]; then scaling_sizes=$scaling_mb; fi
 if [ "${BENCH_SCALING:-0}" = 1 ]; then scaling_sizes="$scaling_sizes $scaling_large_mb"; fi
 for mb in $scaling_sizes; do make_image "scale$mb" "$(mixed_layers "$mb")"; done
 
@@ -144,11 +161,11 @@ measure() {
     rm -rf "$dir"; mkdir -p "$dir/cache" "$dir/tmp" "$dir/floor"
     local -a cmd
     case $tool in
-    tofu-default) cmd=("$tofu" pull "$ref" --vantages "$work/vantages.toml" --insecure-registry "$registry" --output "$dir/out.tar") ;;
-    tofu-every) cmd=("$tofu" pull "$ref" --vantages "$work/vantages.toml" --insecure-registry "$registry" \
+    tofu-default) cmd=("$tofu" pull "$ref" --vantages "$vantages_file" --insecure-registry "$registry" --output "$dir/out.tar" --json) ;;
+    tofu-every) cmd=("$tofu" pull "$ref" --vantages "$vantages_file" --insecure-registry "$registry" \
                      --policy "$work/every-vantage.toml" --output "$dir/out.tar") ;;
-    base-default) cmd=("$baseline" pull "$ref" --vantages "$work/vantages.toml" --insecure-registry "$registry" --output "$dir/out.tar") ;;
-    base-every) cmd=("$baseline" pull "$ref" --vantages "$work/vantages.toml" --insecure-registry "$registry" \
+    base-default) cmd=("$baseline" pull "$ref" --vantages "$vantages_file" --insecure-registry "$registry" --output "$dir/out.tar") ;;
+    base-every) cmd=("$baseline" pull "$ref" --vantages "$vantages_file" --insecure-registry "$registry" \
                      --policy "$work/every-vantage.toml" --output "$dir/out.tar") ;;
     skopeo) cmd=(skopeo copy --quiet --insecure-policy --src-tls-verify=false "docker://$ref" "docker-archive:$dir/out.tar:$ref") ;;
     occystrap) cmd=("$occystrap" --insecure --os linux --architecture amd64 process "registry://$ref" "tar://$dir/out.tar") ;;
@@ -174,9 +191,9 @@ measure() {
     local synced; synced=$(date +%s%N)
     local bytes=0
     if [ -f "$dir/out.tar" ]; then bytes=$(stat -c %s "$dir/out.tar"); else bytes=$(du -sb "$dir/floor" | cut -f1); fi
-    python3 - "$image" "$tool" "$run" "$start" "$end" "$status" "$bytes" "$dir/time.txt" "$dir/stderr" "$load" "$synced" >>"$samples" <<'PY'
-import json, sys
-image, tool, run, start, end, status, size, timefile, stderr, load, synced = sys.argv[1:]
+    python3 - "${label:-$image}" "$tool" "$run" "$start" "$end" "$status" "$bytes" "$dir/time.txt" "$dir/stderr" "$load" "$synced" "$dir/stdout" >>"$samples" <<'PY'
+import json, os, sys
+image, tool, run, start, end, status, size, timefile, stderr, load, synced, routes_file = sys.argv[1:]
 fields = {}
 for line in open(timefile, errors="replace"):
     key, _, value = line.strip().rpartition(": ")
@@ -188,12 +205,20 @@ sample = {"image": image, "tool": tool, "run": int(run), "status": int(status),
           "load1": float(load)}
 if int(status) != 0:
     sample["error"] = open(stderr, errors="replace").read()[-600:]
+if tool.startswith(("tofu", "base")) and int(status) == 0 and os.path.exists(routes_file):
+    # 3tofu --json: the bytes each route carried (when the build reports them)
+    try:
+        carried = json.load(open(routes_file)).get("blobRoutes")
+        if carried:
+            sample["routeBytes"] = {r["vantage"]: r["bytes"] for r in carried}
+    except (ValueError, KeyError, TypeError):
+        pass
 print(json.dumps(sample))
 PY
     local last; last=$(tail -1 "$samples")
-    python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print("  %10s run %d  %-13s %7.2f s %7.1f MiB  exit %d" % (s["image"], s["run"], s["tool"], s["wall"], s["maxRSSKiB"]/1024, s["status"]))' "$last" >&2
+    python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print("  %16s run %d  %-13s %7.2f s %7.1f MiB  exit %d" % (s["image"], s["run"], s["tool"], s["wall"], s["maxRSSKiB"]/1024, s["status"]))' "$last" >&2
     if [ "$status" != 0 ]; then sed 's/^/      /' "$dir/stderr" | tail -5 >&2; fi
-    if [ "$tool" = tofu-default ] && [ "$run" = 1 ] && [ "$status" = 0 ]; then
+    if [ "$tool" = tofu-default ] && [ "$run" = 1 ] && [ "$status" = 0 ] && [ -z "${label:-}" ]; then
         # The output is a docker-archive skopeo can read (checked once, not timed).
         skopeo inspect --raw "docker-archive:$dir/out.tar" >/dev/null || die "skopeo cannot read 3tofu's output for $image"
     fi
@@ -214,17 +239,26 @@ series() {
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ "${BENCH_LOOPBACK:-1}" = 1 ]; then
 # shellcheck disable=SC2086
 { say "main image: $size_mb MiB in 8 layers, $runs runs"; series main "$runs" $tools; }
-if [ "$small" = 1 ]; then
+fi
+if [ "${BENCH_LOOPBACK:-1}" = 1 ] && [ "$small" = 1 ]; then
     small_tools=${tools//floor/}; small_tools=${small_tools//routes/}
     # shellcheck disable=SC2086
     { say "many small layers: 100 x 100 KB, $runs runs"; series small "$runs" $small_tools; }
 fi
 for mb in $scaling_sizes; do
+    [ "${BENCH_LOOPBACK:-1}" = 1 ] || break
     say "scaling: $mb MiB, $scaling_runs run(s)"
     series "scale$mb" "$scaling_runs" tofu-default tofu-every skopeo
 done
+wan_json='{}'
+if [ "${BENCH_WAN:-1}" = 1 ]; then
+    # shellcheck source=bench/wan.sh
+    source "$here/wan.sh"
+    wan_run
+fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 - "$out/meta.json" <<PY
@@ -242,6 +276,7 @@ json.dump({
                "occystrap": sh("$here/.venv/bin/pip show occystrap 2>/dev/null | sed -n 's/^Version: //p'"),
                "openssl": sh("openssl version"), "registry": sh("docker-registry --version")},
   "notes": [n for n in ["$occystrap_note"] if n],
+  "wan": json.loads('''$wan_json'''),
 }, open(sys.argv[1], "w"), indent=2)
 PY
 python3 "$here/report.py" "$samples" "$out/meta.json" "$out/results.json"

@@ -155,7 +155,8 @@ struct PullCommand: AsyncParsableCommand, ResultCommand {
                         output: written.path, format: written.format.rawValue, sha256: written.sha256,
                         manifestWritten: written.manifestDigestWritten.string, convertedFrom: written.convertedFrom?.string,
                         layersDownloaded: result.layersDownloaded, layersCached: result.layersCached, layersResumed: result.layersResumed,
-                        layersStreamed: result.layersStreamed, bytesReceived: result.bytesReceived))
+                        layersStreamed: result.layersStreamed, bytesReceived: result.bytesReceived,
+                        blobRoutes: PullSummary.RouteBytes.list(result.bytesByRoute, order: result.vantages.map(\.spec.name))))
             } else {
                 // An archive's SHA-256 (computed while writing it) lets the far side of an air gap check
                 // the copy; an OCI layout is a directory, with no one hash to compare.
@@ -185,6 +186,17 @@ struct PullSummary: Encodable {
     /// Layers written into the archive straight from their downloads, not read back from the cache.
     var layersStreamed: Int
     var bytesReceived: Int64
+    /// The bytes each vantage's route carried of the downloaded blobs, in the vantages' order.
+    var blobRoutes: [RouteBytes] = []
+
+    struct RouteBytes: Encodable, Equatable {
+        var vantage: String
+        var bytes: Int64
+
+        static func list(_ bytes: [String: Int64], order: [String]) -> [RouteBytes] {
+            order.compactMap { name in bytes[name].map { RouteBytes(vantage: name, bytes: $0) } }
+        }
+    }
 }
 
 func printJSON<T: Encodable>(_ value: T) throws {

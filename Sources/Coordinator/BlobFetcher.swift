@@ -6,7 +6,8 @@ import Registry
 /// Brings blobs into the content store, verified against their agreed digests and sizes:
 /// downloads in the order given, more than one at a time only on slow routes (`DownloadRamp`,
 /// at most `concurrency`), resume of partial downloads, and another agreeing vantage as fallback
-/// when one fails or sends wrong bytes. With a `gate` that streams to a writer, a download from a
+/// when one fails or sends wrong bytes. With several sources, the blobs are spread over them by
+/// what each is measured to deliver (`RoutePlanner`, BlobFetcher+Routes.swift). With a `gate` that streams to a writer, a download from a
 /// layer's first byte is also handed to the archive writer as it arrives (`LayerFeed`).
 struct BlobFetcher: Sendable {
     let store: ContentStore
@@ -26,12 +27,14 @@ struct BlobFetcher: Sendable {
         var cached = 0
         var resumed = 0
         var bytesReceived: Int64 = 0
+        /// Bytes of the downloaded blobs each source (vantage name) brought.
+        var bytesByRoute: [String: Int64] = [:]
     }
 
     /// What one child of the fetch brings back: a finished download (or a blob another run
     /// committed while this one waited for it), or the time to look at the ramp.
-    private enum Step: Sendable {
-        case finished(digest: Digest, resumedFrom: Int64?, size: Int64)
+    enum Step: Sendable {
+        case finished(digest: Digest, resumedFrom: Int64?, size: Int64, route: String)
         case committedElsewhere(digest: Digest)
         case look
     }
@@ -57,6 +60,10 @@ struct BlobFetcher: Sendable {
         gate?.fetchPlanned(Set(missing.map(\.digest)))
         events?(.blobsPlanned(count: unique.count, bytes: unique.reduce(Int64(0)) { total, blob in total.addingReportingOverflow(max(0, blob.size)).overflow ? .max : total + max(0, blob.size) }, cached: unique.count - missing.count))
         var statistics = Statistics(cached: unique.count - missing.count)
+        if sources.count > 1, !missing.isEmpty {
+            try await fetchOverRoutes(missing, statistics: &statistics)
+            return statistics
+        }
         try await withThrowingTaskGroup(of: Step.self) { group in
             var waiting = missing[...]
             /// Running downloads: the partial length each started from, and its size.
@@ -68,7 +75,7 @@ struct BlobFetcher: Sendable {
                 guard let descriptor = waiting.popFirst() else { return }
                 running[descriptor.digest] = (store.partialLength(for: descriptor.digest), descriptor.size)
                 gate?.downloadsRunning(running.count)
-                group.addTask { try await fetchOne(descriptor) }
+                group.addTask { try await fetchOne(descriptor, from: sources) }
             }
             func scheduleLook() {
                 guard !waiting.isEmpty, ramp.limit > 1 else { return }
@@ -88,13 +95,14 @@ struct BlobFetcher: Sendable {
                     statistics.cached += 1
                     startNext()
                     if running.isEmpty, waiting.isEmpty { group.cancelAll() }
-                case .finished(let digest, let resumedFrom, let size):
+                case .finished(let digest, let resumedFrom, let size, let route):
                     running[digest] = nil
                     gate?.downloadsRunning(running.count)
                     statistics.downloaded += 1
                     let received = size - (resumedFrom ?? 0)
                     if resumedFrom != nil { statistics.resumed += 1 }
                     statistics.bytesReceived += received
+                    statistics.bytesByRoute[route, default: 0] += received
                     finishedBytes += received
                     startNext()
                     if running.isEmpty, waiting.isEmpty { group.cancelAll() }
@@ -119,7 +127,12 @@ struct BlobFetcher: Sendable {
         return statistics
     }
 
-    private func fetchOne(_ descriptor: Descriptor) async throws -> Step {
+    /// Downloads one blob from `sources`, tried in order. `privateCopy`: a second download of a
+    /// blob another route is on (a hedge) into a file of its own, without the blob's lock or a
+    /// feed to the writer. `progress` learns the file the bytes go to.
+    func fetchOne(
+        _ descriptor: Descriptor, from sources: [(name: String, client: RegistryClient)], privateCopy: Bool = false, progress: RouteDownloadProgress? = nil
+    ) async throws -> Step {
         guard descriptor.size >= 0 else {
             throw CoordinatorError(.badInput, "blob \(descriptor.digest) has a negative size in the manifest")
         }
@@ -128,7 +141,7 @@ struct BlobFetcher: Sendable {
         // committed (hashed again before it is relied on) or resumes what the holder left. A holder
         // that makes no progress for `holderStallLimit` (stopped, hung) is left alone: this run
         // then downloads into a file of its own, and the commit keeps whichever verified copy lands first.
-        let lock = try await lockOrPassStalledHolder(descriptor)
+        let lock = privateCopy ? nil : try await lockOrPassStalledHolder(descriptor)
         defer { lock?.release() }
         let store = self.store
         // Hashed off the cooperative pool, and only when something is there: the usual download
@@ -143,7 +156,8 @@ struct BlobFetcher: Sendable {
         let startedAt = lock == nil ? 0 : store.partialLength(for: descriptor.digest)
         defer { if lock == nil { unlink(partial) } }
         events?(.blobStarted(digest: descriptor.digest.string, size: descriptor.size, partialPath: partial))
-        let feed = gate?.downloadStarting(descriptor.digest, size: descriptor.size, fromFirstByte: startedAt == 0)
+        progress?.transferring(path: partial, from: startedAt)
+        let feed = privateCopy ? nil : gate?.downloadStarting(descriptor.digest, size: descriptor.size, fromFirstByte: startedAt == 0)
         // Whatever happens below, a feed not verified is abandoned, so the writer never waits on it.
         defer { feed?.abandon() }
         var failures: [String] = []
@@ -169,7 +183,7 @@ struct BlobFetcher: Sendable {
                     _ = try await BlockingIO.run { try store.verifyAndCommit(file: partial, as: descriptor.digest, expectedSize: descriptor.size) }
                 }
                 events?(.blobFinished(digest: descriptor.digest.string, size: descriptor.size))
-                return .finished(digest: descriptor.digest, resumedFrom: download.resumed && startedAt > 0 ? startedAt : nil, size: descriptor.size)
+                return .finished(digest: descriptor.digest, resumedFrom: download.resumed && startedAt > 0 ? startedAt : nil, size: descriptor.size, route: name)
             } catch let error as CancellationError {
                 throw error
             } catch {

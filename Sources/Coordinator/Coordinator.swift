@@ -63,6 +63,8 @@ public struct PullResult: Sendable {
     /// Downloads that continued a partial file left by an earlier, interrupted run.
     public var layersResumed = 0
     public var bytesReceived: Int64 = 0
+    /// The bytes each agreeing route carried (vantage name → bytes), for --json and the bench.
+    public var bytesByRoute: [String: Int64] = [:]
     /// Layers the archive writer took straight from their downloads (not read back from the store).
     public var layersStreamed = 0
 
@@ -82,5 +84,6 @@ public struct PullResult: Sendable {
         layersCached = statistics.cached
         layersResumed = statistics.resumed
         bytesReceived = statistics.bytesReceived
+        bytesByRoute = statistics.bytesByRoute
     }
 }

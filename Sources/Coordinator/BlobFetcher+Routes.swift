@@ -1,0 +1,141 @@
+import Artifacts
+import Foundation
+import OCI
+import Registry
+
+/// The file one download writes, so that the fetch can measure it while it runs (for
+/// `RoutePlanner`): set once the download has its file (after the blob's lock, if it waited).
+final class RouteDownloadProgress: @unchecked Sendable {
+    private let lock = NSLock()
+    private var path: String?
+    private var start: Int64 = 0
+
+    func transferring(path: String, from start: Int64) {
+        lock.withLock {
+            self.path = path
+            self.start = start
+        }
+    }
+
+    /// Bytes this download has written so far; nil while it has no file yet.
+    func received() -> Int64? {
+        guard let (path, start) = lock.withLock({ self.path.map { ($0, self.start) } }) else { return nil }
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return 0 }
+        return max(0, Int64(info.st_size) - start)
+    }
+}
+
+extension BlobFetcher {
+    /// What one child of a fetch over several routes brings back.
+    enum RouteStep: Sendable {
+        /// `item` is in the store: this route's download committed it (`received` bytes over
+        /// the network), or another run's had (`received` 0).
+        case landed(item: Int, route: Int, received: Int64, resumed: Bool, elsewhere: Bool)
+        case failed(item: Int, route: Int, reason: String, cancelled: Bool)
+        case look
+    }
+
+    private struct Key: Hashable {
+        let item: Int
+        let route: Int
+    }
+
+    /// `blob_verification = "source"` with several agreeing sources: the blobs (`missing`, in the
+    /// writer's order) are spread over them as `RoutePlanner` decides, from what each route is
+    /// measured to deliver during this fetch. Each download is `fetchOne` over one route: the
+    /// lock, the resume, the live feed to the writer and the hash on the way in are the same as
+    /// with one source. A hedge downloads into a private copy; the first copy to land wins.
+    func fetchOverRoutes(_ missing: [Descriptor], statistics: inout Statistics) async throws {
+        if let negative = missing.first(where: { $0.size < 0 }) {
+            throw CoordinatorError(.badInput, "blob \(negative.digest) has a negative size in the manifest")
+        }
+        var planner = RoutePlanner(sizes: missing.map(\.size), routes: sources.count, perRouteLimit: concurrency)
+        let begin = ContinuousClock.now
+        func seconds() -> Double {
+            let elapsed = ContinuousClock.now - begin
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+        var tasks: [Key: (task: Task<RouteStep, Never>, progress: RouteDownloadProgress)] = [:]
+        var failures: [String] = []
+        var stats = statistics
+        try await withThrowingTaskGroup(of: RouteStep.self) { group in
+            func carry(_ actions: [RoutePlanner.Action]) {
+                for action in actions {
+                    switch action {
+                    case .start(let item, let route), .hedge(let item, let route):
+                        let hedge = action == .hedge(item: item, route: route)
+                        let progress = RouteDownloadProgress()
+                        let descriptor = missing[item]
+                        let task = Task { await download(descriptor, item: item, route: route, hedge: hedge, progress: progress) }
+                        tasks[Key(item: item, route: route)] = (task, progress)
+                        group.addTask { await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() } }
+                    case .cancel(let item, let route):
+                        tasks[Key(item: item, route: route)]?.task.cancel()
+                    }
+                }
+                gate?.downloadsRunning(planner.running.count)
+            }
+            func look() {
+                group.addTask {
+                    // Cancelled when the fetch is done: it does not wait out the sleep.
+                    try? await Task.sleep(for: .seconds(DownloadRamp.interval))
+                    return .look
+                }
+            }
+            carry(planner.decide())
+            look()
+            while !planner.isFinished, let step = try await group.next() {
+                carry(planner.tick(seconds()))
+                switch step {
+                case .landed(let item, let route, let received, let resumed, let elsewhere):
+                    tasks[Key(item: item, route: route)] = nil
+                    let first = !planner.done.contains(item)
+                    if received > 0 { stats.bytesByRoute[sources[route].name, default: 0] += received }
+                    if first {
+                        if elsewhere {
+                            stats.cached += 1
+                        } else {
+                            stats.downloaded += 1
+                            if resumed { stats.resumed += 1 }
+                            stats.bytesReceived += received
+                        }
+                    }
+                    carry(planner.finished(item: item, route: route, received: received))
+                case .failed(let item, let route, let reason, let cancelled):
+                    tasks[Key(item: item, route: route)] = nil
+                    if !cancelled { failures.append(reason) }
+                    carry(planner.failed(item: item, route: route, reason: reason, dropRoute: !cancelled))
+                case .look:
+                    for (key, entry) in tasks {
+                        if let bytes = entry.progress.received() {
+                            planner.progress(item: key.item, route: key.route, bytes: bytes)
+                        }
+                    }
+                    if !planner.isFinished { look() }
+                }
+                if planner.isExhausted {
+                    throw CoordinatorError(.notMet, "could not download the agreed blobs from any agreeing vantage: \(failures.joined(separator: "; "))")
+                }
+                carry(planner.decide())
+            }
+            group.cancelAll()
+        }
+        statistics = stats
+    }
+
+    private func download(_ descriptor: Descriptor, item: Int, route: Int, hedge: Bool, progress: RouteDownloadProgress) async -> RouteStep {
+        do {
+            switch try await fetchOne(descriptor, from: [sources[route]], privateCopy: hedge, progress: progress) {
+            case .finished(_, let resumedFrom, let size, _):
+                return .landed(item: item, route: route, received: size - (resumedFrom ?? 0), resumed: resumedFrom != nil, elsewhere: false)
+            case .committedElsewhere:
+                return .landed(item: item, route: route, received: 0, resumed: false, elsewhere: true)
+            case .look:
+                return .failed(item: item, route: route, reason: "unexpected step", cancelled: false)
+            }
+        } catch {
+            return .failed(item: item, route: route, reason: "\(error)", cancelled: Task.isCancelled || error is CancellationError)
+        }
+    }
+}

@@ -1,0 +1,257 @@
+/// Which agreeing route downloads which blob, when several routes may (`blob_verification =
+/// "source"`): every byte is checked against its agreed digest, so the route that carries a blob
+/// does not matter for trust, only for speed. Pure: the fetcher measures (bytes of each running
+/// download, the time) and carries out the actions; this decides.
+///
+/// - Each route's pace is measured during the run: the bytes it brought over the time it had
+///   downloads running (request latency included), and its latency as the quickest first byte.
+/// - A route with no pace yet takes one blob to measure it: the preferred route (index 0), or any
+///   route when nothing runs, the first blob in the writer's order; any other route the smallest
+///   blob waiting, only while at least two wait (never the last one), and only from `probeAfter`
+///   on (the preferred route's first download starts alone, so it streams to the writer).
+/// - Once a route is measured at `fastEnough` or more (a fast link: the disk and the hash set the
+///   pace, not the network), no other route takes anything: one route then keeps every layer
+///   streaming from its download into the archive, as with a single source.
+/// - A route with a pace takes the first waiting blob it would finish no later than the best
+///   route would (within `slack`), counting what each route still has to bring; it runs another
+///   download beside its own only while those would end before a new request's first byte.
+/// - Once nothing waits, an idle route also downloads a blob a slower route is still on (a
+///   hedge), if it would finish it well before (`hedgeFactor`); the first copy to land wins and
+///   the other is cancelled.
+/// - A route that errs, or whose started downloads bring nothing for `stallSeconds`, is dropped
+///   and its blobs go back to the front of the queue for the others (the last route standing is
+///   never dropped for a stall: the transport's own low-speed limit decides then).
+struct RoutePlanner: Sendable, Equatable {
+    enum Action: Sendable, Equatable {
+        /// Download `item` over `route`.
+        case start(item: Int, route: Int)
+        /// Download `item` over `route` too, into a copy of its own: another route is slow on it.
+        case hedge(item: Int, route: Int)
+        /// Stop the download of `item` over `route` (it landed elsewhere, or the route is dropped).
+        case cancel(item: Int, route: Int)
+    }
+
+    struct Download: Sendable, Equatable {
+        var item: Int
+        var route: Int
+        var startedAt: Double
+        /// Bytes received so far.
+        var bytes: Int64 = 0
+        /// Whether bytes flow (a download waiting for another run's lock is not stalled).
+        var transferring = false
+        var lastGrowthAt: Double
+        var hedge: Bool
+    }
+
+    struct Route: Sendable, Equatable {
+        var alive = true
+        var bytes: Int64 = 0
+        var activeSeconds = 0.0
+        var latency: Double?
+        /// Bytes brought by downloads that landed (what the report says the route carried).
+        var carried: Int64 = 0
+        var failure: String?
+    }
+
+    let sizes: [Int64]
+    let perRouteLimit: Int
+    let stallSeconds: Double
+    let slack: Double
+    let hedgeFactor: Double
+    private(set) var routes: [Route]
+    private(set) var waiting: [Int]
+    private(set) var running: [Download] = []
+    private(set) var done: Set<Int> = []
+    private(set) var now = 0.0
+
+    let probeAfter: Double
+    let fastEnough: Double
+
+    init(
+        sizes: [Int64], routes: Int, perRouteLimit: Int = 4, stallSeconds: Double = 3, slack: Double = 0.25, hedgeFactor: Double = 0.6,
+        probeAfter: Double = 0.05, fastEnough: Double = 192 * 1024 * 1024
+    ) {
+        self.probeAfter = probeAfter
+        self.fastEnough = fastEnough
+        self.sizes = sizes.map { max(0, $0) }
+        self.routes = Array(repeating: Route(), count: routes)
+        self.waiting = Array(sizes.indices)
+        self.perRouteLimit = max(1, perRouteLimit)
+        self.stallSeconds = stallSeconds
+        self.slack = slack
+        self.hedgeFactor = hedgeFactor
+    }
+
+    /// Every blob has landed.
+    var isFinished: Bool { done.count == sizes.count }
+    /// No route is left to bring what is missing.
+    var isExhausted: Bool { !isFinished && !routes.contains(where: \.alive) }
+
+    /// The route's pace in bytes per second, once it has brought something over 0.1 s or more:
+    /// its bytes over the time it had downloads running, less one latency (the wait for the first
+    /// byte is not the link's pace; `finishTime` counts it once per new request).
+    func rate(_ route: Int) -> Double? {
+        let r = routes[route]
+        guard r.bytes > 0, r.activeSeconds >= 0.1 else { return nil }
+        return Double(r.bytes) / max(r.activeSeconds - (r.latency ?? 0), r.activeSeconds / 2)
+    }
+
+    // MARK: events
+
+    /// Time passes (seconds since the fetch began): routes with downloads running accumulate
+    /// active time; a route whose started downloads brought nothing for `stallSeconds` is dropped.
+    mutating func tick(_ time: Double) -> [Action] {
+        let elapsed = max(0, time - now)
+        now = max(now, time)
+        for index in routes.indices where running.contains(where: { $0.route == index }) {
+            routes[index].activeSeconds += elapsed
+        }
+        var actions: [Action] = []
+        for index in routes.indices where routes[index].alive {
+            let mine = running.filter { $0.route == index && $0.transferring }
+            guard !mine.isEmpty, mine.allSatisfy({ now - $0.lastGrowthAt >= stallSeconds }) else { continue }
+            guard routes.indices.contains(where: { $0 != index && routes[$0].alive }) else { continue }
+            actions += drop(index, because: "brought nothing for \(Int(stallSeconds)) s")
+        }
+        return actions
+    }
+
+    /// The download of `item` over `route` has received `bytes` in all (`transferring`: bytes flow).
+    mutating func progress(item: Int, route: Int, bytes: Int64, transferring: Bool = true) {
+        guard let index = running.firstIndex(where: { $0.item == item && $0.route == route }) else { return }
+        let grown = bytes - running[index].bytes
+        if grown > 0 {
+            routes[route].bytes += grown
+            running[index].bytes = bytes
+            running[index].lastGrowthAt = now
+            if routes[route].latency == nil || now - running[index].startedAt < routes[route].latency! {
+                routes[route].latency = now - running[index].startedAt
+            }
+        }
+        if transferring, !running[index].transferring {
+            running[index].transferring = true
+            running[index].lastGrowthAt = now
+        }
+    }
+
+    /// `item` landed over `route` (`received` bytes of it came over the network): every other
+    /// copy of it is cancelled.
+    mutating func finished(item: Int, route: Int, received: Int64) -> [Action] {
+        if let index = running.firstIndex(where: { $0.item == item && $0.route == route }) {
+            let grown = received - running[index].bytes
+            if grown > 0 { routes[route].bytes += grown }
+            running.remove(at: index)
+        }
+        routes[route].carried += max(0, received)
+        done.insert(item)
+        waiting.removeAll { $0 == item }
+        let others = running.filter { $0.item == item }
+        running.removeAll { $0.item == item }
+        return others.map { .cancel(item: $0.item, route: $0.route) }
+    }
+
+    /// The download of `item` over `route` failed (or was cancelled: `dropRoute` false): a failed
+    /// route is dropped, and its blobs go back to the queue.
+    mutating func failed(item: Int, route: Int, reason: String, dropRoute: Bool = true) -> [Action] {
+        running.removeAll { $0.item == item && $0.route == route }
+        var actions: [Action] = []
+        if dropRoute, routes[route].alive {
+            actions = drop(route, because: reason)
+        }
+        requeue(item)
+        return actions
+    }
+
+    // MARK: decisions
+
+    /// What to start now.
+    mutating func decide() -> [Action] {
+        var actions: [Action] = []
+        var progress = true
+        while progress {
+            progress = false
+            for route in routes.indices where routes[route].alive {
+                guard let item = pick(for: route) else { continue }
+                waiting.removeAll { $0 == item }
+                running.append(Download(item: item, route: route, startedAt: now, lastGrowthAt: now, hedge: false))
+                actions.append(.start(item: item, route: route))
+                progress = true
+            }
+        }
+        if waiting.isEmpty {
+            for route in routes.indices where routes[route].alive && !running.contains(where: { $0.route == route }) {
+                guard let item = hedgeTarget(for: route) else { continue }
+                running.append(Download(item: item, route: route, startedAt: now, lastGrowthAt: now, hedge: true))
+                actions.append(.hedge(item: item, route: route))
+            }
+        }
+        return actions
+    }
+
+    /// Seconds `route` would need to bring what it still has running, then `extra` bytes (a new
+    /// request: one latency more).
+    func finishTime(_ route: Int, adding extra: Int64) -> Double? {
+        guard let rate = rate(route) else { return nil }
+        let backlog = running.filter { $0.route == route }.reduce(Int64(0)) { $0 + max(0, sizes[$1.item] - $1.bytes) }
+        return Double(backlog + extra) / rate + (extra > 0 ? routes[route].latency ?? 0 : 0)
+    }
+
+    private func pick(for route: Int) -> Int? {
+        guard !waiting.isEmpty else { return nil }
+        let mine = running.filter { $0.route == route }
+        guard mine.count < perRouteLimit else { return nil }
+        if let fast = routes.indices.first(where: { routes[$0].alive && (rate($0) ?? 0) >= fastEnough }), fast != route {
+            return nil
+        }
+        guard rate(route) != nil else {
+            // No pace yet: one blob to measure it.
+            guard mine.isEmpty else { return nil }
+            if route == 0 || running.isEmpty { return waiting.first }
+            guard waiting.count >= 2, now >= probeAfter else { return nil }
+            return waiting.min { sizes[$0] < sizes[$1] }
+        }
+        if !mine.isEmpty {
+            // Another download beside those running only while they would end before its first byte.
+            guard let latency = routes[route].latency, let busy = finishTime(route, adding: 0), busy < latency else { return nil }
+        }
+        for item in waiting {
+            guard let mineTime = finishTime(route, adding: sizes[item]) else { return nil }
+            let best = routes.indices.filter { routes[$0].alive }.compactMap { finishTime($0, adding: sizes[item]) }.min() ?? mineTime
+            if mineTime <= best * (1 + slack) + 0.05 { return item }
+        }
+        return nil
+    }
+
+    private func hedgeTarget(for route: Int) -> Int? {
+        guard let rate = rate(route) else { return nil }
+        let latency = routes[route].latency ?? 0
+        var best: (item: Int, remaining: Double)?
+        for download in running where !download.hedge && download.route != route {
+            guard !running.contains(where: { $0.item == download.item && $0.route == route }),
+                running.filter({ $0.item == download.item }).count < 2
+            else { continue }
+            let left = max(0, sizes[download.item] - download.bytes)
+            // The slower route's time left for this blob: at its own pace, or, with none yet, never.
+            let remaining = self.rate(download.route).map { Double(left) / $0 } ?? .infinity
+            let mine = latency + Double(sizes[download.item]) / rate
+            guard mine < hedgeFactor * remaining else { continue }
+            if best == nil || remaining > best!.remaining { best = (download.item, remaining) }
+        }
+        return best?.item
+    }
+
+    private mutating func drop(_ route: Int, because reason: String) -> [Action] {
+        routes[route].alive = false
+        routes[route].failure = reason
+        let lost = running.filter { $0.route == route }
+        running.removeAll { $0.route == route }
+        for download in lost { requeue(download.item) }
+        return lost.map { .cancel(item: $0.item, route: $0.route) }
+    }
+
+    private mutating func requeue(_ item: Int) {
+        guard !done.contains(item), !waiting.contains(item), !running.contains(where: { $0.item == item }) else { return }
+        // Back in the queue in the writer's order: ahead of every blob that comes after it.
+        waiting.insert(item, at: waiting.firstIndex { $0 > item } ?? waiting.endIndex)
+    }
+}

@@ -1,0 +1,236 @@
+@testable import Coordinator
+import Testing
+
+/// Which route downloads which blob: measured paces, probes, the fastest finish, hedges, and what
+/// a route that errs or stalls hands to the others. Tables of events and the actions they bring,
+/// and a small simulated network (routes of given bandwidth and latency) driving the planner.
+@Suite struct RoutePlannerTests {
+    static let mb: Int64 = 1_000_000
+
+    // MARK: tables
+
+    @Test func withNoPaceYetThePreferredRouteTakesTheFirstBlobAndTheOthersProbeWithTheSmallest() {
+        var planner = RoutePlanner(sizes: [64 * Self.mb, 44 * Self.mb, 2 * Self.mb, 6 * Self.mb], routes: 3, probeAfter: 0)
+        #expect(planner.decide() == [.start(item: 0, route: 0), .start(item: 2, route: 1), .start(item: 3, route: 2)])
+        #expect(planner.waiting == [1])
+        #expect(planner.decide() == [], "no route takes a second blob before its pace is known")
+    }
+
+    @Test func theOtherRoutesProbeOnlyAfterTheFirstDownloadStartedAlone() {
+        var planner = RoutePlanner(sizes: [64 * Self.mb, 44 * Self.mb, 2 * Self.mb, 6 * Self.mb], routes: 3, probeAfter: 0.05)
+        #expect(planner.decide() == [.start(item: 0, route: 0)])
+        _ = planner.tick(0.04)
+        #expect(planner.decide() == [])
+        _ = planner.tick(0.05)
+        #expect(planner.decide() == [.start(item: 2, route: 1), .start(item: 3, route: 2)])
+    }
+
+    @Test func aFastRouteKeepsEveryBlobToItself() {
+        // Loopback: the preferred route brings 500 MB/s; the disk, not the network, sets the pace.
+        var planner = RoutePlanner(sizes: [64 * Self.mb, 44 * Self.mb, 2 * Self.mb, 6 * Self.mb], routes: 3, probeAfter: 0.05)
+        #expect(planner.decide() == [.start(item: 0, route: 0)])
+        _ = planner.tick(0.01)
+        planner.progress(item: 0, route: 0, bytes: 1 * Self.mb)
+        _ = planner.tick(0.11)
+        planner.progress(item: 0, route: 0, bytes: 51 * Self.mb)
+        #expect(planner.decide() == [], "no probes: route 0 is fast enough alone")
+        _ = planner.finished(item: 0, route: 0, received: 64 * Self.mb)
+        #expect(planner.decide() == [.start(item: 1, route: 0)])
+    }
+
+    @Test func aRouteWithoutPaceNeverTakesTheLastBlobWhileAnotherRuns() {
+        var planner = RoutePlanner(sizes: [10 * Self.mb, 1 * Self.mb], routes: 2)
+        #expect(planner.decide() == [.start(item: 0, route: 0)], "one waits: the second route does not probe with it")
+        _ = planner.failed(item: 0, route: 0, reason: "reset")
+        #expect(planner.decide() == [.start(item: 0, route: 1)], "nothing runs: the route left takes the first")
+    }
+
+    @Test func aMeasuredRouteTakesTheBlobsItWouldFinishAsSoonAsTheBest() {
+        var planner = RoutePlanner(sizes: [40 * Self.mb, 2 * Self.mb, 30 * Self.mb, 1 * Self.mb, 8 * Self.mb], routes: 2, probeAfter: 0)
+        #expect(planner.decide() == [.start(item: 0, route: 0), .start(item: 3, route: 1)])
+        // First bytes after 0.1 s on both (their latency); after 1 s, route 0 has 40 MB, route 1 1 MB.
+        _ = planner.tick(0.1)
+        planner.progress(item: 0, route: 0, bytes: 4 * Self.mb)
+        planner.progress(item: 3, route: 1, bytes: 100_000)
+        _ = planner.tick(1)
+        planner.progress(item: 0, route: 0, bytes: 40 * Self.mb - 1)
+        #expect(planner.finished(item: 3, route: 1, received: 1 * Self.mb) == [])
+        // Paces: bytes over the active time less one latency (0.1 s).
+        #expect(abs((planner.rate(0) ?? 0) / (40e6 / 0.9) - 1) < 1e-6)
+        #expect(abs((planner.rate(1) ?? 0) / (1e6 / 0.9) - 1) < 1e-6)
+        // Route 0 ends its blob before a new request's first byte: it takes blob 1 (0.05 s there,
+        // 2 s on route 1) and blob 2 (0.8 s), then is busy for longer than its latency. Route 1
+        // would need 8 s for blob 4, route 0 1 s even after its own: route 1 takes nothing.
+        #expect(planner.decide() == [.start(item: 1, route: 0), .start(item: 2, route: 0)])
+        #expect(planner.waiting == [4])
+        _ = planner.finished(item: 0, route: 0, received: 40 * Self.mb)
+        #expect(planner.routes[0].carried == 40 * Self.mb && planner.routes[1].carried == 1 * Self.mb)
+    }
+
+    @Test func aRouteThatErrsIsDroppedAndItsBlobGoesBackInTheWritersOrder() {
+        var planner = RoutePlanner(sizes: [5 * Self.mb, 4 * Self.mb, 1 * Self.mb, 2 * Self.mb], routes: 2, probeAfter: 0)
+        #expect(planner.decide() == [.start(item: 0, route: 0), .start(item: 2, route: 1)])
+        #expect(planner.failed(item: 2, route: 1, reason: "digest mismatch") == [])
+        #expect(planner.waiting == [1, 2, 3])
+        #expect(!planner.routes[1].alive && planner.routes[1].failure == "digest mismatch")
+        #expect(planner.decide() == [], "route 0 runs its probe; route 1 is gone")
+        #expect(!planner.isExhausted)
+        _ = planner.failed(item: 0, route: 0, reason: "reset")
+        #expect(planner.isExhausted)
+    }
+
+    @Test func aCancelledCopyDoesNotDropItsRoute() {
+        var planner = RoutePlanner(sizes: [5 * Self.mb, 4 * Self.mb, 1 * Self.mb], routes: 2, probeAfter: 0)
+        _ = planner.decide()
+        _ = planner.failed(item: 2, route: 1, reason: "cancelled", dropRoute: false)
+        #expect(planner.routes[1].alive)
+        #expect(planner.waiting == [1, 2])
+    }
+
+    @Test func aStalledRouteIsDroppedButNotTheLastOne() {
+        var planner = RoutePlanner(sizes: [5 * Self.mb, 4 * Self.mb, 1 * Self.mb], routes: 2, stallSeconds: 3, probeAfter: 0)
+        _ = planner.decide()
+        planner.progress(item: 2, route: 1, bytes: 1000)
+        planner.progress(item: 0, route: 0, bytes: 0, transferring: false)  // waiting for another run's lock
+        #expect(planner.tick(2.9) == [])
+        #expect(planner.tick(3.0) == [.cancel(item: 2, route: 1)], "route 1 brought nothing for 3 s")
+        #expect(!planner.routes[1].alive)
+        #expect(planner.tick(30) == [], "route 0 never started transferring: it waits, it is not stalled")
+        planner.progress(item: 0, route: 0, bytes: 10, transferring: true)
+        #expect(planner.tick(60) == [], "the last route is left to the transport's own limit")
+    }
+
+    @Test func onceNothingWaitsAnIdleFastRouteHedgesTheSlowRoutesBlob() {
+        var planner = RoutePlanner(sizes: [10 * Self.mb, 6 * Self.mb, 1 * Self.mb], routes: 2, probeAfter: 0)
+        #expect(planner.decide() == [.start(item: 0, route: 0), .start(item: 2, route: 1)])
+        _ = planner.tick(0.5)
+        planner.progress(item: 0, route: 0, bytes: 10 * Self.mb)
+        planner.progress(item: 2, route: 1, bytes: 100_000)
+        _ = planner.finished(item: 0, route: 0, received: 10 * Self.mb)
+        // route 0: 20 MB/s; route 1: 0.2 MB/s, 0.9 MB of blob 2 left (4.5 s): blob 1 goes to route 0.
+        #expect(planner.decide() == [.start(item: 1, route: 0)])
+        _ = planner.tick(0.8)
+        planner.progress(item: 1, route: 0, bytes: 6 * Self.mb)
+        _ = planner.finished(item: 1, route: 0, received: 6 * Self.mb)
+        #expect(planner.decide() == [.hedge(item: 2, route: 0)], "1 MB at 20 MB/s beats 4 s left on route 1")
+        #expect(planner.decide() == [], "one hedge per blob")
+        #expect(planner.finished(item: 2, route: 0, received: 1 * Self.mb) == [.cancel(item: 2, route: 1)])
+        #expect(planner.isFinished)
+    }
+
+    @Test func noHedgeWhenTheSlowRouteIsAboutToFinish() {
+        var planner = RoutePlanner(sizes: [10 * Self.mb, 1 * Self.mb, 2 * Self.mb], routes: 2, probeAfter: 0)
+        _ = planner.decide()  // 0 on route 0, 1 on route 1
+        _ = planner.tick(1)
+        planner.progress(item: 0, route: 0, bytes: 10 * Self.mb)
+        planner.progress(item: 1, route: 1, bytes: 990_000)
+        _ = planner.finished(item: 0, route: 0, received: 10 * Self.mb)
+        _ = planner.decide()  // 2 on route 0
+        planner.progress(item: 2, route: 0, bytes: 2 * Self.mb)
+        _ = planner.finished(item: 2, route: 0, received: 2 * Self.mb)
+        #expect(planner.decide() == [], "10 kB left at ~1 MB/s: a second copy would not be quicker")
+    }
+
+    // MARK: a simulated network
+
+    struct SimulatedRoute {
+        var bytesPerSecond: Double
+        var latency: Double
+        /// Seconds after which the route breaks (every download on it fails).
+        var failsAt: Double = .infinity
+    }
+
+    /// Runs the planner over routes of given pace (shared by the route's downloads) and latency.
+    /// Returns the time the last blob landed and the bytes each route carried.
+    static func simulate(_ sizes: [Int64], _ routes: [SimulatedRoute], limit: Double = 120) -> (seconds: Double, carried: [Int64], planner: RoutePlanner) {
+        var planner = RoutePlanner(sizes: sizes, routes: routes.count)
+        // (probes after 0.05 s, as in a run)
+        struct Running { var item: Int; var route: Int; var started: Double; var bytes: Double }
+        var running: [Running] = []
+        var now = 0.0
+        let step = 0.01
+        func carry(_ actions: [RoutePlanner.Action]) {
+            for action in actions {
+                switch action {
+                case .start(let item, let route), .hedge(let item, let route):
+                    running.append(Running(item: item, route: route, started: now, bytes: 0))
+                case .cancel(let item, let route):
+                    running.removeAll { $0.item == item && $0.route == route }
+                }
+            }
+        }
+        carry(planner.decide())
+        while !planner.isFinished, now < limit, !planner.isExhausted {
+            now += step
+            carry(planner.tick(now))
+            for (index, route) in routes.enumerated() where now >= route.failsAt {
+                for download in running where download.route == index {
+                    carry(planner.failed(item: download.item, route: index, reason: "reset"))
+                    running.removeAll { $0.item == download.item && $0.route == index }
+                }
+            }
+            for index in running.indices {
+                let route = routes[running[index].route]
+                let flowing = running.filter { $0.route == running[index].route && now - $0.started >= route.latency }.count
+                if now - running[index].started >= route.latency, flowing > 0 {
+                    running[index].bytes += route.bytesPerSecond * step / Double(flowing)
+                }
+            }
+            var landed: [Running] = []
+            for download in running {
+                let size = Double(sizes[download.item])
+                planner.progress(item: download.item, route: download.route, bytes: Int64(min(size, download.bytes)))
+                if download.bytes >= size { landed.append(download) }
+            }
+            for download in landed where running.contains(where: { $0.item == download.item && $0.route == download.route }) {
+                running.removeAll { $0.item == download.item && $0.route == download.route }
+                carry(planner.finished(item: download.item, route: download.route, received: sizes[download.item]))
+            }
+            carry(planner.decide())
+        }
+        return (now, planner.routes.map(\.carried), planner)
+    }
+
+    static let mixed200: [Int64] = [0.32, 0.22, 0.15, 0.12, 0.09, 0.06, 0.03, 0.01].map { Int64($0 * 200e6) }
+    static let home = SimulatedRoute(bytesPerSecond: 40e6, latency: 0.04)
+    static let vps = SimulatedRoute(bytesPerSecond: 10e6, latency: 0.2)
+    static let tor = SimulatedRoute(bytesPerSecond: 2e6, latency: 0.8)
+
+    @Test func twoHundredMegabytesOverThreeRoutesBeatTheBestRouteAlone() {
+        let alone = Self.simulate(Self.mixed200, [Self.home]).seconds
+        let together = Self.simulate(Self.mixed200, [Self.home, Self.vps, Self.tor])
+        // The limit: 200 MB / 52 MB/s = 3.85 s; the best route alone 5 s. Whole layers over routes
+        // (no byte ranges yet) get 4.5 s: the largest layer (64 MB) alone takes 1.6 s on the best.
+        #expect(alone > 4.9)
+        #expect(together.seconds < 0.95 * alone, "\(together.seconds) s over three routes, \(alone) s over the best")
+        #expect(together.carried[1] > 10 * Self.mb, "the second route carried \(together.carried[1])")
+        #expect(together.carried.reduce(0, +) >= Self.mixed200.reduce(0, +))
+    }
+
+    @Test func aSlowLocalRouteGivesItsWorkToAFastProxy() {
+        let slow = SimulatedRoute(bytesPerSecond: 3e6, latency: 0.04)
+        let fast = SimulatedRoute(bytesPerSecond: 40e6, latency: 0.06)
+        let alone = Self.simulate(Self.mixed200, [slow]).seconds
+        let together = Self.simulate(Self.mixed200, [slow, fast, Self.tor])
+        #expect(alone > 60)
+        #expect(together.seconds < 0.15 * alone, "\(together.seconds) s, the local route alone \(alone) s")
+        #expect(together.carried[1] > 150 * Self.mb)
+    }
+
+    @Test func aRouteThatBreaksMidwayHandsItsBlobsToTheOthers() {
+        var failing = Self.tor
+        failing.failsAt = 1.5
+        let result = Self.simulate(Self.mixed200, [Self.home, Self.vps, failing])
+        #expect(result.planner.isFinished)
+        #expect(!result.planner.routes[2].alive)
+        #expect(result.seconds < 6, "\(result.seconds) s")
+    }
+
+    @Test func manySmallBlobsUseEveryRouteWithoutWaitingOnTheSlowest() {
+        let sizes = [Int64](repeating: 100_000, count: 100)
+        let result = Self.simulate(sizes, [Self.home, Self.vps, Self.tor])
+        let alone = Self.simulate(sizes, [Self.home]).seconds
+        #expect(result.seconds <= alone + 0.1, "\(result.seconds) s over three routes, \(alone) s over the best")
+        #expect(result.carried[0] > result.carried[2])
+    }
+}
