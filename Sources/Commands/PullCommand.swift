@@ -27,6 +27,9 @@ struct PullCommand: AsyncParsableCommand {
                   docker-archive for `docker load -i alpine.tar` or `podman load -i alpine.tar`
               3tofu pull ghcr.io/org/app@sha256:… --format oci --output ./layout
               3tofu pull nginx --platform linux/arm64 --vantages ~/vantages.toml --output nginx.tar
+              3tofu pull nginx --all-platforms --format oci --output ./nginx-all
+                  every platform of the index (attestations kept), each compared on every vantage; \
+            OCI layout or oci-archive only
               3tofu pull 127.0.0.1:5000/test/app:1 --insecure-registry 127.0.0.1:5000 --output app.tar
               3tofu pull alpine:3.20 --output - | docker load
                   the archive on stdout (docker-archive or oci-archive), sent only after it is complete and \
@@ -70,11 +73,17 @@ struct PullCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Platform to pick from a multi-platform image (default: this machine's).", valueName: "os/arch[/variant]"))
     var platform: String?
 
+    @Flag(name: .long, help: "Every platform of a multi-platform image: the whole index (attestations kept), compared on every vantage; --format oci or oci-archive.")
+    var allPlatforms = false
+
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
         guard let outputFormat = OutputFormat(rawValue: format) else {
             throw ToolFailure(.badInput, "unknown --format '\(format)'; use one of \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if allPlatforms {
+            try Self.checkAllPlatforms(format: outputFormat, platform: platform, imagesFrom: imagesFrom, output: output)
         }
         if let imagesFrom {
             guard reference == nil else {
@@ -85,7 +94,8 @@ struct PullCommand: AsyncParsableCommand {
                 throw ToolFailure(.badInput, "--output - (the archive on stdout) is for one image; give a file or directory for an --images-from bundle")
             }
             try await BundlePull(
-                imagesFrom: imagesFrom, output: output, format: outputFormat, platform: platform, concurrency: concurrency, common: common
+                imagesFrom: imagesFrom, output: output, format: outputFormat, platform: platform, concurrency: concurrency, common: common,
+                allPlatforms: allPlatforms
             ).run()
             return
         }
@@ -115,10 +125,11 @@ struct PullCommand: AsyncParsableCommand {
             let stdout = toStdout ? try StdoutOutput(storeRoot: setup.storeRoot) : nil
             let destination = stdout?.stagingPath ?? output
             InterruptHandler.install(output: destination, staged: stdout?.stagingPath)
-            let request = PullRequest(
+            var request = PullRequest(
                 reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
                 insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
                 storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: PullRequest.Output(path: destination, format: outputFormat, journal: journal))
+            request.allPlatforms = allPlatforms
             let result: PullResult
             do {
                 result = try await setup.execute(request, journal: journal, outputShownAs: stdout == nil ? nil : "-")
@@ -151,6 +162,26 @@ struct PullCommand: AsyncParsableCommand {
                 let checksum = written.format == .oci || written.sha256.isEmpty ? "" : ", sha256 \(written.sha256)"
                 Terminal.note("Wrote \(written.path) (\(written.format.rawValue)\(checksum)), verified by \(result.answeringCount) vantages.")
                 Terminal.out(pinned)
+            }
+        }
+    }
+
+    /// `--all-platforms` before any network work: an output that can hold an index, no platform to
+    /// pick, and a layout at a new path or an empty directory (a bundle checks its own).
+    static func checkAllPlatforms(format: OutputFormat, platform: String?, imagesFrom: String?, output: String) throws {
+        do {
+            try IndexLayoutWriter.checkFormat(format)
+        } catch let error as ArtifactsError {
+            throw ToolFailure(.badInput, error.message)
+        }
+        if platform != nil {
+            throw ToolFailure(.badInput, "--all-platforms takes every platform of the index; drop --platform, or drop --all-platforms to pull one platform")
+        }
+        if format == .oci, output != "-", imagesFrom == nil {
+            do {
+                try IndexLayoutWriter.checkLayoutTarget(ArtifactWriter.trimmingTrailingSlashes(output))
+            } catch let error as ArtifactsError {
+                throw ToolFailure(.badInput, error.message)
             }
         }
     }

@@ -35,6 +35,8 @@ public struct PullRequest: Sendable {
     public var blobConcurrency: Int
     /// Seconds one vantage may take to resolve before it counts as not answering.
     public var vantageTimeout: Double
+    /// `--all-platforms`: the whole index (every platform, attestations kept), not one platform.
+    public var allPlatforms = false
 
     public init(
         reference: ImageReference, platform: Platform, vantages: [VantageSpec], policy: Policy, insecureRegistries: Set<String>,
