@@ -100,6 +100,33 @@ struct AllPlatformsTests {
         }
     }
 
+    @Test func paranoidHashesEveryLayerOfEveryPlatformOnEveryVantage() async throws {
+        let ca = try TestCA()
+        let lab = try await Lab([.tls(ca)])
+        let layout = try lab.makeImage(layers: [20_000, 2_000], platforms: .multi, seed: 46)
+        _ = try lab.push(layout, Self.repository, tag: "p")
+        let reportPath = lab.home.file("r.json")
+        let output = lab.home.file("all.oci.tar")
+        let result = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):p", "--all-platforms", "--format", "oci-archive", "--policy", "paranoid",
+             "--output", output, "--report", reportPath, "--vantages", try lab.vantagesFile()] + lab.registryOptions())
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try archiveBlobsMatchTheirNames(output) == [])
+        let report = try ReportFile.read(reportPath)
+        let platforms = try #require(report.agreed?.image?.platforms)
+        // Every entry's layers (the attestations' in-toto layers too) hashed as received on each vantage.
+        #expect(platforms.count == 4)
+        for entry in platforms {
+            #expect(entry.layersReceived == entry.layers.map(\.digest), "\(entry.platform)")
+        }
+        let layerItems = report.comparisons.filter { $0.item.hasSuffix(" bytes") && $0.item.contains(" layer ") }
+        #expect(layerItems.count == platforms.reduce(0) { $0 + $1.layers.count })
+        #expect(layerItems.allSatisfy { $0.agree && $0.values.count == 3 })
+        try ReportSchema.validate(reportPath: reportPath)
+        let verify = try lab.run(["report", "verify", reportPath])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    }
+
     @Test func aBundleOfTwoWholeIndexesIntoOneLayout() async throws {
         let lab = try await Lab()
         let first = try lab.makeImage(layers: [20_000, 3_000], platforms: .multi, seed: 44)
