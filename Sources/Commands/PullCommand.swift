@@ -28,8 +28,7 @@ struct PullCommand: AsyncParsableCommand {
               3tofu pull ghcr.io/org/app@sha256:… --format oci --output ./layout
               3tofu pull nginx --platform linux/arm64 --vantages ~/vantages.toml --output nginx.tar
               3tofu pull nginx --all-platforms --format oci --output ./nginx-all
-                  every platform of the index (attestations kept), each compared on every vantage; \
-            OCI layout or oci-archive only
+                  every platform of the index, attestations kept (oci or oci-archive)
               3tofu pull 127.0.0.1:5000/test/app:1 --insecure-registry 127.0.0.1:5000 --output app.tar
               3tofu pull alpine:3.20 --output - | docker load
                   the archive on stdout (docker-archive or oci-archive), sent only after it is complete and \
