@@ -98,6 +98,14 @@ struct AllPlatformsTests {
         for digest in Self.reachable(layout) {
             #expect(FileManager.default.fileExists(atPath: "\(copyPath)/blobs/sha256/\(digest.dropFirst("sha256:".count))"), "\(digest)")
         }
+        // The same archive on stdout, sent once complete: the same bytes.
+        let streamed = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):2", "--all-platforms", "--format", "oci-archive", "--output", "-",
+             "--vantages", try lab.vantagesFile()] + lab.registryOptions())
+        #expect(streamed.status == 0, "\(streamed.stderr)")
+        let written = try #require(FileManager.default.contents(atPath: archive))
+        #expect(streamed.stdoutData == written)
+        #expect(streamed.stderr.contains(layout.topDigest), "\(streamed.stderr)")
     }
 
     @Test func paranoidHashesEveryLayerOfEveryPlatformOnEveryVantage() async throws {
