@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // The observation history (SQLite, Debian's libsqlite3-dev).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // System libraries: Debian's -dev packages provide headers and pkg-config files.
@@ -60,21 +62,31 @@ let package = Package(
         .target(name: "Configuration", dependencies: ["TOMLKit", "Agreement", .product(name: "Crypto", package: "swift-crypto")]),
         // The agreement report: model, JSON, rendering.
         .target(name: "Report", dependencies: ["Agreement", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
+        // The observation history: every run's observations in SQLite, for the time rules, `history` and `watch`.
+        .target(name: "History", dependencies: ["Agreement", "Report", .product(name: "GRDB", package: "GRDB.swift")]),
         // Runs the vantages, asks Agreement, lets Artifacts write, builds the report.
         .target(
             name: "Coordinator",
             dependencies: ["OCI", "DirectIO", "Transport", "Remote", "Registry", "Agreement", "Artifacts", "Configuration", "Report"]
         ),
+        // The version and the commit built from, for `3tofu --version` (BuildCommit runs on every build).
+        .target(name: "BuildInfo", plugins: ["BuildCommit"]),
+        .plugin(name: "BuildCommit", capability: .buildTool()),
         .target(
             name: "Commands",
             dependencies: [
-                "Coordinator", "Configuration", "OCI", "Artifacts", "Report", "Agreement", "Registry", "Remote",
+                "BuildInfo", "Coordinator", "Configuration", "OCI", "Artifacts", "Report", "Agreement", "Registry", "Remote", "History",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "3tofu", dependencies: ["Commands"]),
 
-        .target(name: "TestSupport", dependencies: ["OCI"], path: "Tests/TestSupport"),
+        // Fixtures for every test target: real servers on loopback, images, and a scripted transport.
+        .target(
+            name: "TestSupport",
+            dependencies: ["OCI", "Transport", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "DirectIOTests", dependencies: ["DirectIO"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TestSupport"]),
@@ -83,6 +95,7 @@ let package = Package(
         .testTarget(name: "AgreementTests", dependencies: ["Agreement", "OCI"]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "OCI", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Agreement"]),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "Agreement", "Report"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Agreement", "TestSupport"]),
         .testTarget(
             name: "CoordinatorTests",
@@ -96,7 +109,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Commands", "Coordinator", "Configuration", "OCI", "Report", "TestSupport"]
+            dependencies: [
+                "Commands", "Coordinator", "Configuration", "OCI", "Report", "History", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -2,8 +2,9 @@
 # Builds each libFuzzer harness (with -sanitize=fuzzer,address) and runs it for FUZZ_SECONDS
 # (default 60) from the seed corpus in Fuzz/corpus/<target>/.
 #   reference digest manifest challenge: Sources/OCI/*.swift compiled straight in.
-#   agent: Sources/Remote/AgentProtocol.swift and RemoteRequestCheck.swift compiled in, against
-#          Sources/Transport/HTTPTransport.swift built alone as module Transport (no libcurl).
+#   agent: Sources/Remote/AgentProtocol.swift compiled in, against Sources/Transport's
+#          HTTPTransport.swift, RequestValidation.swift and URLRedaction.swift built alone as
+#          module Transport (no libcurl).
 #   config: Configuration, Agreement, OCI, TOMLKit (toml++) and swift-crypto built by SwiftPM with
 #          the sanitizers into Fuzz/.work/spm (a few minutes the first time, cached after), then
 #          the harness linked against those objects.
@@ -43,9 +44,10 @@ build_agent() { # binary
     local lib="$work/agent-lib"
     rm -rf "$lib" && mkdir -p "$lib"
     "$swiftc" "${sanitize[@]}" -wmo -module-name Transport -emit-module -emit-module-path "$lib/Transport.swiftmodule" \
-        -c "$root/Sources/Transport/HTTPTransport.swift" -o "$lib/Transport.o"
+        -c "$root/Sources/Transport/HTTPTransport.swift" "$root/Sources/Transport/RequestValidation.swift" \
+        "$root/Sources/Transport/URLRedaction.swift" -o "$lib/Transport.o"
     "$swiftc" "${sanitize[@]}" -module-name AgentFuzz -I "$lib" \
-        "$root/Sources/Remote/AgentProtocol.swift" "$root/Sources/Remote/RemoteRequestCheck.swift" "$here/harness/agent.swift" \
+        "$root/Sources/Remote/AgentProtocol.swift" "$here/harness/agent.swift" \
         "$lib/Transport.o" -o "$1"
 }
 

@@ -2,8 +2,8 @@ import Foundation
 import Transport
 
 // libFuzzer target: the `3tofu-agent/1` wire format (Sources/Remote/AgentProtocol.swift), compiled
-// with RemoteRequestCheck.swift into this harness and Sources/Transport/HTTPTransport.swift as module
-// Transport. Each input is read both ways:
+// into this harness, with Sources/Transport's HTTPTransport.swift, RequestValidation.swift and
+// URLRedaction.swift as module Transport. Each input is read both ways:
 //  - as the agent's whole stdin (`RemoteAgent.serve`): decodeRequest, then httpRequest(), then the
 //    checks the local side runs on a request before it sends it; a refused request becomes a
 //    `badRequest` error head that the local side must be able to read back;
@@ -49,11 +49,11 @@ private func agentSide(_ input: Data) {
     precondition(again == request, "a request does not round-trip: \(String(decoding: line, as: UTF8.self))")
     guard let http = try? request.httpRequest() else { preconditionFailure("httpRequest() failed after succeeding") }
     // What the local side checks before it writes a request (SSHAgentTransport.perform).
-    if (try? RemoteRequestCheck.check(http)) != nil {
+    if (try? RequestValidation.check(http)) != nil {
         let rebuilt = AgentProtocol.Request(http, mode: request.mode, memoryLimit: request.memoryLimit, caPEM: request.caPEM, connectTimeout: request.connectTimeout)
         precondition(rebuilt == request, "Request(HTTPRequest) does not give back the request it came from")
     }
-    _ = RemoteRequestCheck.removingUserInfo(http.url)
+    _ = URLRedaction.removingUserInfo(http.url)
 }
 
 private func localSide(_ stream: Data) {
@@ -76,7 +76,7 @@ private func localSide(_ stream: Data) {
     }
     _ = headers.values("content-type")
     var evidence = head.evidence ?? TransportEvidence()
-    evidence.effectiveURL = evidence.effectiveURL.map(RemoteRequestCheck.removingUserInfo)
+    evidence.effectiveURL = evidence.effectiveURL.map(URLRedaction.removingUserInfo)
     _ = head.bodySHA256.count == 64 && head.bodySHA256.allSatisfy(\.isHexDigit)
     // The agent writes heads with AgentProtocol.line; what the local side accepts must survive that.
     guard let line = try? AgentProtocol.line(head) else { preconditionFailure("a decoded reply head cannot be encoded again") }

@@ -31,7 +31,13 @@ public enum Agreement {
             Decision(verdict: .insufficient, agreed: nil, comparisons: comparisons, dissenters: [], reason: reason)
         }
         if answering.isEmpty {
-            return insufficient("No vantage answered (\(failed.map(\.vantage).joined(separator: ", "))).")
+            // When every vantage failed for the same reason (a tag that is not there), that is the news.
+            let reasons = Set(failed.compactMap { observation -> String? in
+                if case .failed(let message) = observation.outcome { return message }
+                return nil
+            })
+            let shared = reasons.count == 1 && failed.count > 1 ? "; every one says: " + (reasons.first ?? "") : ""
+            return insufficient("No vantage answered (\(failed.map(\.vantage).joined(separator: ", ")))\(shared).")
         }
         if failed.count > policy.maxUnavailable {
             return insufficient(

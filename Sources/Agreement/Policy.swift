@@ -19,6 +19,8 @@ public struct Policy: Sendable, Equatable {
     public var allowInsecureRegistries: Bool
     /// SHA-256 of the policy's text, recorded in reports.
     public var sha256: String
+    /// Rules over the history of earlier runs (`min_distinct_days`, `min_first_seen`, `tag_moved`); none by default.
+    public var timeRules = TimeRules()
 
     public init(
         name: String, description: String, minAgreeing: Int, maxUnavailable: Int, blobVerification: BlobVerification = .source,

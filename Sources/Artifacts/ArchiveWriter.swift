@@ -33,7 +33,7 @@ public struct ArchiveWriter: Sendable {
     /// With `liveLayers` as well, a layer whose download is streamed to the writer is taken from
     /// memory as it arrives instead of being read back from the store; if such a download is
     /// abandoned part-way, the archive is written again from the start, from the store alone.
-    public func stage(
+    package func stage(
         _ image: ImageToWrite, to path: String, layerAvailability: LayerAvailability? = nil, liveLayers: (any LiveLayerSource)? = nil
     ) throws -> StagedArtifact {
         var plan = try ImageLayoutPlan(image, store: store, layerAvailability: layerAvailability)

@@ -60,7 +60,7 @@ public enum ArtifactWriter {
     /// archive is assembled completely here; an OCI layout (hard links from the store, cheap)
     /// waits for every layer and is built by `commit()`. With `liveLayers`, an archive takes layers
     /// that are still downloading from the download itself (see `LiveLayer`). Blocking.
-    public static func stage(
+    package static func stage(
         _ image: ImageToWrite, format: OutputFormat, to path: String, store: ContentStore,
         layerAvailability: LayerAvailability? = nil, liveLayers: (any LiveLayerSource)? = nil
     ) throws -> StagedArtifact {

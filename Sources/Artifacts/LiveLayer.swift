@@ -5,13 +5,13 @@ import OCI
 /// have to wait for the layer to reach the store and read it back from disk (for a large image
 /// that read-back is a second pass over the disk). The downloader keeps writing the store's copy;
 /// the writer takes the same bytes from memory, in order.
-public protocol LiveLayer: AnyObject, Sendable {
+package protocol LiveLayer: AnyObject, Sendable {
     /// Blocks until the next bytes of the layer, the end, or abandonment.
     func next() -> LiveChunk
 }
 
 /// What a `LiveLayer` hands over next.
-public enum LiveChunk: Sendable {
+package enum LiveChunk: Sendable {
     /// The next bytes of the layer, in order.
     case bytes(Data)
     /// Every byte has been handed over, and the download matched the layer's digest and size.
@@ -23,7 +23,7 @@ public enum LiveChunk: Sendable {
 }
 
 /// Where an archive writer gets layers as they download.
-public protocol LiveLayerSource: Sendable {
+package protocol LiveLayerSource: Sendable {
     /// For a layer the writer has reached: the layer's download if it will stream to the writer
     /// from its first byte, else nil (the layer is in the store already, or will be read from
     /// there). May block until that download starts.

@@ -2,7 +2,7 @@ import OCI
 
 /// Blocks until the layer with this digest and size is in the store, or returns when it never
 /// will be (the writer then reports it missing); throws to abandon the output.
-public typealias LayerAvailability = @Sendable (_ digest: Digest, _ size: Int64) throws -> Void
+package typealias LayerAvailability = @Sendable (_ digest: Digest, _ size: Int64) throws -> Void
 
 /// An output built completely at a temporary path next to its destination, not yet in place.
 /// Lets the coordinator assemble an archive while layers are still being downloaded and checked,

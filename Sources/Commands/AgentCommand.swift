@@ -7,7 +7,7 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "Fetch one HTTP exchange for a remote 3tofu (run over SSH for agent = \"3tofu\"; not for interactive use).",
-        discussion: """
+        discussion: HelpText.wrap("""
             Reads one \(AgentProtocol.version) request (a JSON line) from standard input, performs it \
             directly with this host's own network path, DNS and CA store, and writes the reply to \
             standard output: a JSON head line, then the body. Requests, including tokens, come only \
@@ -17,7 +17,7 @@ struct AgentCommand: AsyncParsableCommand {
               0  a reply (a response or a transport error) was written
               2  the request could not be read (the reply is a JSON error line)
               3  the reply could not be written
-            """,
+            """),
         shouldDisplay: false
     )
 

@@ -9,7 +9,7 @@ struct BottleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bottle",
         abstract: "Verify Homebrew bottles across vantages and write them for `brew install ./…`.",
-        discussion: """
+        discussion: HelpText.wrap("""
             Every vantage reads FORMULA.json from the formula API (versions.stable, revision, \
             bottle.stable.rebuild and the tag's sha256), resolves REGISTRY/FORMULA:VERSION with an anonymous \
             token, picks the index entry named VERSION.TAG (org.opencontainers.image.ref.name), and reads its \
@@ -28,13 +28,15 @@ struct BottleCommand: AsyncParsableCommand {
               brew install ~/bottles/wget--1.25.0.arm64_sequoia.bottle.tar.gz
               3tofu bottle openssl@3 jq --tag x86_64_linux --output bottles --report bottles/report.json
               3tofu bottle --brewfile Brewfile --tag arm64_sonoma --output bottles
-            """
+            """ + LoginOptions.discussion)
     )
 
     @Argument(help: ArgumentHelp("Formulae, e.g. wget, openssl@3, wget@1.24.5.", valueName: "formula[@version]"))
     var formulae: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Bottle tag as Homebrew names it: arm64_sequoia, arm64_sonoma, sonoma, x86_64_linux, arm64_linux, all, ….", valueName: "tag"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Bottle tag as Homebrew names it: arm64_sequoia, arm64_sonoma, sonoma, x86_64_linux, arm64_linux, …. `all` is not every tag: it is the tag of the one bottle Homebrew builds for a formula that is the same on every platform (no compiled code); use it when the formula lists only `all` (the error for a missing tag lists those available).",
+        valueName: "tag"))
     var tag: String
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Directory for the bottles (created if missing).", valueName: "dir"))
@@ -53,6 +55,8 @@ struct BottleCommand: AsyncParsableCommand {
     var concurrency = 4
 
     @OptionGroup var common: CommonOptions
+
+    @OptionGroup(title: "Logins") var login: LoginOptions
 
     func run() async throws {
         var names = formulae
@@ -73,14 +77,17 @@ struct BottleCommand: AsyncParsableCommand {
         guard let api = URL(string: formulaApi), let scheme = api.scheme?.lowercased(), scheme == "https" || scheme == "http", api.host != nil else {
             throw ToolFailure(.badInput, "--formula-api '\(formulaApi)' is not an http(s) URL")
         }
-        let setup = try VantageSetup(common: common)
+        var setup = try VantageSetup(common: common)
         let reportOutputs = try ReportOutputs(common: common)
+        let history = try HistoryAccess(common: common)
         // Every path this run writes whose name is known now, checked before any vantage is asked
         // (the bottles' own names come from the formula API; each is checked when it is written).
         var targets = WriteTargets()
         targets.addReports(reportOutputs) { path in names.count == 1 ? [path] : names.map { Self.reportPath(path, formula: $0) } }
         try targets.check()
+        try setup.checkVantages()
         try Self.prepareDirectory(output)
+        setup.credentials = try Logins.resolve(login, names: [prefix.isEmpty ? host : "\(host)/\(prefix)"])
         // The bottles and their reports are kept only if the whole run succeeds: a set is written whole or not at all.
         try await RunJournal.run { journal in
             var request = BottleRequest(
@@ -90,6 +97,7 @@ struct BottleCommand: AsyncParsableCommand {
                 credentials: setup.credentials, storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputDirectory: output,
                 concurrency: concurrency)
             request.journal = journal
+            request.histories = try history.loadBottles(tag: tag, policy: setup.policy)
             let results = try await BottleCoordinator.run(request)
             let allAgree = results.allSatisfy { $0.decision.verdict == .agree }
             for result in results where !setup.json || !allAgree {
@@ -101,6 +109,11 @@ struct BottleCommand: AsyncParsableCommand {
                 for note in result.notes { Terminal.note("note: \(result.argument): \(note)") }
             }
             // After the verdicts, so a report that fails (its path was checked up front) cannot hide them.
+            for result in results where !reportOutputs.wanted {
+                history.record(
+                    ReportBuilder.make(result, request: request, toolVersion: ThreeTofu.version, createdAt: request.histories?.now ?? Date()),
+                    history: request.history(for: result.vantages))
+            }
             if reportOutputs.wanted {
                 for result in results {
                     var outputs = reportOutputs
@@ -108,7 +121,10 @@ struct BottleCommand: AsyncParsableCommand {
                         outputs.reportPath = reportOutputs.reportPath.map { Self.reportPath($0, formula: result.argument) }
                         outputs.attestationPath = reportOutputs.attestationPath.map { Self.reportPath($0, formula: result.argument) }
                     }
-                    try outputs.write(ReportBuilder.make(result, request: request, toolVersion: ThreeTofu.version), journal: journal)
+                    let report = history.record(
+                        ReportBuilder.make(result, request: request, toolVersion: ThreeTofu.version, createdAt: request.histories?.now ?? Date()),
+                        history: request.history(for: result.vantages))
+                    try outputs.write(report, journal: journal)
                 }
             }
             let failures = results.compactMap { result in

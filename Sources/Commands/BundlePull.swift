@@ -16,6 +16,7 @@ struct BundlePull {
     var platform: String?
     var concurrency: Int
     var common: CommonOptions
+    var login: LoginOptions
     /// `--all-platforms`: every image's whole index (every platform, attestations kept).
     var allPlatforms = false
 
@@ -27,27 +28,30 @@ struct BundlePull {
                 "\(imagesFrom):\(entry.line): a platform is given for \(entry.text), but --all-platforms takes every platform of each image; remove it from the line, or drop --all-platforms")
         }
         let defaultPlatform = try platform.map { try Platform(parsing: $0) } ?? Platform.host
-        let setup = try VantageSetup(common: common)
+        var setup = try VantageSetup(common: common)
         let reportOutputs = try ReportOutputs(common: common)
+        let history = try HistoryAccess(common: common)
         var targets = WriteTargets()
         targets.add("--output", output, format: format)
         targets.addReports(reportOutputs) { path in
             list.entries.enumerated().map { index, entry in Self.perImagePath(path, number: index + 1, name: entry.text) }
         }
         try targets.check()
+        try setup.checkVantages()
         try Self.checkNewLayout(output, format: format)
+        setup.credentials = try Logins.resolve(login, names: list.entries.map(\.reference.name))
         InterruptHandler.install(output: output)
 
         // The bundle and its reports are kept only if the whole run succeeds.
         try await RunJournal.run { journal in
-            let requests = list.entries.map { entry in
-                PullRequest(
+            let requests = try list.entries.map { entry in
+                var request = PullRequest(
                     reference: entry.reference, platform: entry.platform ?? defaultPlatform, vantages: setup.vantages, policy: setup.policy,
                     insecureRegistries: setup.insecureRegistries, caCertificatePath: setup.caCert, credentials: setup.credentials,
                     storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: nil)
-            }.map { request in
-                var request = request
                 request.allPlatforms = allPlatforms
+                request.history = try history.load(
+                    .init(kind: .image, reference: request.reference.description, platform: request.platform.description), policy: setup.policy)
                 return request
             }
             let count = requests.count
@@ -62,15 +66,19 @@ struct BundlePull {
             let written = results.allSatisfy { $0.written != nil }
 
             var reportPaths: [String?] = Array(repeating: nil, count: results.count)
+            let reports = results.map { result in
+                history.record(
+                    ReportBuilder.make(result, toolVersion: ThreeTofu.version, createdAt: result.request.history?.now ?? Date()), history: result.request.history)
+            }
             if reportOutputs.wanted {
                 if !written, reportOutputs.attestationPath != nil {
                     Terminal.note("No attestations written: the bundle was not written, so there is nothing to attest.")
                 }
-                for (index, result) in results.enumerated() {
+                for index in results.indices {
                     var outputs = reportOutputs
                     outputs.reportPath = reportOutputs.reportPath.map { Self.perImagePath($0, number: index + 1, name: entries[index].text) }
                     outputs.attestationPath = written ? reportOutputs.attestationPath.map { Self.perImagePath($0, number: index + 1, name: entries[index].text) } : nil
-                    try outputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version), journal: journal)
+                    try outputs.write(reports[index], journal: journal)
                     reportPaths[index] = outputs.reportPath
                 }
             }

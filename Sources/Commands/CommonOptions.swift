@@ -17,7 +17,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Plain HTTP is allowed to this registry (repeatable).", valueName: "host[:port]"))
     var insecureRegistry: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Extra trusted CA certificates (PEM) for every vantage.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Extra trusted CA certificates (PEM) for every vantage, this machine's and each proxy's; the file's certificates are also sent to every SSH host for its curl or agent. To trust a CA on one vantage only, set ca_cert = \"FILE\" in its [[vantage]] entry of the vantages file.",
+        valueName: "file"))
     var caCert: String?
 
     @Option(name: .long, help: ArgumentHelp("Sign the report with this Ed25519 key (from `3tofu keygen`).", valueName: "keyfile"))
@@ -28,6 +30,12 @@ struct CommonOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print a machine-readable JSON result on stdout.")
     var json = false
+
+    @Option(name: .long, help: ArgumentHelp("The observation history (default $THREETOFU_HISTORY, then $XDG_STATE_HOME/3tofu/history.sqlite).", valueName: "file"))
+    var history: String?
+
+    @Flag(name: .long, help: "Do not read or record the history (a policy with time rules then cannot be met).")
+    var noHistory = false
 
     mutating func validate() throws {
         guard vantageTimeout > 0, vantageTimeout.isFinite else {

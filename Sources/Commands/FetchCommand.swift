@@ -1,6 +1,7 @@
 import ArgumentParser
 import Coordinator
 import Foundation
+import Registry
 import Report
 
 /// `3tofu fetch`: every vantage downloads a plain file and hashes it; the file is written only
@@ -9,7 +10,7 @@ struct FetchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
         abstract: "Verify a plain file (a release tarball, an installer) across vantages and write it only on agreement.",
-        discussion: """
+        discussion: HelpText.wrap("""
             Every vantage downloads URL through its own route, following redirects (each vantage's chain \
             is in the report), and hashes what it received; this machine's vantage keeps its copy in the \
             cache as it streams, the others keep nothing. With --checksums, every vantage also reads the \
@@ -21,7 +22,7 @@ struct FetchCommand: AsyncParsableCommand {
             EXAMPLES
               3tofu fetch https://example.org/tool-1.0.tar.gz --output tool-1.0.tar.gz
               3tofu fetch https://example.org/tool-1.0.tar.gz --checksums https://example.org/SHA256SUMS --output tool.tar.gz
-            """
+            """)
     )
 
     @Argument(help: ArgumentHelp("http:// or https:// URL of the file.", valueName: "url"))
@@ -50,11 +51,13 @@ struct FetchCommand: AsyncParsableCommand {
         }
         let setup = try VantageSetup(common: common)
         let reportOutputs = try ReportOutputs(common: common)
+        let history = try HistoryAccess(common: common)
         // Every path this run writes, checked before any vantage is asked.
         var targets = WriteTargets()
         targets.add("--output", output)
         targets.addReports(reportOutputs)
         try targets.check()
+        try setup.checkVantages()
         InterruptHandler.install(output: output)
         // The file and its report are kept only if the whole run succeeds.
         try await RunJournal.run { journal in
@@ -62,14 +65,17 @@ struct FetchCommand: AsyncParsableCommand {
                 url: url, checksumsURL: checksums, vantages: setup.vantages, policy: setup.policy, caCertificatePath: setup.caCert,
                 storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, outputPath: output, maximumSize: maximumSize)
             request.journal = journal
+            request.history = try history.load(.init(kind: .file, reference: RegistryClient.redact(url), platform: nil), policy: setup.policy)
             let result = try await FetchCoordinator.run(request)
             if !setup.json || result.decision.verdict != .agree {
                 Terminal.write(SubjectOutcome.render(
                     result.vantages, decision: result.decision, headline: ["sha256", "size", "published sha256"]))
             }
             // After the verdict, so a report that fails (its path was checked up front) cannot hide it.
+            let report = history.record(
+                ReportBuilder.make(result, toolVersion: ThreeTofu.version, createdAt: request.history?.now ?? Date()), history: request.history)
             if reportOutputs.wanted {
-                try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version), journal: journal)
+                try reportOutputs.write(report, journal: journal)
             }
             if let failure = SubjectOutcome.failure(result.vantages, decision: result.decision, policyName: setup.policy.name) {
                 throw failure

@@ -7,7 +7,7 @@ struct KeygenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen",
         abstract: "Create an Ed25519 key pair for signing agreement reports (KEYFILE and KEYFILE.pub).",
-        discussion: """
+        discussion: HelpText.wrap("""
             KEYFILE gets the private key (mode 0600): the raw 32-byte Ed25519 seed in base64 between \
             -----BEGIN 3TOFU ED25519 PRIVATE KEY----- and -----END 3TOFU ED25519 PRIVATE KEY----- lines. \
             KEYFILE.pub gets the public key as one line, "3tofu-ed25519 <base64>": give it to whoever \
@@ -17,7 +17,7 @@ struct KeygenCommand: ParsableCommand {
               3tofu keygen --output ~/.config/3tofu/report-key
               3tofu pull alpine:3.20 --output alpine.tar --report alpine.json --sign-key ~/.config/3tofu/report-key
               3tofu report verify alpine.json --key report-key.pub --artifact alpine.tar
-            """
+            """)
     )
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Private key file; the public key goes to FILE.pub.", valueName: "file"))
@@ -34,6 +34,9 @@ struct KeygenCommand: ParsableCommand {
             }
         }
         let key = ReportSigningKey()
+        if let created = try ParentDirectory.ensure(for: output, what: "the key") {
+            Terminal.note("Created the directory \(created) (mode 0700).")
+        }
         try SmallFileWriter.write(Data(key.fileText.utf8), to: output, mode: 0o600)
         try SmallFileWriter.write(Data(key.publicKey.fileText.utf8), to: publicPath, mode: 0o644)
         Terminal.note("Wrote the private key to \(output) and the public key to \(publicPath).")

@@ -12,7 +12,7 @@ struct PullCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull",
         abstract: "Verify a container image across vantages and write it as docker-archive or OCI.",
-        discussion: """
+        discussion: HelpText.wrap("""
             Every vantage resolves REFERENCE on its own (its own token, index and manifest). When all \
             answering vantages agree on the digests, the layers are downloaded once, each checked against \
             its agreed digest and size, and the image is written to --output. When they disagree, nothing \
@@ -51,7 +51,7 @@ struct PullCommand: AsyncParsableCommand {
             R.<n>-<name>.json (n counts from 1 in the file's order; characters other than letters, digits, \
             '.', '_' and '-' become '_').
               3tofu pull --images-from images.txt --format oci --output bundle --report reports/r.json
-            """
+            """ + LoginOptions.discussion)
     )
 
     @Argument(help: ArgumentHelp("Image reference, e.g. alpine:3.20, docker.io/library/nginx, ghcr.io/o/r@sha256:….", valueName: "reference"))
@@ -77,6 +77,8 @@ struct PullCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup(title: "Logins") var login: LoginOptions
+
     func run() async throws {
         guard let outputFormat = OutputFormat(rawValue: format) else {
             throw ToolFailure(.badInput, "unknown --format '\(format)'; use one of \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -93,7 +95,7 @@ struct PullCommand: AsyncParsableCommand {
                 throw ToolFailure(.badInput, "--output - (the archive on stdout) is for one image; give a file or directory for an --images-from bundle")
             }
             try await BundlePull(
-                imagesFrom: imagesFrom, output: output, format: outputFormat, platform: platform, concurrency: concurrency, common: common,
+                imagesFrom: imagesFrom, output: output, format: outputFormat, platform: platform, concurrency: concurrency, common: common, login: login,
                 allPlatforms: allPlatforms
             ).run()
             return
@@ -106,7 +108,7 @@ struct PullCommand: AsyncParsableCommand {
             throw ToolFailure(.badInput, refusal)
         }
         let output = ArtifactWriter.trimmingTrailingSlashes(output)
-        let setup = try RunSetup(reference: reference, platform: platform, common: common)
+        let setup = try RunSetup(reference: reference, platform: platform, common: common, login: login)
         // Before any vantage is asked: an output, report or attestation that cannot be written is
         // known now, not after every layer has been downloaded.
         var targets = WriteTargets()
@@ -118,6 +120,7 @@ struct PullCommand: AsyncParsableCommand {
         }
         targets.addReports(setup.reportOutputs)
         try targets.check()
+        try setup.shared.checkVantages()
 
         // The image and its report are kept only if the whole run succeeds.
         try await RunJournal.run { journal in
@@ -129,6 +132,7 @@ struct PullCommand: AsyncParsableCommand {
                 insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
                 storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: PullRequest.Output(path: destination, format: outputFormat, journal: journal))
             request.allPlatforms = allPlatforms
+            request.history = try setup.loadHistory()
             let result: PullResult
             do {
                 result = try await setup.execute(request, journal: journal, outputShownAs: stdout == nil ? nil : "-")

@@ -20,7 +20,7 @@ struct ReportShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show an agreement report as a table: who saw what, by which route, and the verdict.",
-        discussion: """
+        discussion: HelpText.wrap("""
             Prints the subject, policy and verdict, one row per vantage with the digests it saw (values \
             that differ from the majority in bold red on a terminal, marked with ! otherwise), each \
             vantage's evidence (remote IP, final URL, HTTP version, TLS leaf certificate, rate limit) \
@@ -35,7 +35,7 @@ struct ReportShowCommand: ParsableCommand {
               3tofu report show alpine.report.json --format markdown > comment.md
               3tofu report show alpine.report.json --format html > alpine.report.html
               3tofu resolve nginx --report r.json; 3tofu report show r.json
-            """
+            """)
     )
 
     @Argument(help: ArgumentHelp("A report written by --report FILE.", valueName: "report"))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OCI
 import Report
 
 /// `3tofu report verify`: re-check a report far from where it was made, and the artifact it vouches for.
@@ -7,7 +8,7 @@ struct ReportVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check a report's signature, that its verdict follows from what it records, and the artifact in hand.",
-        discussion: """
+        discussion: HelpText.wrap("""
             Checks, and prints each check that held (✓) or did not (✗):
               signature    made by --key over the report's canonical form (docs/REPORT-SIGNING.md). \
             A signed report checked without --key is refused: the key inside a report proves nothing \
@@ -33,7 +34,7 @@ struct ReportVerifyCommand: ParsableCommand {
             EXAMPLES
               3tofu report verify alpine.json --key report-key.pub --artifact alpine.tar
               3tofu report verify alpine.json --trust-embedded-key
-            """
+            """)
     )
 
     @Argument(help: ArgumentHelp("A report written by --report FILE.", valueName: "report"))
@@ -74,7 +75,7 @@ struct ReportVerifyCommand: ParsableCommand {
                 result.notes.append("the report is not signed: anyone could have written or changed it")
             }
         case .valid(let signer, trusted: true):
-            result.passed.append("signed by the given key \(signer.fingerprint); the report is unchanged since")
+            result.passed.append("signed by the given key \(signer.fingerprint): the signature covers the whole report, so nothing in it changed since it was signed")
         case .valid(let signer, trusted: false):
             if trustEmbeddedKey {
                 result.passed.append("the signature by the key inside the report (\(signer.fingerprint)) holds")
@@ -96,11 +97,22 @@ struct ReportVerifyCommand: ParsableCommand {
         if json {
             try printJSON(Summary(verified: result.succeeded, passed: result.passed, failed: result.failed, notes: result.notes))
         } else {
-            Terminal.out(Self.render(result, report: report), terminator: "")
+            Terminal.out(Self.render(result, report: report, agreement: agreement), terminator: "")
         }
         if !result.succeeded {
             throw ToolFailure(.disagreement, "\(report) did not verify: \(result.failed.count) check\(result.failed.count == 1 ? "" : "s") failed")
         }
+    }
+
+    /// What the report claims, in one line, so that the checks below say what they were about.
+    static func checked(_ report: AgreementReport) -> String {
+        let vantages = report.vantages.map { "\($0.name) \($0.status.rawValue)" }.joined(separator: ", ")
+        var line = "checked: \(report.subject.kind.rawValue) \(report.subject.reference)"
+        if let platform = report.subject.platform { line += " (\(platform))" }
+        line += ", verdict \(report.verdict.rawValue.uppercased()) under policy '\(report.policy.name)', \(report.vantages.count) vantage\(report.vantages.count == 1 ? "" : "s") (\(vantages))"
+        if let artifact = report.artifact { line += ", artifact \(artifact.format) sha256:\(artifact.sha256)" }
+        line += ", made \(report.createdAt)"
+        return line
     }
 
     struct Summary: Encodable {
@@ -110,8 +122,8 @@ struct ReportVerifyCommand: ParsableCommand {
         var notes: [String]
     }
 
-    static func render(_ result: VerificationResult, report: String) -> String {
-        var out = ""
+    static func render(_ result: VerificationResult, report: String, agreement: AgreementReport? = nil) -> String {
+        var out = agreement.map { TerminalText.sanitized(Self.checked($0), oneLine: true) + "\n" } ?? ""
         for line in result.passed { out += "✓ \(line)\n" }
         for line in result.failed { out += "✗ \(line)\n" }
         for line in result.notes { out += "note: \(line)\n" }

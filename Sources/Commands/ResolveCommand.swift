@@ -8,14 +8,14 @@ struct ResolveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resolve",
         abstract: "Agree on an image's digest across vantages and print REFERENCE@sha256:… (no layer download).",
-        discussion: """
+        discussion: HelpText.wrap("""
             Use the printed reference to pin images in Dockerfiles and compose files: whoever pulls by \
             digest gets exactly what every vantage saw.
 
             EXAMPLES
               3tofu resolve alpine:3.20
               FROM $(3tofu resolve python:3.12-slim)
-            """
+            """ + LoginOptions.discussion)
     )
 
     @Argument(help: ArgumentHelp("Image reference.", valueName: "reference"))
@@ -26,12 +26,16 @@ struct ResolveCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup(title: "Logins") var login: LoginOptions
+
     func run() async throws {
-        let setup = try RunSetup(reference: reference, platform: platform, common: common)
-        let request = PullRequest(
+        let setup = try RunSetup(reference: reference, platform: platform, common: common, login: login)
+        try setup.shared.checkVantages()
+        var request = PullRequest(
             reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
             insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
             storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: nil)
+        request.history = try setup.loadHistory()
         // The report and attestation are kept only if the whole run succeeds.
         try await RunJournal.run { journal in
             let result = try await setup.execute(request, journal: journal)

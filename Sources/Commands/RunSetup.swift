@@ -20,20 +20,31 @@ struct RunSetup {
     var reportPath: String?
     var reportOutputs: ReportOutputs
     var vantageTimeout: Double
+    var shared: VantageSetup
+    var history: HistoryAccess
 
-    init(reference text: String, platform platformText: String?, common: CommonOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    init(
+        reference text: String, platform platformText: String?, common: CommonOptions, login: LoginOptions,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
         reference = try ImageReference(parsing: text)
         platform = try platformText.map { try Platform(parsing: $0) } ?? Platform.host
-        let shared = try VantageSetup(common: common, environment: environment)
+        shared = try VantageSetup(common: common, environment: environment)
         vantages = shared.vantages
         policy = shared.policy
         reportPath = shared.reportPath
         vantageTimeout = shared.vantageTimeout
         insecureRegistries = shared.insecureRegistries
-        credentials = shared.credentials
         storeRoot = shared.storeRoot
         json = shared.json
         reportOutputs = try ReportOutputs(common: common)
+        credentials = try Logins.resolve(login, names: [reference.name], environment: environment)
+        history = try HistoryAccess(common: common, environment: environment)
+    }
+
+    /// The earlier runs of this image, when the policy's time rules need them.
+    func loadHistory() throws -> TimeRules.History? {
+        try history.load(.init(kind: .image, reference: reference.description, platform: platform.description), policy: policy)
     }
 
     /// Runs the request with progress on a terminal, prints the agreement summary on stderr, and
@@ -60,8 +71,9 @@ struct RunSetup {
         if !json || result.decision.verdict != .agree {
             Terminal.write(SummaryTable.render(result))
         }
+        let report = history.record(ReportBuilder.make(result, toolVersion: ThreeTofu.version, createdAt: request.history?.now ?? Date()), history: request.history)
         if reportOutputs.wanted {
-            try reportOutputs.write(ReportBuilder.make(result, toolVersion: ThreeTofu.version), journal: journal)
+            try reportOutputs.write(report, journal: journal)
         }
         if let failure = SubjectOutcome.failure(SummaryTable.rows(result), decision: result.decision, policyName: request.policy.name) {
             throw failure

@@ -25,7 +25,11 @@ enum SubjectOutcome {
     /// `Terminal` sanitizes and colours it when printing.
     static func render<Subject>(_ runs: [Row], decision: Decision<Subject>, headline: Set<String>, title: String? = nil) -> Terminal.Styled {
         func cell(_ text: String) -> String { TerminalText.sanitized(text, oneLine: true) }
-        let items = decision.comparisons.filter { headline.contains($0.item) || !$0.agree }.prefix(6)
+        let (items, left) = TableColumns.pick(decision.comparisons, headline: headline)
+        // Only a dissenter's cell is marked: the value that differs from what most answering saw.
+        let dissenters = items.map { comparison in
+            comparison.dissenters(among: runs.filter { $0.failure == nil || comparison.values[$0.name] != nil }.map(\.name))
+        }
         let header = ["vantage", "route", "status"] + items.map { cell($0.item) }
         var rows: [[(text: String, dissent: Bool)]] = []
         var failures: [String] = []
@@ -37,9 +41,9 @@ enum SubjectOutcome {
             } else {
                 row.append(("ok", false))
             }
-            row += items.map { comparison in
-                guard let value = comparison.values[run.name] else { return ("-", false) }
-                return (cell(SummaryTable.short(value)), !comparison.agree)
+            row += zip(items, dissenters).map { comparison, dissenters in
+                guard let value = comparison.values[run.name] else { return ("-", dissenters.contains(run.name)) }
+                return (cell(SummaryTable.short(value)), dissenters.contains(run.name))
             }
             rows.append(row)
         }
@@ -57,6 +61,9 @@ enum SubjectOutcome {
         }
         line(header.map { ($0, false) })
         for row in rows { line(row) }
+        if !left.isEmpty {
+            out.append(cell(TableColumns.note(left)) + "\n")
+        }
         for failure in failures { out.append("  " + failure + "\n") }
         out.append("verdict: ")
         out.append(decision.verdict.rawValue.uppercased(), style: decision.verdict == .agree ? .fine : .alarm)

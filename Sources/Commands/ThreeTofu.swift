@@ -1,19 +1,21 @@
 import ArgumentParser
+import BuildInfo
 
 /// The root command: `3tofu SUBCOMMAND`.
 public struct ThreeTofu: AsyncParsableCommand {
-    public static let version = "0.1.0"
+    /// The release version, as reports record it (`tool.version`).
+    public static let version = BuildInfo.version
 
     public static let configuration = CommandConfiguration(
         commandName: "3tofu",
         abstract: "Triple trust on first use: verify a download across independent network routes.",
-        discussion: """
+        discussion: HelpText.wrap("""
             3tofu asks several vantage points (this machine, proxies such as Tor, remote hosts) to resolve \
             the same artifact, compares what each saw, and writes the artifact only when every vantage \
             that answered agrees.
 
             Vantages are read from --vantages FILE, else $THREETOFU_VANTAGES, else \
-            ~/.config/3tofu/vantages.toml (see examples/vantages.toml). Downloaded blobs are cached, \
+            ~/.config/3tofu/vantages.toml (`3tofu vantages init` writes a starter one). Downloaded blobs are cached, \
             verified, in $THREETOFU_CACHE, else $XDG_CACHE_HOME/3tofu, else ~/.cache/3tofu. Runs may \
             share it at the same time; a cache other users can write is refused unless \
             THREETOFU_CACHE_SHARED=1 says they are trusted.
@@ -27,10 +29,10 @@ public struct ThreeTofu: AsyncParsableCommand {
               1  vantages disagree (nothing written)
               2  usage, configuration or bad input
               3  policy not met for another reason: too few answers, network or I/O failure
-            """,
-        version: version,
+            """),
+        version: BuildInfo.versionLine,
         subcommands: [PullCommand.self, ResolveCommand.self, ReportCommand.self, VantagesCommand.self, KeygenCommand.self,
-            BottleCommand.self, FetchCommand.self, AgentCommand.self,
+            BottleCommand.self, FetchCommand.self, AgentCommand.self, WatchCommand.self, HistoryCommand.self,
         ]
     )
 

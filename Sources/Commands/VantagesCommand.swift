@@ -7,8 +7,8 @@ import Foundation
 struct VantagesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vantages",
-        abstract: "Inspect the configured vantages.",
-        subcommands: [VantagesCheckCommand.self]
+        abstract: "Write a starter vantages file (init), or test the configured vantages (check).",
+        subcommands: [VantagesInitCommand.self, VantagesCheckCommand.self]
     )
 }
 
@@ -16,7 +16,7 @@ struct VantagesCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Reach a registry through every vantage and say, per vantage, whether it works and why not.",
-        discussion: """
+        discussion: HelpText.wrap("""
             Each vantage sends GET /v2/ to the registry through its own route (direct, its proxy) and \
             reports the answer, the remote address it reached, the HTTP version and the TLS leaf \
             certificate's fingerprint. A 401 is a working route: registries ask for a token there.
@@ -26,7 +26,7 @@ struct VantagesCheckCommand: AsyncParsableCommand {
             EXAMPLES
               3tofu vantages check
               3tofu vantages check --vantages ~/vantages.toml --registry ghcr.io
-            """
+            """)
     )
 
     @Option(name: .long, help: ArgumentHelp("Vantages file (TOML).", valueName: "file"))
@@ -38,7 +38,9 @@ struct VantagesCheckCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Plain HTTP is allowed to this registry (repeatable).", valueName: "host[:port]"))
     var insecureRegistry: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Extra trusted CA certificates (PEM) for every vantage.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Extra trusted CA certificates (PEM) for every vantage, SSH hosts included; for one vantage only, set ca_cert in its [[vantage]] entry.",
+        valueName: "file"))
     var caCert: String?
 
     @Option(name: .long, help: ArgumentHelp("Seconds each vantage may take.", valueName: "seconds"))
@@ -47,7 +49,7 @@ struct VantagesCheckCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         guard let path = VantagesFile.locate(explicit: vantages, environment: environment) else {
-            throw ToolFailure(.badInput, "no vantages file: pass --vantages FILE, set $THREETOFU_VANTAGES, or create ~/.config/3tofu/vantages.toml (see examples/vantages.toml)")
+            throw ToolFailure(.badInput, "no vantages file: looked for \(VantagesFile.defaultPath(environment: environment)) (no --vantages FILE, $THREETOFU_VANTAGES is not set). Write a starter file there with `3tofu vantages init`, then run this again.")
         }
         let file = try VantagesFile.load(path: path, environment: environment)
         Terminal.out("vantages from \(path), reaching \(registry):")

@@ -25,9 +25,9 @@ public enum PolicyFile {
         return try parse(text: text, path: choice)
     }
 
-    static let knownKeys: Set<String> = [
+    static let knownKeys: Set<String> = Set([
         "name", "description", "min_agreeing", "max_unavailable", "blob_verification", "require_route_kinds", "allow_insecure_registries",
-    ]
+    ]).union(PolicyTimeRules.keys)
 
     public static func parse(text: String, path: String) throws -> Policy {
         let parsed = try ParsedTOML(text: text, path: path)
@@ -82,9 +82,11 @@ public enum PolicyFile {
         guard let allowInsecure = insecureValue.bool else {
             throw error("allow_insecure_registries", "must be true or false")
         }
+        let timeRules = try PolicyTimeRules.parse(table, error: error)
         let sha256 = SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
         return Policy(
             name: name, description: description, minAgreeing: minAgreeing, maxUnavailable: maxUnavailable,
             blobVerification: verification, requireRouteKinds: kinds, allowInsecureRegistries: allowInsecure, sha256: sha256)
+            .with(timeRules)
     }
 }

@@ -18,10 +18,16 @@ public struct VantagesFile: Sendable, Equatable {
         if let fromEnvironment = environment["THREETOFU_VANTAGES"], !fromEnvironment.isEmpty {
             return expandTilde(fromEnvironment, environment: environment)
         }
+        let defaultPath = defaultPath(environment: environment)
+        return FileManager.default.fileExists(atPath: defaultPath) ? defaultPath : nil
+    }
+
+    /// Where the vantages file is looked for when neither --vantages nor $THREETOFU_VANTAGES names
+    /// one: `$XDG_CONFIG_HOME/3tofu/vantages.toml`, else `~/.config/3tofu/vantages.toml`.
+    public static func defaultPath(environment: [String: String]) -> String {
         let home = environment["HOME"] ?? NSHomeDirectory()
         let configHome = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.config"
-        let defaultPath = configHome + "/3tofu/vantages.toml"
-        return FileManager.default.fileExists(atPath: defaultPath) ? defaultPath : nil
+        return configHome + "/3tofu/vantages.toml"
     }
 
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> VantagesFile {
@@ -78,7 +84,7 @@ public struct VantagesFile: Sendable, Equatable {
         return VantagesFile(path: path, vantages: vantages)
     }
 
-    static func expandTilde(_ path: String, environment: [String: String]) -> String {
+    public static func expandTilde(_ path: String, environment: [String: String]) -> String {
         guard path == "~" || path.hasPrefix("~/") else { return path }
         let home = environment["HOME"] ?? NSHomeDirectory()
         return home + path.dropFirst()

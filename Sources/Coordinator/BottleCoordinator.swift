@@ -52,6 +52,8 @@ public enum BottleCoordinator {
         let request: BottleRequest
         var usesPlainHTTP: Bool { request.usesPlainHTTP }
 
+        func history(for runs: [BottleRun]) -> TimeRules.History? { request.history(for: runs) }
+
         func observe(through vantage: VantageClient) async throws -> VantageAnswer<ObservedBottle, Never> {
             try await BottleCoordinator.observe(argument, request: request, client: vantage.client)
         }

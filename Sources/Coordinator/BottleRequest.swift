@@ -11,6 +11,8 @@ public struct BottleRequest: Sendable {
     public var tag: String
     /// Registry host[:port], e.g. `ghcr.io`.
     public var registry: String
+    /// The earlier agreeing runs of bottles for this tag, when the policy's time rules need them.
+    public var histories: BottleHistories?
     /// Repository prefix on that registry, e.g. `homebrew/core`.
     public var repositoryPrefix: String
     /// Formula API base URL without a trailing slash; `NAME.json` is appended.

@@ -35,7 +35,7 @@ public enum Coordinator {
         do {
             _ = try await BlockingIO.run { try store.ingest(data: bytes, digest: config.digest) }
         } catch {
-            throw CoordinatorError(.notMet, "the agreed config blob does not match its digest \(config.digest): \(error)")
+            throw StoreFailure.config(error, digest: config.digest.string, storeRoot: store.root)
         }
     }
 

@@ -1,3 +1,5 @@
+import Report
+
 /// A failure of a run (or of one vantage's part in it) and what it means: bad input, not met, or
 /// tampering. Any error of the package becomes one with `CoordinatorError(error)`.
 public struct CoordinatorError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -12,6 +14,9 @@ public struct CoordinatorError: Error, Sendable, Equatable, CustomStringConverti
 
     public var kind: Kind
     public var message: String
+    /// What a vantage saw before it failed (where it connected, the certificate it was shown,
+    /// how far it got), for the report.
+    public var evidence: AgreementReport.Evidence?
 
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
@@ -20,8 +25,9 @@ public struct CoordinatorError: Error, Sendable, Equatable, CustomStringConverti
 
     /// As a vantage's failure: the route delivered bytes that do not match the digest they were
     /// asked for, or the request (not the route) cannot work.
-    public init(message: String, isBadInput: Bool, isTampering: Bool = false) {
+    public init(message: String, isBadInput: Bool, isTampering: Bool = false, evidence: AgreementReport.Evidence? = nil) {
         self.init(isTampering ? .tampering : isBadInput ? .badInput : .notMet, message)
+        self.evidence = evidence
     }
 
     public var isBadInput: Bool { kind == .badInput }

@@ -14,6 +14,12 @@ import Transport
 extension CoordinatorError {
     /// Every error type of the package, and anything else (a route's failure).
     public init(_ error: any Error) {
+        self.init(mapping: error)
+        // What a vantage saw before it failed goes into its report entry.
+        evidence = evidence ?? FailureEvidence.of(error)
+    }
+
+    private init(mapping error: any Error) {
         switch error {
         case let error as CoordinatorError:
             self = error

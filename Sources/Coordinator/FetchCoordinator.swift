@@ -37,6 +37,8 @@ public enum FetchCoordinator {
         let store: ContentStore
         var usesPlainHTTP: Bool { request.usesPlainHTTP }
 
+        func history(for runs: [FileRun]) -> TimeRules.History? { request.history }
+
         func observe(through vantage: VantageClient) async throws -> VantageAnswer<ObservedFile, Never> {
             let download: Download
             do {

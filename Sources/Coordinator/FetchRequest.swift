@@ -11,6 +11,8 @@ public struct FetchRequest: Sendable {
     public var checksumsURL: String?
     public var vantages: [VantageSpec]
     public var policy: Policy
+    /// The earlier runs the policy's time rules count (nil: none read), and the time the run decides at.
+    public var history: TimeRules.History?
     /// Extra trusted CAs for every vantage.
     public var caCertificatePath: String?
     public var storeRoot: String

@@ -10,12 +10,16 @@ struct ImageObserver: SubjectObserver {
     let reference: ImageReference
     let platform: Platform
     let usesPlainHTTP: Bool
+    let history: TimeRules.History?
 
     init(_ request: PullRequest) {
         reference = request.reference
         platform = request.platform
         usesPlainHTTP = request.usesInsecureRegistry
+        history = request.history
     }
+
+    func history(for runs: [ImageRun]) -> TimeRules.History? { history }
 
     func observe(through vantage: VantageClient) async throws -> VantageAnswer<ObservedImage, ImageResolution> {
         let resolution = try await vantage.client.resolve(reference, platform: platform)

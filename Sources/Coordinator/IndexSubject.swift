@@ -31,13 +31,17 @@ public struct IndexResolution: Sendable {
 struct IndexObserver: SubjectObserver {
     let reference: ImageReference
     let usesPlainHTTP: Bool
+    let history: TimeRules.History?
     /// Entries fetched at once from one vantage.
     static let width = 4
 
     init(_ request: PullRequest) {
         reference = request.reference
         usesPlainHTTP = request.usesInsecureRegistry
+        history = request.history
     }
+
+    func history(for runs: [SubjectRun<ObservedImage, IndexResolution>]) -> TimeRules.History? { history }
 
     func observe(through vantage: VantageClient) async throws -> VantageAnswer<ObservedImage, IndexResolution> {
         let client = vantage.client, reference = reference

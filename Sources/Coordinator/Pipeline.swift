@@ -7,20 +7,23 @@ import Transport
 /// How a vantage observes one kind of subject. With its `SubjectDelivery`, the only thing that
 /// differs between a pull, a fetch and a bottle: the pipeline does the rest the same way for all.
 protocol SubjectObserver: Sendable {
-    associatedtype Subject: Observable
+    associatedtype Subject: Recordable
     /// What a vantage brings besides its observation that the delivery needs (an image's resolution).
     associatedtype Payload: Sendable
     /// Plain HTTP is used for this subject (a policy may forbid it).
     var usesPlainHTTP: Bool { get }
     /// One vantage's view of the subject, within the pipeline's timeout.
     func observe(through vantage: VantageClient) async throws -> VantageAnswer<Subject, Payload>
+    /// The earlier runs the policy's time rules count for what the vantages saw (a bottle's
+    /// version is known only once they answered); nil when none were read.
+    func history(for runs: [SubjectRun<Subject, Payload>]) -> TimeRules.History?
 }
 
 /// What happens to an agreed subject: download it once and write it, or have every vantage hash
 /// it. Called only when the verdict is agreement; it may take the decision again with what it
 /// learned (every vantage's hashes), and must then write nothing unless it is still agreement.
 protocol SubjectDelivery: Sendable {
-    associatedtype Subject: Observable
+    associatedtype Subject: Recordable
     associatedtype Payload: Sendable
     associatedtype Delivered: Sendable
     func deliver(_ verification: inout Verification<Subject, Payload>) async throws -> Delivered
@@ -35,25 +38,34 @@ struct VantageClient: Sendable {
 }
 
 /// One subject's verification: every vantage's part and the decision on them.
-struct Verification<Subject: Observable, Payload: Sendable>: Sendable {
+struct Verification<Subject: Recordable, Payload: Sendable>: Sendable {
     var runs: [SubjectRun<Subject, Payload>]
     var decision: Decision<Subject>
     let policy: Policy
     let usesPlainHTTP: Bool
+    /// The earlier runs the policy's time rules count (nil: none read).
+    let history: TimeRules.History?
     /// The run's vantages, for the delivery's downloads.
     let vantages: [VantageClient]
 
-    init(runs: [SubjectRun<Subject, Payload>], policy: Policy, usesPlainHTTP: Bool, vantages: [VantageClient]) {
+    init(runs: [SubjectRun<Subject, Payload>], policy: Policy, usesPlainHTTP: Bool, history: TimeRules.History?, vantages: [VantageClient]) {
         self.runs = runs
         self.policy = policy
         self.usesPlainHTTP = usesPlainHTTP
+        self.history = history
         self.vantages = vantages
-        decision = Agreement.decide(runs.map(\.observation), policy: policy, usedInsecureRegistry: usesPlainHTTP)
+        decision = Self.decide(runs, policy: policy, usesPlainHTTP: usesPlainHTTP, history: history)
     }
 
     /// The decision taken again on what the runs hold now.
     mutating func decideAgain() {
-        decision = Agreement.decide(runs.map(\.observation), policy: policy, usedInsecureRegistry: usesPlainHTTP)
+        decision = Self.decide(runs, policy: policy, usesPlainHTTP: usesPlainHTTP, history: history)
+    }
+
+    /// The one place a decision is taken: what the vantages saw (`Agreement`), then what the
+    /// earlier runs allow (the policy's time rules, which can only turn an agreement down).
+    static func decide(_ runs: [SubjectRun<Subject, Payload>], policy: Policy, usesPlainHTTP: Bool, history: TimeRules.History?) -> Decision<Subject> {
+        TimeRules.apply(Agreement.decide(runs.map(\.observation), policy: policy, usedInsecureRegistry: usesPlainHTTP), history: history, policy: policy)
     }
 
     /// A download source: an answering vantage and what it brought.
@@ -132,7 +144,7 @@ struct Pipeline: Sendable {
                     spec: vantage.spec, route: vantage.route, observed: nil, failure: failure, evidence: nil, seconds: attempt.seconds)
             }
         }
-        return Verification(runs: runs, policy: policy, usesPlainHTTP: observer.usesPlainHTTP, vantages: vantages)
+        return Verification(runs: runs, policy: policy, usesPlainHTTP: observer.usesPlainHTTP, history: observer.history(for: runs), vantages: vantages)
     }
 
     /// One subject through the whole pipeline: verified, then (on agreement, with a delivery) delivered.

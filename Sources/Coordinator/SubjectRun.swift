@@ -29,7 +29,7 @@ public struct SubjectRun<Subject: Observable, Payload: Sendable>: Sendable {
         self.observed = observed
         self.payload = payload
         self.failure = failure
-        self.evidence = evidence
+        self.evidence = evidence ?? failure?.evidence
         self.seconds = seconds
     }
 

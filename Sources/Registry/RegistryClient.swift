@@ -43,6 +43,7 @@ public final class RegistryClient: Sendable {
             try await self.followRedirects(HTTPRequest(url: url), authorization: nil, into: .memory(limit: 64 * 1024))
         }
         guard response.status == 200 || response.status == 401 else {
+            if let proxys = ProxyAnswer.proxysOwnFailure(response, route: transport.route, url: url, what: "\(registry)/v2/") { throw proxys }
             throw RegistryError(.badResponse, "\(url) answered HTTP \(response.status); is \(registry) a container registry?")
         }
         let challenges = (try? response.headers.values("WWW-Authenticate").flatMap { try AuthChallenge.parse($0) }) ?? []
@@ -99,8 +100,14 @@ public final class RegistryClient: Sendable {
             }
             throw RegistryError(.tooLarge, "the manifest at \(url) is larger than the \(Self.manifestSizeLimit / 1024 / 1024) MiB cap; refusing it")
         }
+        let shown = Self.shownReference(registry: registry, repository: repository, reference: reference)
         guard response.status == 200 else {
-            throw Self.statusError(response, what: "manifest \(registry)/\(repository):\(reference)", url: url, advice: loginAdvice(for: registry))
+            if response.status == 404, ProxyAnswer.proxysOwnFailure(response, route: transport.route, url: url, what: shown) == nil,
+                let missing = await missingTag(registry: registry, repository: repository, reference: reference)
+            {
+                throw missing
+            }
+            throw statusFailure(response, what: "manifest \(shown)", url: url, advice: loginAdvice(for: registry))
         }
         let bytes = response.body
         let headerDigest = response.headers["Docker-Content-Digest"]
@@ -125,7 +132,7 @@ public final class RegistryClient: Sendable {
         do {
             document = try ManifestDocument.decode(bytes, contentType: contentType)
         } catch let error as OCIError {
-            throw RegistryError(.badResponse, "\(registry)/\(repository):\(reference): \(error.message)")
+            throw RegistryError(.badResponse, "\(shown): \(error.message)")
         }
         return FetchedManifest(
             bytes: bytes, digest: digest, mediaType: document.mediaType ?? contentType ?? "", contentType: contentType,
@@ -156,7 +163,7 @@ public final class RegistryClient: Sendable {
             throw Self.longerThanDescribed("the config blob \(descriptor.digest)", size: descriptor.size, error)
         }
         guard response.status == 200 else {
-            throw Self.statusError(response, what: "config blob \(descriptor.digest)", url: url, advice: loginAdvice(for: registry))
+            throw statusFailure(response, what: "config blob \(descriptor.digest)", url: url, advice: loginAdvice(for: registry))
         }
         return SmallBlob(bytes: response.body, sha256: response.bodySHA256)
     }
@@ -172,7 +179,7 @@ public final class RegistryClient: Sendable {
             throw Self.longerThanDescribed("blob \(descriptor.digest)", size: descriptor.size, error)
         }
         guard response.status == 200 else {
-            throw Self.statusError(response, what: "blob \(descriptor.digest)", url: url, advice: loginAdvice(for: registry))
+            throw statusFailure(response, what: "blob \(descriptor.digest)", url: url, advice: loginAdvice(for: registry))
         }
         return (response.bodySHA256, response.bodyLength)
     }
@@ -249,7 +256,7 @@ public final class RegistryClient: Sendable {
                     try await Task.sleep(for: .seconds(delay))
                     continue
                 }
-                throw Self.statusError(response, what: "blob \(descriptor.digest)", url: url, advice: loginAdvice(for: registry))
+                throw statusFailure(response, what: "blob \(descriptor.digest)", url: url, advice: loginAdvice(for: registry))
             }
         }
     }
@@ -340,7 +347,7 @@ public final class RegistryClient: Sendable {
             let who = credential.map { "the credentials for \($0.username)" } ?? "anonymous access"
             throw RegistryError(.unauthorized, "the token service at \(realmOrigin.hostPort) refused \(who) to \(registry) (HTTP \(response.status)); \(loginAdvice(for: registry))")
         default:
-            throw Self.statusError(response, what: "token from \(realmOrigin.hostPort)", url: url)
+            throw statusFailure(response, what: "token from \(realmOrigin.hostPort)", url: url)
         }
     }
 
@@ -414,21 +421,28 @@ public final class RegistryClient: Sendable {
 
     static func networkError(_ error: TransportError) -> RegistryError {
         if error.kind == .io {
-            return RegistryError(.io, "could not store a download: \(error.detail)")
+            return RegistryError(.io, "could not store a download: \(error.detail)", evidence: error.evidence)
         }
-        return RegistryError(.network, "\(error.detail) (\(redact(error.url)))")
+        return RegistryError(.network, "\(error.detail) (\(redact(error.url)))", evidence: error.evidence)
     }
 
-    /// A URL without its query, which on CDNs carries signed, short-lived access parameters.
+    /// A URL without its query, which on CDNs carries signed, short-lived access parameters
+    /// (`Transport.URLRedaction`, shared with the transports).
     public static func redact(_ url: String) -> String {
-        guard let question = url.firstIndex(of: "?") else { return url }
-        return String(url[..<question]) + "?…"
+        URLRedaction.removingQuery(url)
     }
 
-    /// What to do about a refused login: run `docker login`, or, when the docker config keeps the
-    /// login in a credential helper (which 3tofu does not run), give 3tofu one it can read.
+    /// What to do about a refused or missing login, naming the login sources used or tried.
     func loginAdvice(for registry: String) -> String {
-        credentials.helperHint(for: registry) ?? "run `docker login \(registry)` (3tofu reads ~/.docker/config.json) and try again"
+        credentials.loginAdvice(for: registry)
+    }
+
+    /// `statusError`, unless the answer is an HTTP proxy's own (`ProxyAnswer`): then the proxy's failure.
+    func statusFailure(_ response: HTTPResponse, what: String, url: String, advice: String? = nil) -> RegistryError {
+        var error = ProxyAnswer.proxysOwnFailure(response, route: transport.route, url: url, what: what)
+            ?? Self.statusError(response, what: what, url: url, advice: advice)
+        error.evidence = response.evidence
+        return error
     }
 
     static func statusError(_ response: HTTPResponse, what: String, url: String, advice: String? = nil) -> RegistryError {

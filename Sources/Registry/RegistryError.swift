@@ -1,4 +1,5 @@
 import OCI
+import Transport
 
 /// A failure talking to a registry, with what it means for the user.
 public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -27,10 +28,14 @@ public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible
 
     public var kind: Kind
     public var message: String
+    /// How far the exchange that failed got (the transport's evidence, or that of the error
+    /// response), when there was one: a failed vantage's report keeps it.
+    public var evidence: TransportEvidence?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, evidence: TransportEvidence? = nil) {
         self.kind = kind
         self.message = message
+        self.evidence = evidence
     }
 
     public var description: String { message }

@@ -3,16 +3,19 @@ import Transport
 
 /// Takes `3tofu agent`'s stdout for one exchange: the JSON head line, then the body, which goes
 /// where the `BodyDestination` says, hashed on the way. Bytes beyond the announced body length
-/// are a protocol error. Used on the connection's queue only.
+/// are a protocol error. The body goes through the transports' shared `ResponseBodySink`. Used on
+/// the connection's queue only.
 final class AgentReplyReceiver: RemoteReplyReceiver {
     private let shownURL: String
+    private let route: String
     private var headBuffer = Data()
     private(set) var head: AgentProtocol.ReplyHead?
-    private let sink: RemoteBodySink
+    private let sink: ResponseBodySink
 
     init(request: HTTPRequest, destination: BodyDestination, shownURL: String, route: String) {
-        sink = RemoteBodySink(request: request, destination: destination, shownURL: shownURL, route: route)
+        sink = ResponseBodySink(request: request, destination: destination)
         self.shownURL = shownURL
+        self.route = route
     }
 
     var length: Int64 { sink.length }
@@ -35,23 +38,27 @@ final class AgentReplyReceiver: RemoteReplyReceiver {
                 throw TransportError(kind: .other, url: shownURL, detail: error.description)
             }
             headBuffer = Data()
-            if let status = head?.status { try sink.checkAnnounced(head?.bodyLength, status: status) }
+            if let status = head?.status, let announced = head?.bodyLength {
+                try RemoteExchange.bodyStep(url: shownURL, route: route) { () throws(ResponseBodySink.Failure) in
+                    try sink.checkAnnounced(announced, status: status)
+                }
+            }
             bodyPart = UnsafeRawBufferPointer(rebasing: bytes[(newline + 1)...])
         }
         guard bodyPart.count > 0, let head else { return }
         guard let status = head.status, length + Int64(bodyPart.count) <= head.bodyLength else {
             throw TransportError(kind: .other, url: shownURL, detail: "the agent sent more body bytes than the \(head.bodyLength) its reply head announced")
         }
-        try sink.take(bodyPart, status: status)
+        try RemoteExchange.bodyStep(url: shownURL, route: route) { () throws(ResponseBodySink.Failure) in try sink.take(bodyPart, status: status) }
     }
 
     /// A 2xx response to a `.file` destination with an empty body still truncates (or creates) the file.
     func finishEmptyBody() throws {
         guard let status = head?.status else { return }
-        try sink.finishEmptyBody(status: status)
+        try RemoteExchange.bodyStep(url: shownURL, route: route) { () throws(ResponseBodySink.Failure) in try sink.finishEmptyBody(status: status) }
     }
 
-    func closeFile() throws { try sink.closeFile() }
+    func closeFile() throws { try RemoteExchange.bodyStep(url: shownURL, route: route) { () throws(ResponseBodySink.Failure) in try sink.closeFile() } }
 
     /// Lowercase hex SHA-256 of the body bytes received.
     func sha256Hex() -> String { sink.sha256Hex() }

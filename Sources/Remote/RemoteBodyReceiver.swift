@@ -1,17 +1,19 @@
 import Foundation
 import Transport
 
-/// Takes the remote curl's stdout for one exchange: parses the head, then hands the body to a
-/// `RemoteBodySink`. Used on the connection's queue only.
+/// Takes the remote curl's stdout for one exchange: parses the head, then hands the body to the
+/// transports' shared `ResponseBodySink`. Used on the connection's queue only.
 final class RemoteBodyReceiver: RemoteReplyReceiver {
     private var parser = RemoteCurlReply.HeadParser()
-    private let sink: RemoteBodySink
+    private let sink: ResponseBodySink
     private let shownURL: String
+    private let route: String
     private var announcedChecked = false
 
     init(request: HTTPRequest, destination: BodyDestination, shownURL: String, route: String) {
-        sink = RemoteBodySink(request: request, destination: destination, shownURL: shownURL, route: route)
+        sink = ResponseBodySink(request: request, destination: destination)
         self.shownURL = shownURL
+        self.route = route
     }
 
     var head: RemoteCurlReply.Head? { parser.head }
@@ -26,21 +28,25 @@ final class RemoteBodyReceiver: RemoteReplyReceiver {
             throw TransportError(kind: .other, url: shownURL, detail: error.description)
         }
         guard let head = parser.head else { return }
-        if !announcedChecked {
-            announcedChecked = true
-            let announced = BodyLimit.announcedLength(contentLength: head.headers["Content-Length"], transferEncoding: head.headers["Transfer-Encoding"])
-            try sink.checkAnnounced(announced, status: head.status)
+        try RemoteExchange.bodyStep(url: shownURL, route: route) { () throws(ResponseBodySink.Failure) in
+            if !announcedChecked {
+                announcedChecked = true
+                let announced = BodyLimit.announcedLength(contentLength: head.headers["Content-Length"], transferEncoding: head.headers["Transfer-Encoding"])
+                try sink.checkAnnounced(announced, status: head.status)
+            }
+            if bodyPart.count > 0 { try sink.take(bodyPart, status: head.status) }
         }
-        try sink.take(bodyPart, status: head.status)
     }
 
-    /// A 2xx response to a `.file` destination with an empty body still truncates (or creates) the file.
+    /// A 2xx response to a `.file` destination with an empty body still creates (or truncates) the file.
     func finishEmptyBody() throws {
         guard let head = parser.head else { return }
-        try sink.finishEmptyBody(status: head.status)
+        try RemoteExchange.bodyStep(url: shownURL, route: route) { () throws(ResponseBodySink.Failure) in try sink.finishEmptyBody(status: head.status) }
     }
 
-    func closeFile() throws { try sink.closeFile() }
+    func closeFile() throws {
+        try RemoteExchange.bodyStep(url: shownURL, route: route) { () throws(ResponseBodySink.Failure) in try sink.closeFile() }
+    }
 
     /// Lowercase hex SHA-256 of the body bytes received.
     func sha256Hex() -> String { sink.sha256Hex() }

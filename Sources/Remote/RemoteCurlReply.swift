@@ -150,22 +150,15 @@ enum RemoteCurlReply {
         /// What curl reported about the connection, as transport evidence.
         func evidence(headers: HTTPHeaders) -> TransportEvidence {
             func seconds(_ name: String) -> Double { values[name].flatMap(Double.init) ?? 0 }
-            var rateLimit: [String: String] = [:]
-            for field in headers.fields {
-                let name = field.name.lowercased()
-                if name.hasPrefix("ratelimit-") || name.hasPrefix("x-ratelimit-") || name == "docker-ratelimit-source" {
-                    rateLimit[name] = field.value
-                }
-            }
             return TransportEvidence(
                 remoteIP: values["remote_ip"].flatMap { $0.isEmpty ? nil : $0 },
-                effectiveURL: values["url_effective"].flatMap { $0.isEmpty ? nil : RemoteRequestCheck.removingUserInfo($0) },
+                effectiveURL: values["url_effective"].flatMap { $0.isEmpty ? nil : URLRedaction.removingUserInfo($0) },
                 certificateSHA256: certificates.map { SHA256.hash(data: $0).map { String(format: "%02x", $0) }.joined() },
                 httpVersion: values["http_version"].flatMap(Self.httpVersion),
                 timings: TransportEvidence.Timings(
                     nameLookup: seconds("time_namelookup"), connect: seconds("time_connect"), tlsHandshake: seconds("time_appconnect"),
                     firstByte: seconds("time_starttransfer"), total: seconds("time_total")),
-                rateLimit: rateLimit)
+                rateLimit: TransportEvidence.rateLimitFields(in: headers))
         }
 
         static func httpVersion(_ value: String) -> String? {

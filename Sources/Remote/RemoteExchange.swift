@@ -42,14 +42,30 @@ enum RemoteExchange {
                 }
                 // A buffered tail that cannot be written fails the exchange.
                 try receiver.closeFile()
-                var response = try respond(result, receiver)
-                response.evidence.sshHostKey = session.hostKey.fingerprint
-                return response
+                do {
+                    var response = try respond(result, receiver)
+                    response.evidence.sshHostKey = session.hostKey.fingerprint
+                    return response
+                } catch var error as TransportError {
+                    // A failed exchange keeps which host ran it, for the report.
+                    error.evidence?.sshHostKey = session.hostKey.fingerprint
+                    throw error
+                }
             }
         } catch let error as SSHError where error.kind == .connectionLost {
             throw TransportError(kind: .connect, url: shownURL, detail: "SSH vantage \(route): \(error.message)")
         } catch let error as SSHError where error.kind == .timeout {
             throw TransportError(kind: .timeout, url: shownURL, detail: "SSH vantage \(route): \(error.message)")
+        }
+    }
+
+    /// Runs a step of an exchange's `ResponseBodySink`; its failure becomes the exchange's error
+    /// (the URL without credentials, the vantage's route).
+    static func bodyStep<T>(url shownURL: String, route: String, _ step: () throws(ResponseBodySink.Failure) -> T) throws(TransportError) -> T {
+        do {
+            return try step()
+        } catch {
+            throw error.error(url: shownURL, via: route)
         }
     }
 }

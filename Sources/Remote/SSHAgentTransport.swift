@@ -26,8 +26,8 @@ public final class SSHAgentTransport: HTTPTransport, Sendable {
     public var route: String { connection.target.route }
 
     public func perform(_ request: HTTPRequest, into destination: BodyDestination) async throws -> HTTPResponse {
-        try RemoteRequestCheck.check(request)
-        let shownURL = RemoteRequestCheck.removingUserInfo(request.url)
+        try RequestValidation.check(request)
+        let shownURL = URLRedaction.removingUserInfo(request.url)
         let travel = RemoteExchange.bodyTravel(request, into: destination)
         let mode: AgentProtocol.Mode = travel.hashOnRemote ? .hash : .stream
         let memoryLimit = travel.memoryLimit
@@ -64,7 +64,7 @@ public final class SSHAgentTransport: HTTPTransport, Sendable {
         }
         try receiver.finishEmptyBody()
         var evidence = head.evidence ?? TransportEvidence()
-        evidence.effectiveURL = evidence.effectiveURL.map(RemoteRequestCheck.removingUserInfo)
+        evidence.effectiveURL = evidence.effectiveURL.map(URLRedaction.removingUserInfo)
         switch mode {
         case .stream:
             guard receiver.length == head.bodyLength else {

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Transport
 
 /// The SSH connection of one vantage: opened on first use, reused for every request, reopened
 /// after it broke. Every libssh2 call happens on this connection's serial queue, so the session
@@ -25,10 +26,10 @@ public final class SSHConnection: @unchecked Sendable {
     }
 
     /// Runs `body` on the connection's queue with a connected session (connecting first if needed).
-    /// Task cancellation is passed on through `SSHCancellation`.
-    func withSession<T: Sendable>(_ body: @escaping @Sendable (SSHSession, SSHCancellation) throws -> T) async throws -> T {
+    /// Task cancellation is passed on through `CancellationFlag`.
+    func withSession<T: Sendable>(_ body: @escaping @Sendable (SSHSession, CancellationFlag) throws -> T) async throws -> T {
         try Task.checkCancellation()
-        let cancellation = SSHCancellation()
+        let cancellation = CancellationFlag()
         let result: Result<T, any Error> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 queue.async {
@@ -41,7 +42,7 @@ public final class SSHConnection: @unchecked Sendable {
         return try result.get()
     }
 
-    private func onQueue<T>(_ body: (SSHSession, SSHCancellation) throws -> T, _ cancellation: SSHCancellation) throws -> T {
+    private func onQueue<T>(_ body: (SSHSession, CancellationFlag) throws -> T, _ cancellation: CancellationFlag) throws -> T {
         dispatchPrecondition(condition: .onQueue(queue))
         if let current = session, current.isBroken || !current.keepalive() {
             session = nil

@@ -21,8 +21,8 @@ public final class SSHCurlTransport: HTTPTransport, Sendable {
     public var route: String { connection.target.route }
 
     public func perform(_ request: HTTPRequest, into destination: BodyDestination) async throws -> HTTPResponse {
-        try RemoteRequestCheck.check(request)
-        let shownURL = RemoteRequestCheck.removingUserInfo(request.url)
+        try RequestValidation.check(request)
+        let shownURL = URLRedaction.removingUserInfo(request.url)
         let travel = RemoteExchange.bodyTravel(request, into: destination)
         let mode: RemoteCurlScript.Mode = travel.hashOnRemote ? .hash : .stream
         let memoryLimit = travel.memoryLimit
@@ -57,12 +57,18 @@ public final class SSHCurlTransport: HTTPTransport, Sendable {
             if curlExit == 23 { curlExit = 0 }
         }
         guard curlExit == 0 else {
+            let seen = trailer.evidence(headers: receiver.head?.headers ?? HTTPHeaders())
             let kind = RemoteCurlReply.errorKind(curlExit: curlExit)
             let message = trailer.curlMessage ?? "curl exited with status \(curlExit)"
             if kind == .bodyTooLarge {
-                throw TransportError(kind: .bodyTooLarge, url: shownURL, detail: "curl on \(route): \(message)")
+                throw TransportError(kind: .bodyTooLarge, url: shownURL, detail: "curl on \(route): \(message)", evidence: seen)
             }
-            throw TransportError(kind: kind, url: shownURL, detail: "curl on \(route): \(message)")
+            if kind == .tls {
+                // The same words as a TLS failure on this machine; curl's own text stays as the reason.
+                let reason = message.replacingOccurrences(of: #"^\(\d+\) "#, with: "", options: .regularExpression)
+                throw TransportError(kind: .tls, url: shownURL, detail: "curl on \(route): " + TransportFailureWords.tls(url: shownURL, via: "", reason: reason), evidence: seen)
+            }
+            throw TransportError(kind: kind, url: shownURL, detail: "curl on \(route): \(message)", evidence: seen)
         }
         guard let head = receiver.head else {
             throw TransportError(kind: .other, url: shownURL, detail: "curl on \(route) finished without an HTTP response")

@@ -1,5 +1,6 @@
 import CSSH2
 import Foundation
+import Transport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -213,7 +214,7 @@ final class SSHSession {
     /// a command that fills one while we wait on the other cannot deadlock. The exit status is read
     /// after the channel closed. If `stdout` throws, the session is abandoned (marked broken).
     func exec(
-        _ command: String, stdin: Data, stderrLimit: Int = 256 * 1024, cancellation: SSHCancellation,
+        _ command: String, stdin: Data, stderrLimit: Int = 256 * 1024, cancellation: CancellationFlag,
         stdout: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> ExecResult {
         guard !isBroken else {
@@ -347,7 +348,7 @@ final class SSHSession {
         case failed(Int32)
     }
 
-    private func retry<T>(_ cancellation: SSHCancellation, _ deadline: () -> ContinuousClock.Instant, _ step: () -> Step<T>) throws -> T {
+    private func retry<T>(_ cancellation: CancellationFlag, _ deadline: () -> ContinuousClock.Instant, _ step: () -> Step<T>) throws -> T {
         while true {
             switch step() {
             case .done(let value): return value
@@ -364,7 +365,7 @@ final class SSHSession {
 
     /// Waits until the socket is ready in the direction libssh2 is blocked on, checking for
     /// cancellation and the deadline every 200 ms and sending keepalives while idle.
-    private func waitSocket(_ cancellation: SSHCancellation, deadline: ContinuousClock.Instant) throws {
+    private func waitSocket(_ cancellation: CancellationFlag, deadline: ContinuousClock.Instant) throws {
         if cancellation.isCancelled {
             isBroken = true
             throw CancellationError()
@@ -386,25 +387,5 @@ final class SSHSession {
             isBroken = true
             throw SSHError(.connectionLost, "the SSH socket to \(target.route) is no longer valid")
         }
-    }
-}
-
-/// Set from any thread when the waiting task is cancelled; checked by `SSHSession` while it waits.
-public final class SSHCancellation: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
-
-    public init() {}
-
-    public func cancel() {
-        lock.lock()
-        cancelled = true
-        lock.unlock()
-    }
-
-    public var isCancelled: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return cancelled
     }
 }

@@ -21,6 +21,8 @@ public struct AgreementReport: Codable, Sendable, Equatable {
     public var vantages: [VantageEntry]
     public var comparisons: [Comparison]
     public var artifact: Artifact?
+    /// The earlier runs the policy's time rules relied on (absent when the policy has none).
+    public var history: HistoryEvidence?
     public var signature: Signature?
 
     public init(
@@ -76,6 +78,10 @@ public struct AgreementReport: Codable, Sendable, Equatable {
         public var allowInsecureRegistries: Bool?
         /// Whether plain HTTP was allowed to the registry involved (`--insecure-registry`).
         public var usedInsecureRegistry: Bool?
+        /// The time rules, written only when the policy has some.
+        public var minDistinctDays: Int?
+        public var minFirstSeenSeconds: Int?
+        public var tagMoved: String?
 
         public init(
             name: String, sha256: String, minAgreeing: Int? = nil, maxUnavailable: Int? = nil, blobVerification: String? = nil,
@@ -97,6 +103,11 @@ public struct AgreementReport: Codable, Sendable, Equatable {
                 name: policy.name, sha256: policy.sha256, minAgreeing: policy.minAgreeing, maxUnavailable: policy.maxUnavailable,
                 blobVerification: policy.blobVerification.rawValue, requireRouteKinds: policy.requireRouteKinds,
                 allowInsecureRegistries: policy.allowInsecureRegistries, usedInsecureRegistry: usedInsecureRegistry)
+            if policy.timeRules.needHistory {
+                minDistinctDays = policy.timeRules.minDistinctDays
+                minFirstSeenSeconds = policy.timeRules.minFirstSeenSeconds
+                tagMoved = policy.timeRules.tagMoved.rawValue
+            }
         }
 
         /// The recorded policy, when the report records every parameter (nil for older reports).
@@ -106,6 +117,14 @@ public struct AgreementReport: Codable, Sendable, Equatable {
                 name: name, description: "", minAgreeing: minAgreeing, maxUnavailable: maxUnavailable,
                 blobVerification: blobVerification.flatMap(Policy.BlobVerification.init(rawValue:)) ?? .source,
                 requireRouteKinds: requireRouteKinds, allowInsecureRegistries: allowInsecureRegistries, sha256: sha256)
+                .with(timeRules)
+        }
+
+        /// The recorded time rules (none when the report records none).
+        public var timeRules: TimeRules {
+            TimeRules(
+                minDistinctDays: minDistinctDays ?? 0, minFirstSeenSeconds: minFirstSeenSeconds ?? 0,
+                tagMoved: tagMoved.flatMap(TimeRules.TagMoved.init(rawValue:)) ?? .allow)
         }
     }
 

@@ -32,7 +32,9 @@ public enum ReportConsistency {
         let recorded = report.policy.parameters
         // Without recorded parameters (an older report), only dissent can be recomputed.
         let policy = recorded ?? Policy(name: report.policy.name, description: "", minAgreeing: 1, maxUnavailable: Int.max, sha256: report.policy.sha256)
-        let decision = Agreement.decide(observations, policy: policy, usedInsecureRegistry: report.policy.usedInsecureRegistry ?? false)
+        let decision = TimeEvidenceCheck.recompute(
+            Agreement.decide(observations, policy: policy, usedInsecureRegistry: report.policy.usedInsecureRegistry ?? false), report: report, policy: policy,
+            result: &result)
 
         if decision.comparisons == report.comparisons {
             result.passed.append("the comparisons follow from what the vantages observed")

@@ -31,7 +31,7 @@ public enum ReportHTML {
         out += "</dl>\n"
         out += "<p class=\"verdict \(report.verdict.rawValue)\"><strong>\(report.verdict.rawValue.uppercased())</strong> — \(escape(report.reason))</p>\n"
 
-        out += "<h2>Agreement</h2>\n<table class=\"matrix\"><thead><tr><th>Vantage</th><th>Kind</th><th>Route</th><th>Status</th>"
+        out += "<h2>Agreement</h2>\n<div class=\"scroll\"><table class=\"matrix\"><thead><tr><th>Vantage</th><th>Kind</th><th>Route</th><th>Status</th>"
         for column in matrix.columns {
             out += column.agree ? "<th>\(escape(column.item))</th>" : "<th class=\"dissent\">⚠ \(escape(column.item))</th>"
         }
@@ -50,7 +50,7 @@ public enum ReportHTML {
             }
             out += "</tr>\n"
         }
-        out += "</tbody></table>\n"
+        out += "</tbody></table></div>\n"
         if !matrix.hiddenItems.isEmpty {
             out += "<p class=\"note\">\(matrix.hiddenItems.count) more agreeing items not shown: \(escape(matrix.hiddenItems.joined(separator: ", "))).</p>\n"
         }
@@ -69,6 +69,7 @@ public enum ReportHTML {
                     out += "<dt>URLs</dt><dd>" + evidence.urlChain.map { "<code>\(escape($0))</code>" }.joined(separator: " → ") + "</dd>\n"
                 }
                 if let version = evidence.httpVersion { out += "<dt>HTTP version</dt><dd>\(escape(version))</dd>\n" }
+                if vantage.status != .ok, let reached = ReportRenderer.reached(evidence) { out += "<dt>Got as far as</dt><dd>\(escape(reached))</dd>\n" }
                 if !evidence.tlsCertificateSHA256.isEmpty {
                     out += "<dt>TLS certificates (SHA-256, leaf first)</dt><dd>"
                         + evidence.tlsCertificateSHA256.map { "<code>\(escape($0))</code>" }.joined(separator: "<br>") + "</dd>\n"
@@ -93,8 +94,14 @@ public enum ReportHTML {
         } else {
             out += "<p>None written.</p>\n"
         }
+        if let history = report.history {
+            out += "<h2>History</h2>\n<p>Earlier agreeing runs the time rules counted:</p>\n<ul>\n"
+            let lines = HistoryTimeline(runs: history.runs).lines
+            out += lines.isEmpty ? "<li>none: first seen in this run</li>\n" : lines.map { "<li>\(escape($0))</li>\n" }.joined()
+            out += "</ul>\n"
+        }
         if let signature = report.signature {
-            out += "<h2>Signature</h2>\n<p>\(escape(signature.algorithm)) by key <code>\(escape(signature.publicKey))</code> — "
+            out += "<h2>Signature</h2>\n<p>\(escape(signature.algorithm)) by key <code>\(escape(ReportPublicKey.fingerprint(base64: signature.publicKey) ?? "(not base64: \(signature.publicKey.prefix(16)))"))</code> — "
             out += "not verified by this page; check it with <code>3tofu report verify --key KEY.pub</code>.</p>\n"
         }
         out += "</body></html>\n"
@@ -128,8 +135,9 @@ public enum ReportHTML {
     private static let css = """
         body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;color:#1b1f24;background:#fff;max-width:90rem}\
         h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d0d7de}h3{font-size:1rem;margin:.2rem 0}\
-        code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.85em;word-break:break-all}\
-        dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.5rem 0}dt{font-weight:600}dd{margin:0}\
+        code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.85em;white-space:nowrap}\
+        dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.2rem 1rem;margin:.5rem 0}dt{font-weight:600}dd{margin:0;overflow-x:auto}\
+        .scroll{overflow-x:auto}\
         .verdict{padding:.6rem 1rem;border-radius:6px;font-size:1.05rem}.verdict.agree{background:#dafbe1;border:1px solid #2da44e}\
         .verdict.disagree{background:#ffebe9;border:1px solid #cf222e}.verdict.insufficient{background:#fff8c5;border:1px solid #bf8700}\
         table.matrix{border-collapse:collapse;margin:.5rem 0}table.matrix th,table.matrix td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}\

@@ -5,7 +5,15 @@ import Agreement
 struct ReportMatrix {
     /// Reports with more compared items than this show only the headline items and those that disagree.
     static let maximumFullColumns = 5
-    static let headlineItems: Set<String> = ["manifest", "platform manifest", "config", "layer count"]
+    /// The items a report of each subject kind always shows: its own, so that a bottle's or a
+    /// file's report is not cut down to the columns an image would keep.
+    static func headlineItems(_ kind: AgreementReport.Subject.Kind) -> [String] {
+        switch kind {
+        case .image: ["manifest", "platform manifest", "config", "layer count"]
+        case .bottle: ["version", "layer", "annotation digest", "formula API sha256"]
+        case .file: ["sha256", "size", "published sha256"]
+        }
+    }
 
     struct Column: Equatable {
         var item: String
@@ -44,9 +52,10 @@ struct ReportMatrix {
         let comparisons = report.comparisons
         var shown = comparisons
         if comparisons.count > Self.maximumFullColumns {
-            let headline = comparisons.contains { Self.headlineItems.contains($0.item) }
-                ? Set(comparisons.map(\.item).filter { Self.headlineItems.contains($0) })
-                : Set(comparisons.prefix(Self.headlineItems.count).map(\.item))
+            let kindHeadline = Set(Self.headlineItems(report.subject.kind))
+            let headline = comparisons.contains { kindHeadline.contains($0.item) }
+                ? Set(comparisons.map(\.item).filter { kindHeadline.contains($0) })
+                : Set(comparisons.prefix(kindHeadline.count).map(\.item))
             shown = comparisons.filter { headline.contains($0.item) || !$0.agree }
         }
         let shownItems = Set(shown.map(\.item))
@@ -66,13 +75,8 @@ struct ReportMatrix {
     }
 
     /// Answering vantages outside the single largest group of identical answers (having no value
-    /// counts as an answer); on a tie, every answering vantage.
+    /// counts as an answer); on a tie, every answering vantage (`Comparison.dissenters`).
     static func dissenters(of comparison: Comparison, answering: [String]) -> Set<String> {
-        guard !comparison.agree else { return [] }
-        let groups = Dictionary(grouping: answering) { comparison.values[$0] }
-        let largest = groups.values.map(\.count).max() ?? 0
-        let leaders = groups.values.filter { $0.count == largest }
-        guard leaders.count == 1, let leader = leaders.first else { return Set(answering) }
-        return Set(answering).subtracting(leader)
+        comparison.dissenters(among: answering)
     }
 }

@@ -50,6 +50,14 @@ public struct ReportPublicKey: Sendable, Equatable {
         return "SHA256:" + digest.base64EncodedString().replacingOccurrences(of: "=", with: "")
     }
 
+    /// The fingerprint of a key given as the base64 of its raw bytes (a report's
+    /// `signature.publicKey`), in the one form 3tofu prints keys everywhere; nil when the text is
+    /// not base64 (the caller then says so rather than printing something that looks like a key).
+    public static func fingerprint(base64: String) -> String? {
+        guard let raw = Data(base64Encoded: base64), !raw.isEmpty else { return nil }
+        return ReportPublicKey(raw: raw).fingerprint
+    }
+
     /// The `KEY.pub` file's text.
     public var fileText: String { "\(Self.prefix) \(base64)\n" }
 

@@ -41,6 +41,11 @@ public enum ReportRenderer {
         } else {
             out += style.bold("Artifact") + ": none written\n"
         }
+        if let history = report.history {
+            out += "\n" + style.bold("History") + " (earlier agreeing runs the time rules counted)\n"
+            let lines = HistoryTimeline(runs: history.runs).lines
+            out += lines.isEmpty ? "  none: first seen in this run\n" : lines.map { "  " + TextStyle.clean($0) + "\n" }.joined()
+        }
         if let signature = report.signature {
             out += "\n" + style.bold("Signature") + ": " + TextStyle.clean(signatureLine(signature, markdown: false)) + "\n"
         }
@@ -143,6 +148,11 @@ public enum ReportRenderer {
         } else {
             out += "None written.\n"
         }
+        if let history = report.history {
+            out += "\n#### History\n\nEarlier agreeing runs the time rules counted:\n\n"
+            let lines = HistoryTimeline(runs: history.runs).lines
+            out += lines.isEmpty ? "None: first seen in this run.\n" : lines.map { "- \(MarkdownText.plain($0))\n" }.joined()
+        }
         if let signature = report.signature {
             out += "\n**Signature:** \(signatureLine(signature, markdown: true))\n"
         }
@@ -191,6 +201,7 @@ public enum ReportRenderer {
         if let url = evidence.effectiveURL { fields.append(("effective URL", code(url))) }
         if evidence.urlChain.count > 1 { fields.append(("redirects", evidence.urlChain.map(code).joined(separator: " → "))) }
         if let version = evidence.httpVersion { fields.append(("HTTP version", text(version))) }
+        if vantage.status != .ok, let reached = reached(evidence) { fields.append(("got as far as", text(reached))) }
         if let leaf = evidence.tlsCertificateSHA256.first {
             fields.append(("TLS leaf", markdown ? code("sha256:" + leaf) : "sha256:" + shortHex(leaf)))
         }
@@ -198,6 +209,19 @@ public enum ReportRenderer {
             fields.append(("rate limit remaining", code(evidence.rateLimit[key] ?? "")))
         }
         return fields
+    }
+
+    /// How far a failed vantage's last exchange got, from its evidence (a timing is 0 for a step
+    /// never reached; the address is the last one the transport used, a proxy's on a proxy route):
+    /// what an auditor needs to tell a refused TLS handshake from a dead name.
+    static func reached(_ evidence: AgreementReport.Evidence) -> String? {
+        let timings = evidence.timings
+        let https = evidence.effectiveURL?.hasPrefix("https://") ?? false
+        if timings.firstByte > 0 { return "an HTTP answer" + (evidence.remoteIP.map { " from \($0)" } ?? "") }
+        if timings.tlsHandshake > 0 { return "a TLS session" + (evidence.remoteIP.map { " with \($0)" } ?? "") + "; no HTTP answer" }
+        if let address = evidence.remoteIP { return "the address \(address); " + (https ? "no TLS session, no HTTP answer" : "no HTTP answer") }
+        if timings.nameLookup > 0 { return "the name's resolution; no address reached" }
+        return nil
     }
 
     private static func aligned(_ fields: [(label: String, value: String)], indent: Int) -> String {
@@ -212,7 +236,7 @@ public enum ReportRenderer {
     }
 
     private static func signatureLine(_ signature: AgreementReport.Signature, markdown: Bool) -> String {
-        let key = signature.publicKey.count > 16 ? signature.publicKey.prefix(16) + "…" : signature.publicKey
+        let key = ReportPublicKey.fingerprint(base64: signature.publicKey) ?? "(not base64: \(signature.publicKey.prefix(16)))"
         let code = Inline(markdown: markdown).code
         let algorithm = markdown ? MarkdownText.plain(signature.algorithm) : signature.algorithm
         return "signed (\(algorithm)) by key \(code(key)) (not verified here; check it with \(markdown ? "`3tofu report verify`" : "3tofu report verify"))"

@@ -15,40 +15,27 @@ enum CurlErrorMapping {
         /// The status of the proxy's answer to CONNECT (0 when there was none).
         var proxyConnectStatus: Int
         /// Why one of our callbacks stopped the transfer, if it did.
-        var callbackFailure: CurlTransferContext.Failure?
+        var callbackFailure: ResponseBodySink.Failure?
     }
 
     static func error(_ facts: Facts) -> TransportError {
+        if let failure = facts.callbackFailure {
+            // The body sink's own message, the same for every transport.
+            return failure.error(url: facts.url, via: facts.proxyRoute)
+        }
         let (kind, advice) = classify(facts)
         let curlText = String(cString: curl_easy_strerror(facts.code))
         let reason = facts.errorText.isEmpty ? curlText : "\(facts.errorText) [\(curlText)]"
         let via = facts.proxyRoute.map { " via proxy \($0)" } ?? ""
-        let detail: String
-        switch facts.callbackFailure {
-        case .bodyTooLarge(let limit)?:
-            detail = "the response body is larger than the limit of \(limit) bytes; \(advice)"
-        case .pastBodyLimit(let limit, let announced)?:
-            return limit.error(url: facts.url, announced: announced, via: facts.proxyRoute)
-        case .fileOpen(let path, let number)?:
-            detail = "could not open \(path) for writing: \(String(cString: strerror(number))); \(advice)"
-        case .fileWrite(let path, let number)?:
-            detail = "could not write to \(path): \(String(cString: strerror(number))); \(advice)"
-        case nil:
-            detail = "\(summary(kind))\(via): \(reason); \(advice)"
-        }
+        let detail = kind == .tls
+            ? TransportFailureWords.tls(url: facts.url, via: via, reason: reason)
+            : "\(summary(kind))\(via): \(reason); \(advice)"
         return TransportError(kind: kind, url: facts.url, detail: detail)
     }
 
     static func classify(_ facts: Facts) -> (TransportError.Kind, String) {
-        switch facts.callbackFailure {
-        case .bodyTooLarge?:
-            return (.bodyTooLarge, "the server sent more than expected; the caller's cap protects memory")
-        case .pastBodyLimit?:
-            return (.bodyTooLarge, "the server sent more than the size asked for")
-        case .fileOpen?, .fileWrite?:
-            return (.io, "check that the output directory exists, is writable and has free space")
-        case nil:
-            break
+        if let failure = facts.callbackFailure {
+            return (failure.kind, failure.advice)
         }
         let proxied = facts.proxyRoute != nil
         switch facts.code {
@@ -62,14 +49,16 @@ enum CurlErrorMapping {
             }
             return (.connect, "check that the server is up and reachable from this vantage")
         case CURLE_PROXY:
+            if facts.proxyConnectStatus != 0, !(200..<300).contains(facts.proxyConnectStatus) {
+                return (.proxy, proxyTunnelAdvice(facts.proxyConnectStatus))
+            }
             return (.proxy, "check the proxy address, its credentials and that it allows this destination")
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM,
              CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ENGINE_NOTFOUND,
              CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_SHUTDOWN_FAILED,
              CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
              CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT, CURLE_USE_SSL_FAILED:
-            return (.tls, "if the server (or https proxy) uses a private CA, pass it with --ca-cert FILE; "
-                + "otherwise this route may be intercepted")
+            return (.tls, TransportFailureWords.tlsAdvice)
         case CURLE_OPERATION_TIMEDOUT:
             return (.timeout, "the server or route was too slow; retry, or check this vantage's network")
         case CURLE_FILESIZE_EXCEEDED:
@@ -86,29 +75,25 @@ enum CurlErrorMapping {
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE,
              CURLE_HTTP2, CURLE_HTTP2_STREAM, CURLE_WEIRD_SERVER_REPLY:
             if proxied, facts.proxyConnectStatus != 0, !(200..<300).contains(facts.proxyConnectStatus) {
-                return (.proxy, "the proxy refused to open a tunnel (status \(facts.proxyConnectStatus)); check that it allows this destination and port")
+                return (.proxy, proxyTunnelAdvice(facts.proxyConnectStatus))
             }
             return (.connect, "the connection broke during the exchange; retry (a download can resume with a range request)")
         default:
             if proxied, facts.proxyConnectStatus != 0, !(200..<300).contains(facts.proxyConnectStatus) {
-                return (.proxy, "the proxy refused to open a tunnel (status \(facts.proxyConnectStatus)); check that it allows this destination and port")
+                return (.proxy, proxyTunnelAdvice(facts.proxyConnectStatus))
             }
             return (.other, facts.errorText.isEmpty ? "libcurl error \(facts.code.rawValue)" : "see libcurl's message before the brackets")
         }
     }
 
+    /// A CONNECT the proxy answered with an error: its own failure (the destination down, or not
+    /// allowed), never the registry's answer.
+    static func proxyTunnelAdvice(_ status: Int) -> String {
+        "the proxy refused to open a tunnel or could not open one (it answered CONNECT with status \(status)): the proxy's failure, not the registry's; "
+            + "check that the registry is up and reachable from the proxy, and that the proxy allows this destination and port"
+    }
+
     private static func summary(_ kind: TransportError.Kind) -> String {
-        switch kind {
-        case .dns: return "name resolution failed"
-        case .connect: return "connection failed"
-        case .tls: return "TLS verification or handshake failed"
-        case .timeout: return "the transfer timed out"
-        case .proxy: return "the proxy failed"
-        case .bodyTooLarge: return "the response body is too large"
-        case .io: return "writing the body failed"
-        case .unsupportedScheme: return "unsupported URL scheme"
-        case .other: return "the transfer failed"
-        case .badURL: return "the URL is malformed"
-        }
+        TransportFailureWords.summary(kind)
     }
 }

@@ -204,14 +204,16 @@ final class CurlLane: @unchecked Sendable {
         }
         guard code == CURLE_OK else {
             context.closeFile()
-            return .failure(CurlErrorMapping.error(CurlErrorMapping.Facts(
+            var error = CurlErrorMapping.error(CurlErrorMapping.Facts(
                 code: code,
                 errorText: String(cString: errorBuffer).trimmingCharacters(in: .whitespacesAndNewlines),
                 url: shownURL,
                 proxyRoute: settings.proxyRoute,
                 proxyConnectStatus: longInfo(CURLINFO_HTTP_CONNECTCODE) ?? 0,
                 callbackFailure: context.failure ?? memoryCapFailure(code, destination)
-            )))
+            ))
+            error.evidence = collectEvidence(headers: context.headers)
+            return .failure(error)
         }
         context.finish()
         if let failure = context.failure {
@@ -233,7 +235,7 @@ final class CurlLane: @unchecked Sendable {
     }
 
     /// libcurl refused a body whose announced length exceeds `CURLOPT_MAXFILESIZE_LARGE`.
-    private func memoryCapFailure(_ code: CURLcode, _ destination: BodyDestination) -> CurlTransferContext.Failure? {
+    private func memoryCapFailure(_ code: CURLcode, _ destination: BodyDestination) -> ResponseBodySink.Failure? {
         guard code == CURLE_FILESIZE_EXCEEDED, case .memory(let limit) = destination else { return nil }
         return .bodyTooLarge(limit: limit)
     }
@@ -251,13 +253,6 @@ final class CurlLane: @unchecked Sendable {
                 certificates = known
             }
         }
-        var rateLimit: [String: String] = [:]
-        for field in headers.fields {
-            let name = field.name.lowercased()
-            if name.hasPrefix("ratelimit-") || name.hasPrefix("x-ratelimit-") || name == "docker-ratelimit-source" {
-                rateLimit[name] = field.value
-            }
-        }
         return TransportEvidence(
             remoteIP: stringInfo(CURLINFO_PRIMARY_IP).flatMap { $0.isEmpty ? nil : $0 },
             effectiveURL: effectiveURL.map(URLRedaction.removingUserInfo),
@@ -270,7 +265,7 @@ final class CurlLane: @unchecked Sendable {
                 firstByte: seconds(CURLINFO_STARTTRANSFER_TIME_T),
                 total: seconds(CURLINFO_TOTAL_TIME_T)
             ),
-            rateLimit: rateLimit
+            rateLimit: TransportEvidence.rateLimitFields(in: headers)
         )
     }
 

@@ -1,43 +1,23 @@
 import CCurl
-import Crypto
 import Foundation
 
 /// The state of one transfer that libcurl's callbacks write into. Created, used and dropped on a
 /// lane's queue; callbacks reach it through an `Unmanaged` pointer (they capture nothing).
 final class CurlTransferContext {
     /// Why a callback stopped the transfer.
-    enum Failure: Equatable {
-        case bodyTooLarge(limit: Int)
-        /// A 2xx body announced (`announced`) or ran past the request's `BodyLimit`.
-        case pastBodyLimit(BodyLimit, announced: Int64?)
-        case fileOpen(path: String, errno: Int32)
-        case fileWrite(path: String, errno: Int32)
-    }
+    typealias Failure = ResponseBodySink.Failure
 
-    /// Where body bytes go once the status is known.
-    private enum Sink {
-        case memory(limit: Int)
-        case file(DownloadFile)
-        case cappedMemory(cap: Int)
-        case nothing
-    }
-
-    /// Non-2xx bodies kept for `.file` and `.discard` destinations, so errors can be read.
-    static let errorBodyCap = 64 * 1024
-
-    let destination: BodyDestination
     let cancellation: CancellationFlag
-    /// The request, for its `maximumBodyLength` and `rangeStart`.
-    private let request: HTTPRequest
-    /// The limit on this response's body, once its status is known.
-    private var limit: BodyLimit?
     private let handle: UnsafeMutableRawPointer
     /// The handle's open connections (owned by the lane).
     private let sockets: UnsafePointer<tofu_socket_set>
-    private var sink: Sink?
-    private(set) var hasher = SHA256()
-    private(set) var bodyLength: Int64 = 0
-    private(set) var body = Data()
+    /// Where the body goes, hashed and held to the request's `BodyLimit` (shared with the SSH
+    /// transports).
+    private let sink: ResponseBodySink
+    /// The status the body belongs to, once its first bytes arrived (0: unknown).
+    private var bodyStatus: Int?
+    var bodyLength: Int64 { sink.length }
+    var body: Data { sink.body }
     private(set) var headers = HTTPHeaders()
     private(set) var statusLineCode = 0
     /// Whether the response is HTTP/1.x, whose body ends where Content-Length says (no framing
@@ -54,10 +34,9 @@ final class CurlTransferContext {
         cancellation: CancellationFlag
     ) {
         self.handle = handle
-        self.request = request
         self.sockets = sockets
-        self.destination = destination
         self.cancellation = cancellation
+        self.sink = ResponseBodySink(request: request, destination: destination)
     }
 
     deinit {
@@ -67,17 +46,14 @@ final class CurlTransferContext {
     /// Writes out what the file writer still buffers (also after a failed transfer, so a resume
     /// starts from every byte received) and closes the file.
     func closeFile() {
-        guard case .file(let file)? = sink else { return }
-        do {
-            try file.finish()
+        do throws(Failure) {
+            try sink.closeFile()
         } catch {
-            if failure == nil { failure = .fileWrite(path: file.path, errno: error.code) }
+            if failure == nil { failure = error }
         }
     }
 
-    var bodySHA256Hex: String {
-        hasher.finalize().map { String(format: "%02x", $0) }.joined()
-    }
+    var bodySHA256Hex: String { sink.sha256Hex() }
 
     // MARK: headers
 
@@ -118,51 +94,24 @@ final class CurlTransferContext {
 
     /// Takes body bytes; returns false to make libcurl abort the transfer.
     func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        if sink == nil {
-            limit = responseCode().flatMap { BodyLimit(request: request, status: $0) }
-            if let limit, let announced = BodyLimit.announcedLength(contentLength: headers["content-length"], transferEncoding: headers["transfer-encoding"]),
-                limit.refuses(announced: announced)
-            {
-                failure = .pastBodyLimit(limit, announced: announced)
-                return false
-            }
-            sink = chooseSink()
-            lowWaterPlan = ReceiveLowWater.applies(
-                isHTTP1: isHTTP1, contentLength: headers["content-length"], transferEncoding: headers["transfer-encoding"]
-            ).map(ReceiveLowWater.init(announcedLength:))
-        }
-        guard let sink else { return false }
         if failure != nil { return false }
-        if let limit, limit.refuses(received: bodyLength, adding: bytes.count) {
-            failure = .pastBodyLimit(limit, announced: nil)
+        do throws(Failure) {
+            if bodyStatus == nil {
+                let status = responseCode() ?? 0
+                bodyStatus = status
+                let announced = BodyLimit.announcedLength(contentLength: headers["content-length"], transferEncoding: headers["transfer-encoding"])
+                try sink.checkAnnounced(announced, status: status)
+                lowWaterPlan = ReceiveLowWater.applies(
+                    isHTTP1: isHTTP1, contentLength: headers["content-length"], transferEncoding: headers["transfer-encoding"]
+                ).map(ReceiveLowWater.init(announcedLength:))
+            }
+            try sink.take(bytes, status: bodyStatus ?? 0)
+        } catch {
+            failure = error
             return false
         }
-        switch sink {
-        case .memory(let limit):
-            if body.count + bytes.count > limit {
-                failure = .bodyTooLarge(limit: limit)
-                return false
-            }
-            body.append(contentsOf: bytes)
-        case .file(let file):
-            do {
-                try file.write(bytes)
-            } catch {
-                failure = .fileWrite(path: file.path, errno: error.code)
-                return false
-            }
-        case .cappedMemory(let cap):
-            let room = max(0, cap - body.count)
-            if room > 0 {
-                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes.prefix(room)))
-            }
-        case .nothing:
-            break
-        }
-        hasher.update(bufferPointer: bytes)
-        bodyLength += Int64(bytes.count)
         if var plan = lowWaterPlan {
-            let mark = plan.arrived(total: bodyLength, at: Self.now())
+            let mark = plan.arrived(total: sink.length, at: Self.now())
             lowWaterPlan = plan
             setLowWater(mark)
         }
@@ -197,8 +146,12 @@ final class CurlTransferContext {
     /// After a successful transfer: creates the destination file for a 2xx response that carried
     /// no body bytes, then closes the file.
     func finish() {
-        if case .file = destination, sink == nil, failure == nil {
-            sink = chooseSink()
+        if failure == nil {
+            do throws(Failure) {
+                try sink.finishEmptyBody(status: responseCode() ?? 0)
+            } catch {
+                failure = error
+            }
         }
         closeFile()
     }
@@ -209,24 +162,5 @@ final class CurlTransferContext {
             return statusLineCode > 0 ? statusLineCode : nil
         }
         return code
-    }
-
-    private func chooseSink() -> Sink? {
-        let code = responseCode()
-        let isSuccess = code.map { (200..<300).contains($0) } ?? false
-        switch destination {
-        case .memory(let limit):
-            return .memory(limit: limit)
-        case .discard:
-            return isSuccess ? .nothing : .cappedMemory(cap: Self.errorBodyCap)
-        case .file(let path, let tap):
-            guard isSuccess, let code else { return .cappedMemory(cap: Self.errorBodyCap) }
-            do {
-                return .file(try DownloadFile(path: path, status: code, tap: tap))
-            } catch {
-                failure = .fileOpen(path: path, errno: error.code)
-                return nil
-            }
-        }
     }
 }

@@ -164,10 +164,14 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
     public var kind: Kind
     public var url: String
     public var detail: String
-    public init(kind: Kind, url: String, detail: String) {
+    /// What the transport saw before it failed (where it connected, the certificates it was
+    /// shown, the timings that say how far it got), when it saw anything: kept for the report.
+    public var evidence: TransportEvidence?
+    public init(kind: Kind, url: String, detail: String, evidence: TransportEvidence? = nil) {
         self.kind = kind
         self.url = url
         self.detail = detail
+        self.evidence = evidence
     }
     public var description: String { "\(detail) (\(url))" }
 }

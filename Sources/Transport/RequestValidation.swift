@@ -1,9 +1,12 @@
-/// Checks a request before it reaches libcurl: scheme and header syntax (no header injection).
-/// Errors name the offending header, never its value.
-enum RequestValidation {
+/// Checks a request before any transport sends it (libcurl here; the SSH vantages' remote curl
+/// config and `3tofu agent` in Remote): http(s) only, no white space or control character in the
+/// URL, header names that are HTTP tokens, no line break or NUL in a header value, no negative
+/// range start or maximum. One check for every transport, so a request one of them refuses is
+/// refused by all. Errors name the offending header, never its value. Pure.
+public enum RequestValidation {
     private static let tokenCharacters = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
-    static func check(_ request: HTTPRequest) throws {
+    public static func check(_ request: HTTPRequest) throws(TransportError) {
         let shownURL = URLRedaction.removingUserInfo(request.url)
         let lowered = request.url.lowercased()
         guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {
@@ -11,8 +14,10 @@ enum RequestValidation {
                 kind: .unsupportedScheme, url: shownURL,
                 detail: "only http:// and https:// URLs can be fetched")
         }
-        guard !request.url.contains(where: { $0.isWhitespace || $0.isNewline }) else {
-            throw TransportError(kind: .other, url: shownURL, detail: "the URL contains white space; percent-encode it")
+        // A line break would end a remote curl config line; any other control character has no
+        // place in a URL either (percent-encoded it is harmless).
+        guard !request.url.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw TransportError(kind: .other, url: shownURL, detail: "the URL contains white space or control characters; percent-encode it")
         }
         for header in request.headers {
             guard !header.name.isEmpty, header.name.allSatisfy(tokenCharacters.contains) else {

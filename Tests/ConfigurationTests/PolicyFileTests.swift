@@ -15,7 +15,7 @@ import Testing
         #expect(policy.sha256.count == 64)
     }
 
-    @Test(arguments: ["strict", "tolerant", "paranoid"])
+    @Test(arguments: ["strict", "tolerant", "paranoid", "three-days"])
     func shippedPoliciesAreTheFilesInPoliciesFolder(_ name: String) throws {
         // The embedded copy and policies/NAME.toml must be the same text: same SHA-256, same values.
         let path = Self.repositoryRoot.appendingPathComponent("policies/\(name).toml").path
@@ -33,6 +33,18 @@ import Testing
         #expect(paranoid.requireRouteKinds == ["proxy"])
         #expect(paranoid.allowInsecureRegistries == false)
         #expect(paranoid.maxUnavailable == 0)
+        #expect(paranoid.timeRules == TimeRules())
+        let threeDays = try PolicyFile.load("three-days")
+        #expect(threeDays.minAgreeing == 3 && threeDays.maxUnavailable == 0 && threeDays.blobVerification == .source)
+        #expect(threeDays.timeRules == TimeRules(minDistinctDays: 3, minFirstSeenSeconds: 0, tagMoved: .warn))
+    }
+
+    @Test func timeRulesAreReadFromThePolicyFile() throws {
+        let text = Self.valid + "\nmin_distinct_days = 2\nmin_first_seen = \"72h\"\ntag_moved = \"refuse\"\n"
+        let policy = try PolicyFile.parse(text: text, path: "my.toml")
+        #expect(policy.timeRules == TimeRules(minDistinctDays: 2, minFirstSeenSeconds: 72 * 3600, tagMoved: .refuse))
+        // Absent: no time rule, so no history is needed.
+        #expect(try PolicyFile.parse(text: Self.valid, path: "my.toml").timeRules.needHistory == false)
     }
 
     static let valid = """
@@ -63,6 +75,12 @@ import Testing
         Bad(replace: "allow_insecure_registries = false", with: "allow_insecure_registries = \"no\"", field: "allow_insecure_registries", line: 7),
         Bad(replace: "allow_insecure_registries = false", with: "allow_insecure_registries = false\nmax_dissent = 1", field: "max_dissent", line: 8),
         Bad(replace: "name = \"mine\"\n", with: "", field: "name", line: nil),
+        Bad(replace: "allow_insecure_registries = false", with: "allow_insecure_registries = false\nmin_distinct_days = -1", field: "min_distinct_days", line: 8),
+        Bad(replace: "allow_insecure_registries = false", with: "allow_insecure_registries = false\nmin_distinct_days = \"3\"", field: "min_distinct_days", line: 8),
+        Bad(replace: "allow_insecure_registries = false", with: "allow_insecure_registries = false\nmin_first_seen = \"three days\"", field: "min_first_seen", line: 8),
+        Bad(replace: "allow_insecure_registries = false", with: "allow_insecure_registries = false\nmin_first_seen = \"-72h\"", field: "min_first_seen", line: 8),
+        Bad(replace: "allow_insecure_registries = false", with: "allow_insecure_registries = false\nmin_first_seen = 72", field: "min_first_seen", line: 8),
+        Bad(replace: "allow_insecure_registries = false", with: "allow_insecure_registries = false\ntag_moved = \"sometimes\"", field: "tag_moved", line: 8),
     ])
     func mistakesNameFileFieldAndLine(_ bad: Bad) {
         let text = Self.valid.replacingOccurrences(of: bad.replace, with: bad.with)

@@ -39,6 +39,8 @@ import Transport
         let answers: [String: Answer]
         var usesPlainHTTP: Bool { false }
 
+        func history(for runs: [SubjectRun<ObservedFile, String>]) -> TimeRules.History? { nil }
+
         func observe(through vantage: VantageClient) async throws -> VantageAnswer<ObservedFile, String> {
             switch answers[vantage.spec.name] ?? .hang {
             case .file(let file):

@@ -56,8 +56,10 @@ final class Lab: Sendable {
         return ["--insecure-registry", registry.host]
     }
 
-    func run(_ arguments: [String], environment: [String: String] = [:], workingDirectory: String? = nil, timeout: Duration = .seconds(600)) throws -> ThreeTofuCLI.Result {
-        try ThreeTofuCLI.run(arguments, environment: environment, home: home.path, workingDirectory: workingDirectory, timeout: timeout)
+    func run(
+        _ arguments: [String], environment: [String: String] = [:], workingDirectory: String? = nil, timeout: Duration = .seconds(600), stdin: Data? = nil
+    ) throws -> ThreeTofuCLI.Result {
+        try ThreeTofuCLI.run(arguments, environment: environment, home: home.path, workingDirectory: workingDirectory, timeout: timeout, stdin: stdin)
     }
 
     func push(_ layout: TestImageLayout, _ repository: String, tag: String) throws -> TestImage.Pushed {

@@ -30,11 +30,12 @@ enum ThreeTofuCLI {
     /// `environment` is the whole environment (plus PATH); HOME and the cache default to a fresh temp dir.
     /// `timeout`: a command that should fail at once gets a short one, so a hang fails the test.
     static func run(
-        _ arguments: [String], environment: [String: String] = [:], home: String, workingDirectory: String? = nil, timeout: Duration = .seconds(600)
+        _ arguments: [String], environment: [String: String] = [:], home: String, workingDirectory: String? = nil, timeout: Duration = .seconds(600),
+        stdin: Data? = nil
     ) throws -> Result {
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": home, "THREETOFU_CACHE": home + "/cache"]
         env.merge(environment) { _, new in new }
-        let output = try Shell.runCapturing([try executable] + arguments, env: env, workingDirectory: workingDirectory, timeout: timeout)
+        let output = try Shell.runCapturing([try executable] + arguments, env: env, stdin: stdin, workingDirectory: workingDirectory, timeout: timeout)
         return Result(status: output.status, stdout: output.stdout, stderr: output.stderr, stdoutData: output.stdoutData)
     }
 }

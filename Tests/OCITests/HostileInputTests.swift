@@ -166,20 +166,58 @@ import Testing
         #expect(try ImageReference(parsing: reference.description) == reference, "\(reference.description)")
     }
 
-    @Test(arguments: [
-        "Bearer realm=\"unterminated", "Bearer realm=", "=", ",,,,", "Bearer realm=\"a\\", String(repeating: "Bearer ", count: 5_000),
-        "Bearer " + String(repeating: "a=\"b\",", count: 100_000), "Basic \u{0}", "Bearer realm=\"\u{7f}\"",
-    ])
-    func hostileChallengesParseOrFailQuickly(_ header: String) {
-        let (_, cpuSeconds) = Self.cpuTime {
-            do {
-                let challenges = try AuthChallenge.parse(header)
-                #expect(challenges.count <= header.utf8.count)
-            } catch {
-                #expect(error is OCIError)
-            }
+    struct Challenge: CustomTestStringConvertible, Sendable {
+        enum Outcome: Sendable {
+            /// Parses to exactly these challenges.
+            case parses([AuthChallenge])
+            /// Refused with an `OCIError` (`invalidChallenge`) whose message says this.
+            case refused(mentions: String)
         }
+        var name: String
+        var header: String
+        var outcome: Outcome
+        var testDescription: String { name }
+    }
+
+    /// Every header either parses to what the test names or is refused with the message the test
+    /// names, within 2 s of CPU (nothing quadratic), never anything in between.
+    @Test(arguments: [
+        Challenge(name: "unterminated quote", header: "Bearer realm=\"unterminated", outcome: .refused(mentions: "quoted string starting at offset 13 is never closed")),
+        Challenge(name: "parameter without a value is a token68", header: "Bearer realm=", outcome: .parses([AuthChallenge(scheme: "Bearer", token68: "realm=")])),
+        Challenge(name: "only an equals sign", header: "=", outcome: .refused(mentions: "expected an authentication scheme at offset 0")),
+        Challenge(name: "only commas", header: ",,,,", outcome: .refused(mentions: "it holds no challenge")),
+        Challenge(name: "quote ending in a backslash", header: "Bearer realm=\"a\\", outcome: .refused(mentions: "ends in a lone backslash and is never closed")),
+        Challenge(name: "5000 schemes, over the size cap", header: String(repeating: "Bearer ", count: 5_000), outcome: .refused(mentions: "35000 bytes, more than the 16384 accepted")),
+        Challenge(
+            name: "100000 parameters, over the size cap", header: "Bearer " + String(repeating: "a=\"b\",", count: 100_000),
+            outcome: .refused(mentions: "600007 bytes, more than the 16384 accepted")),
+        Challenge(name: "NUL after the scheme", header: "Basic \u{0}", outcome: .refused(mentions: "after scheme \"Basic\" at offset 6")),
+        Challenge(name: "DEL in a quoted value", header: "Bearer realm=\"\u{7f}\"", outcome: .refused(mentions: "contains a control character at offset 14")),
+        Challenge(name: "2000 schemes, under the size cap", header: String(repeating: "Bearer ", count: 2_000), outcome: .refused(mentions: "after scheme \"Bearer\" at offset 7")),
+        Challenge(
+            name: "2500 repeats of one parameter, under the size cap", header: "Bearer " + String(repeating: "a=\"b\",", count: 2_500),
+            outcome: .refused(mentions: "parameter \"a\" appears twice in the bearer challenge")),
+        Challenge(
+            name: "1300 challenges, under the size cap", header: String(repeating: "Bearer a=b, ", count: 1_300),
+            outcome: .parses(Array(repeating: AuthChallenge(scheme: "bearer", parameters: ["a": "b"]), count: 1_300))),
+    ])
+    func hostileChallengesParseOrAreRefusedQuickly(_ challenge: Challenge) {
+        let (result, cpuSeconds) = Self.cpuTime { Result { try AuthChallenge.parse(challenge.header) } }
         #expect(cpuSeconds < 2, "parsing took \(cpuSeconds) s of CPU")
+        switch (challenge.outcome, result) {
+        case (.parses(let expected), .success(let parsed)):
+            #expect(parsed == expected)
+        case (.refused(let mentions), .failure(let error as OCIError)):
+            #expect(error.code == .invalidChallenge)
+            #expect(error.message.contains(mentions), "\(error.message)")
+            #expect(error.message.count < 2_000, "the message repeats the hostile input: \(error.message.count) characters")
+        case (.parses, .failure(let error)):
+            Issue.record("refused, but should parse: \(error)")
+        case (.refused, .success(let parsed)):
+            Issue.record("parsed \(parsed.count) challenges, but should be refused")
+        case (.refused, .failure(let error)):
+            Issue.record("refused with \(error), not an OCIError")
+        }
     }
 
     /// Runs `work` and returns its result with the CPU time this thread spent on it. "Quickly" here

@@ -2,6 +2,7 @@ import Foundation
 import OCI
 import Registry
 import Testing
+import TestSupport
 import Transport
 
 private let quick = RetryPolicy(maximumAttempts: 4, baseDelay: 0.01, maximumDelay: 0.02, maximumRetryAfter: 2)
@@ -41,7 +42,7 @@ private final class BreakingTransport: HTTPTransport, @unchecked Sendable {
         var headers = HTTPHeaders()
         if start > 0 { headers.append(name: "Content-Range", value: "bytes \(start)-\(blob.count - 1)/\(blob.count)") }
         return HTTPResponse(
-            status: start > 0 ? 206 : 200, headers: headers, body: Data(), bodySHA256: sha256Hex(Data(delivered)),
+            status: start > 0 ? 206 : 200, headers: headers, body: Data(), bodySHA256: ScriptedTransport.sha256Hex(Data(delivered)),
             bodyLength: Int64(delivered.count), evidence: TransportEvidence(effectiveURL: request.url))
     }
 }
@@ -57,7 +58,7 @@ private final class BreakingTransport: HTTPTransport, @unchecked Sendable {
     /// the bytes after that offset were appended a second time.
     @Test func aResumeThatBreaksAgainResumesFromWhereTheFileNowEnds() async throws {
         let blob = Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) })
-        let descriptor = Descriptor(mediaType: MediaType.ociLayerGzip, digest: try Digest(parsing: "sha256:" + sha256Hex(blob)), size: Int64(blob.count))
+        let descriptor = Descriptor(mediaType: MediaType.ociLayerGzip, digest: try Digest(parsing: "sha256:" + ScriptedTransport.sha256Hex(blob)), size: Int64(blob.count))
         let directory = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let partial = directory + "/blob.partial"
@@ -76,7 +77,7 @@ private final class BreakingTransport: HTTPTransport, @unchecked Sendable {
     /// resumes on it.
     @Test func aBlobLongerThanItsSizeIsWrongBytesAndItsPartialIsDeleted() async throws {
         let blob = Data((0..<10_000).map { UInt8($0 % 251) })
-        let descriptor = Descriptor(mediaType: MediaType.ociLayerGzip, digest: try Digest(parsing: "sha256:" + sha256Hex(blob)), size: 6_000)
+        let descriptor = Descriptor(mediaType: MediaType.ociLayerGzip, digest: try Digest(parsing: "sha256:" + ScriptedTransport.sha256Hex(blob)), size: 6_000)
         let directory = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let partial = directory + "/blob.partial"
@@ -105,7 +106,7 @@ private final class BreakingTransport: HTTPTransport, @unchecked Sendable {
         // An index whose platform entry is itself an index: the closest a registry can come to a
         // cycle (an index cannot contain its own digest; a pair cannot name each other either).
         let inner = Data(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#.utf8)
-        let innerDigest = "sha256:" + sha256Hex(inner)
+        let innerDigest = "sha256:" + ScriptedTransport.sha256Hex(inner)
         let outer = Data(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(innerDigest)","size":\#(inner.count),"platform":{"os":"linux","architecture":"amd64"}}]}"#.utf8)
         let transport = ScriptedTransport { request in
             request.url.hasSuffix(innerDigest) ? .init(status: 200, body: inner) : .init(status: 200, body: outer)

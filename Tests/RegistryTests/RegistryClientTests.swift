@@ -2,6 +2,7 @@ import Foundation
 import OCI
 import Registry
 import Testing
+import TestSupport
 import Transport
 
 private let manifest = Data("""
@@ -9,7 +10,7 @@ private let manifest = Data("""
      "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:\(String(repeating: "a", count: 64))","size":2},
      "layers":[]}
     """.utf8)
-private let manifestDigest = "sha256:" + sha256Hex(manifest)
+private let manifestDigest = "sha256:" + ScriptedTransport.sha256Hex(manifest)
 private let quick = RetryPolicy(maximumAttempts: 4, baseDelay: 0.01, maximumDelay: 0.02, maximumRetryAfter: 2)
 
 @Suite struct RegistryClientTests {
@@ -166,7 +167,7 @@ private let quick = RetryPolicy(maximumAttempts: 4, baseDelay: 0.01, maximumDela
 
     @Test func resumeWithRangeAndFallBackWhenTheServerIgnoresIt() async throws {
         let blob = Data((0..<10_000).map { UInt8($0 % 251) })
-        let descriptor = Descriptor(mediaType: MediaType.ociLayerGzip, digest: try Digest(parsing: "sha256:" + sha256Hex(blob)), size: Int64(blob.count))
+        let descriptor = Descriptor(mediaType: MediaType.ociLayerGzip, digest: try Digest(parsing: "sha256:" + ScriptedTransport.sha256Hex(blob)), size: Int64(blob.count))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("range-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -75,21 +75,6 @@ import Transport
         }
     }
 
-    @Test func requestsThatCouldBreakTheConfigAreRefused() {
-        #expect(throws: TransportError.self) {
-            try RemoteRequestCheck.check(HTTPRequest(url: "http://h/a b"))
-        }
-        #expect(throws: TransportError.self) {
-            try RemoteRequestCheck.check(HTTPRequest(url: "http://h/", headers: [(name: "X", value: "a\nurl = \"file:///etc/passwd\"")]))
-        }
-        #expect(throws: TransportError.self) {
-            try RemoteRequestCheck.check(HTTPRequest(url: "file:///etc/passwd"))
-        }
-        #expect(throws: TransportError.self) {
-            try RemoteRequestCheck.check(HTTPRequest(url: "http://h/", headers: [(name: "Bad Name", value: "x")]))
-        }
-    }
-
     @Test(arguments: [1, 2, 5, 7, 1000])
     func headsSplitAcrossChunksAndInterimResponsesAreSkipped(chunkSize: Int) throws {
         let stdout = Data("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A:  b \r\n\r\nbody\r\n\r\nmore".utf8)

@@ -3,26 +3,36 @@ import Foundation
 import Transport
 
 /// A transport that answers from a script, for faults a real registry cannot produce on demand
-/// (503 then 200, 429 with Retry-After, a Range that is ignored). Records every request.
-final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
-    struct Reply {
-        var status: Int
-        var headers: [String: String] = [:]
-        var body: Data = Data()
+/// (503 then 200, 429 with Retry-After, a Range that is ignored). Records every request. For any
+/// test target that needs an `HTTPTransport` whose answers it decides.
+public final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
+    public struct Reply {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: Data
+
+        public init(status: Int, headers: [String: String] = [:], body: Data = Data()) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
     }
 
     private let lock = NSLock()
     private var handler: (HTTPRequest) -> Reply
-    private(set) var requests: [HTTPRequest] = []
-    let route = "scripted"
+    private var recorded: [HTTPRequest] = []
+    public let route = "scripted"
 
-    init(_ handler: @escaping (HTTPRequest) -> Reply) {
+    /// Every request performed so far, in order.
+    public var requests: [HTTPRequest] { lock.withLock { recorded } }
+
+    public init(_ handler: @escaping (HTTPRequest) -> Reply) {
         self.handler = handler
     }
 
-    func perform(_ request: HTTPRequest, into destination: BodyDestination) async throws -> HTTPResponse {
+    public func perform(_ request: HTTPRequest, into destination: BodyDestination) async throws -> HTTPResponse {
         let reply = lock.withLock {
-            requests.append(request)
+            recorded.append(request)
             return handler(request)
         }
         var headers = HTTPHeaders()
@@ -45,23 +55,24 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
         if let limit, limit.refuses(received: 0, adding: reply.body.count) {
             throw limit.error(url: request.url)
         }
-        let hex = SHA256.hash(data: reply.body).map { String(format: "%02x", $0) }.joined()
+        let hex = Self.sha256Hex(reply.body)
         return HTTPResponse(status: reply.status, headers: headers, body: kept, bodySHA256: hex, bodyLength: Int64(reply.body.count), evidence: TransportEvidence(effectiveURL: request.url))
     }
 
     /// A server that honours `Range: bytes=N-` on `blob` (206 from N on, else 200 with all of it).
-    static func servingRanges(of blob: Data) -> ScriptedTransport {
+    public static func servingRanges(of blob: Data) -> ScriptedTransport {
         ScriptedTransport { request in
             guard let start = request.rangeStart else { return .init(status: 200, body: blob) }
             return .init(status: 206, headers: ["Content-Range": "bytes \(start)-\(blob.count - 1)/\(blob.count)"], body: blob.suffix(from: Int(start)))
         }
     }
 
-    func header(_ name: String, of request: HTTPRequest) -> String? {
+    public func header(_ name: String, of request: HTTPRequest) -> String? {
         request.headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
-}
 
-func sha256Hex(_ data: Data) -> String {
-    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    /// Lowercase hex SHA-256 of `data`, as transports report bodies.
+    public static func sha256Hex(_ data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
 }

@@ -1,0 +1,20 @@
+import Registry
+import Report
+import Transport
+
+/// What a failed vantage had seen, from the error it failed with: the transport's evidence of the
+/// exchange that failed (a TLS failure's remote address and timings, an error response's
+/// certificates), so that the report shows where the route was sent. Pure.
+enum FailureEvidence {
+    static func of(_ error: any Error) -> AgreementReport.Evidence? {
+        let seen: TransportEvidence?
+        switch error {
+        case let error as RegistryError: seen = error.evidence
+        case let error as TransportError: seen = error.evidence
+        case let error as CoordinatorError: return error.evidence
+        default: seen = nil
+        }
+        guard let seen, seen.remoteIP != nil || seen.effectiveURL != nil || !seen.certificateSHA256.isEmpty || seen.sshHostKey != nil else { return nil }
+        return ReportBuilder.evidence(seen, chain: seen.effectiveURL.map { [$0] } ?? [])
+    }
+}
