@@ -20,10 +20,13 @@ public struct ObservedImage: Sendable, Equatable, Codable {
     public var configReceived: String?
     /// With `blob_verification = "every-vantage"`: SHA-256 of each layer as this vantage received it, in order.
     public var layersReceived: [String]?
+    /// With `--all-platforms`: every entry of the index (attestations included), in index order.
+    /// The single-platform fields above are then empty and these are compared instead.
+    public var platforms: [IndexEntry]?
 
     public init(
         topDigest: String, topMediaType: String, platformManifestDigest: String?, configDigest: String, layers: [Layer],
-        configReceived: String? = nil, layersReceived: [String]? = nil
+        configReceived: String? = nil, layersReceived: [String]? = nil, platforms: [IndexEntry]? = nil
     ) {
         self.topDigest = topDigest
         self.topMediaType = topMediaType
@@ -32,10 +35,12 @@ public struct ObservedImage: Sendable, Equatable, Codable {
         self.layers = layers
         self.configReceived = configReceived
         self.layersReceived = layersReceived
+        self.platforms = platforms
     }
 
     /// The compared items, in a stable order, as (item name, value) pairs.
     public var comparedItems: [(item: String, value: String)] {
+        if let platforms { return [("manifest", topDigest), ("media type", topMediaType)] + IndexEntry.comparedItems(platforms) }
         var items: [(String, String)] = [
             ("manifest", topDigest),
             ("media type", topMediaType),

@@ -102,16 +102,22 @@ public struct OCILayoutWriter: Sendable {
         case .bytes(let data):
             try FileSystem.writeNewFile(destination, data)
         case .file(let source):
-            if link(source, destination) != 0 {
-                if errno == EEXIST { throw FileSystem.ioError("link \(source) to", destination) }
-                try FileSystem.copyFile(source, to: destination, size: blob.size)
-            }
-            guard try BlobHasher.fileMatches(destination, digest: blob.digest, size: blob.size) else {
-                unlink(destination)
-                throw ArtifactsError(
-                    .digestMismatch,
-                    "\(source) no longer holds the agreed bytes of \(blob.digest): the cache changed under this run; nothing was written to the layout, run again")
-            }
+            try Self.place(source, digest: blob.digest, size: blob.size, at: destination)
+        }
+    }
+
+    /// A stored blob at `destination` (which must not exist): hard link, else copy; then hashed
+    /// where it now is.
+    static func place(_ source: String, digest: Digest, size: Int64, at destination: String) throws {
+        if link(source, destination) != 0 {
+            if errno == EEXIST { throw FileSystem.ioError("link \(source) to", destination) }
+            try FileSystem.copyFile(source, to: destination, size: size)
+        }
+        guard try BlobHasher.fileMatches(destination, digest: digest, size: size) else {
+            unlink(destination)
+            throw ArtifactsError(
+                .digestMismatch,
+                "\(source) no longer holds the agreed bytes of \(digest): the cache changed under this run; nothing was written to the layout, run again")
         }
     }
 

@@ -17,9 +17,16 @@ struct BundlePull {
     var concurrency: Int
     var common: CommonOptions
     var login: LoginOptions
+    /// `--all-platforms`: every image's whole index (every platform, attestations kept).
+    var allPlatforms = false
 
     func run() async throws {
         let list = try ImagesFile.load(path: imagesFrom)
+        if allPlatforms, let entry = list.entries.first(where: { $0.platform != nil }) {
+            throw ToolFailure(
+                .badInput,
+                "\(imagesFrom):\(entry.line): a platform is given for \(entry.text), but --all-platforms takes every platform of each image; remove it from the line, or drop --all-platforms")
+        }
         let defaultPlatform = try platform.map { try Platform(parsing: $0) } ?? Platform.host
         var setup = try VantageSetup(common: common)
         let reportOutputs = try ReportOutputs(common: common)
@@ -42,6 +49,7 @@ struct BundlePull {
                     reference: entry.reference, platform: entry.platform ?? defaultPlatform, vantages: setup.vantages, policy: setup.policy,
                     insecureRegistries: setup.insecureRegistries, caCertificatePath: setup.caCert, credentials: setup.credentials,
                     storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: nil)
+                request.allPlatforms = allPlatforms
                 request.history = try history.load(
                     .init(kind: .image, reference: request.reference.description, platform: request.platform.description), policy: setup.policy)
                 return request
@@ -95,7 +103,7 @@ struct BundlePull {
                     output: bundle.path, format: bundle.format.rawValue, sha256: bundle.sha256,
                     images: zip(results, reportPaths).map { result, reportPath in
                         BundleSummary.Image(
-                            reference: result.request.reference.description, platform: result.request.platform.description,
+                            reference: result.request.reference.description, platform: Self.platform(of: result.request),
                             digest: result.decision.agreed?.topDigest, manifestWritten: result.written?.manifestDigestWritten.string,
                             verdict: result.decision.verdict.rawValue, report: reportPath,
                             layersDownloaded: result.layersDownloaded, layersCached: result.layersCached, layersResumed: result.layersResumed,
@@ -146,11 +154,16 @@ struct BundlePull {
         return stem + ".\(number)-" + safe + (ext.isEmpty ? "" : "." + ext)
     }
 
+    /// The platform an image was verified for: `all` under --all-platforms.
+    static func platform(of request: PullRequest) -> String {
+        request.allPlatforms ? "all" : request.platform.description
+    }
+
     /// One line per image: name as listed, platform, verdict, agreed digest.
     static func summary(_ results: [PullResult], entries: [ImagesFile.Entry]) -> String {
         let header = ["image", "platform", "verdict", "digest"]
         let rows = zip(results, entries).map { result, entry in
-            [entry.text, result.request.platform.description, result.decision.verdict.rawValue, result.decision.agreed?.topDigest ?? "-"]
+            [entry.text, platform(of: result.request), result.decision.verdict.rawValue, result.decision.agreed?.topDigest ?? "-"]
         }
         let widths = header.indices.map { column in ([header[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0 }
         func line(_ cells: [String]) -> String {

@@ -27,6 +27,8 @@ struct PullCommand: AsyncParsableCommand, ResultCommand {
                   docker-archive for `docker load -i alpine.tar` or `podman load -i alpine.tar`
               3tofu pull ghcr.io/org/app@sha256:… --format oci --output ./layout
               3tofu pull nginx --platform linux/arm64 --vantages ~/vantages.toml --output nginx.tar
+              3tofu pull nginx --all-platforms --format oci --output ./nginx-all
+                  every platform of the index, attestations kept (oci or oci-archive)
               3tofu pull 127.0.0.1:5000/test/app:1 --insecure-registry 127.0.0.1:5000 --output app.tar
               3tofu pull alpine:3.20 --output - | docker load
                   the archive on stdout (docker-archive or oci-archive), sent only after it is complete and \
@@ -70,6 +72,9 @@ struct PullCommand: AsyncParsableCommand, ResultCommand {
     @Option(name: .long, help: ArgumentHelp("Platform to pick from a multi-platform image (default: this machine's).", valueName: "os/arch[/variant]"))
     var platform: String?
 
+    @Flag(name: .long, help: "Every platform of a multi-platform image: the whole index (attestations kept), compared on every vantage; --format oci or oci-archive.")
+    var allPlatforms = false
+
     @OptionGroup var common: CommonOptions
 
     @OptionGroup(title: "Logins") var login: LoginOptions
@@ -83,6 +88,9 @@ struct PullCommand: AsyncParsableCommand, ResultCommand {
         guard let outputFormat = OutputFormat(rawValue: format) else {
             throw ToolFailure(.badInput, "unknown --format '\(format)'; use one of \(OutputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if allPlatforms {
+            try Self.checkAllPlatforms(format: outputFormat, platform: platform, imagesFrom: imagesFrom, output: output)
+        }
         if let imagesFrom {
             guard reference == nil else {
                 throw ToolFailure(.badInput, "give either an image REFERENCE or --images-from FILE, not both")
@@ -92,7 +100,8 @@ struct PullCommand: AsyncParsableCommand, ResultCommand {
                 throw ToolFailure(.badInput, "--output - (the archive on stdout) is for one image; give a file or directory for an --images-from bundle")
             }
             try await BundlePull(
-                imagesFrom: imagesFrom, output: output, format: outputFormat, platform: platform, concurrency: concurrency, common: common, login: login
+                imagesFrom: imagesFrom, output: output, format: outputFormat, platform: platform, concurrency: concurrency, common: common, login: login,
+                allPlatforms: allPlatforms
             ).run()
             return
         }
@@ -127,6 +136,7 @@ struct PullCommand: AsyncParsableCommand, ResultCommand {
                 reference: setup.reference, platform: setup.platform, vantages: setup.vantages, policy: setup.policy,
                 insecureRegistries: setup.insecureRegistries, caCertificatePath: common.caCert, credentials: setup.credentials,
                 storeRoot: setup.storeRoot, vantageTimeout: setup.vantageTimeout, output: PullRequest.Output(path: destination, format: outputFormat, journal: journal))
+            request.allPlatforms = allPlatforms
             request.history = try setup.loadHistory()
             let result: PullResult
             do {
@@ -163,6 +173,26 @@ struct PullCommand: AsyncParsableCommand, ResultCommand {
                 let checksum = written.format == .oci || written.sha256.isEmpty ? "" : ", sha256 \(written.sha256)"
                 Terminal.note("Wrote \(written.path) (\(written.format.rawValue)\(checksum)), verified by \(result.answeringCount) vantages.")
                 Terminal.out(pinned)
+            }
+        }
+    }
+
+    /// `--all-platforms` before any network work: an output that can hold an index, no platform to
+    /// pick, and a layout at a new path or an empty directory (a bundle checks its own).
+    static func checkAllPlatforms(format: OutputFormat, platform: String?, imagesFrom: String?, output: String) throws {
+        do {
+            try IndexLayoutWriter.checkFormat(format)
+        } catch let error as ArtifactsError {
+            throw ToolFailure(.badInput, error.message)
+        }
+        if platform != nil {
+            throw ToolFailure(.badInput, "--all-platforms takes every platform of the index; drop --platform, or drop --all-platforms to pull one platform")
+        }
+        if format == .oci, output != "-", imagesFrom == nil {
+            do {
+                try IndexLayoutWriter.checkLayoutTarget(ArtifactWriter.trimmingTrailingSlashes(output))
+            } catch let error as ArtifactsError {
+                throw ToolFailure(.badInput, error.message)
             }
         }
     }

@@ -4,7 +4,7 @@ import Coordinator
 /// The terminal summary of an image pull: `SubjectOutcome`'s table with the image's headline items
 /// (the digests and the layer count), plus `short` for digests in narrow cells.
 enum SummaryTable {
-    static let headlineItems: Set<String> = ["manifest", "platform manifest", "config", "layer count"]
+    static let headlineItems: Set<String> = ["manifest", "platform manifest", "config", "layer count", "index entries"]
 
     static func rows(_ result: PullResult) -> [SubjectOutcome.Row] {
         result.vantages.map { SubjectOutcome.Row(name: $0.spec.name, route: $0.route, failure: $0.failure) }

@@ -24,6 +24,7 @@ public enum BundleCoordinator {
         let pipeline = try Pipeline(
             first.vantages, caCertificatePath: first.caCertificatePath, insecureRegistries: first.insecureRegistries,
             credentials: first.credentials, timeout: first.vantageTimeout, policy: first.policy)
+        if first.allPlatforms { return try await IndexBundle.run(request, pipeline: pipeline, verified: verified) }
         let images = request.images.map { image in
             var resolveOnly = image
             resolveOnly.output = nil

@@ -14,6 +14,10 @@ public enum Coordinator {
         let pipeline = try Pipeline(
             request.vantages, caCertificatePath: request.caCertificatePath, insecureRegistries: request.insecureRegistries,
             credentials: request.credentials, timeout: request.vantageTimeout, policy: request.policy, events: events)
+        if request.allPlatforms {
+            let outcome = try await pipeline.run(IndexObserver(request), delivery: IndexDelivery(request, events: events))
+            return PullResult(request: request, outcome.verification, delivered: outcome.delivered)
+        }
         let outcome = try await pipeline.run(ImageObserver(request), delivery: ImageDelivery(request, events: events))
         return PullResult(request: request, outcome.verification, delivered: outcome.delivered)
     }
@@ -77,6 +81,17 @@ public struct PullResult: Sendable {
         if let delivered { record(delivered.statistics) }
         written = delivered?.written
         layersStreamed = written?.layersTakenLive ?? 0
+    }
+
+    init(request: PullRequest, _ verification: Verification<ObservedImage, IndexResolution>, delivered: ImageDelivery.Delivered?) {
+        self.request = request
+        // What each vantage resolved stays with the delivery; the result keeps what the report needs.
+        vantages = verification.runs.map { run in
+            ImageRun(spec: run.spec, route: run.route, observed: run.observed, failure: run.failure, evidence: run.evidence, seconds: run.seconds)
+        }
+        decision = verification.decision
+        if let delivered { record(delivered.statistics) }
+        written = delivered?.written
     }
 
     mutating func record(_ statistics: BlobFetcher.Statistics) {

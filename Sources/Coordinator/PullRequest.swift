@@ -37,6 +37,8 @@ public struct PullRequest: Sendable {
     public var vantageTimeout: Double
     /// The earlier runs the policy's time rules count (nil: none read), and the time the run decides at.
     public var history: TimeRules.History?
+    /// `--all-platforms`: the whole index (every platform, attestations kept), not one platform.
+    public var allPlatforms = false
 
     public init(
         reference: ImageReference, platform: Platform, vantages: [VantageSpec], policy: Policy, insecureRegistries: Set<String>,

@@ -28,7 +28,7 @@ public enum ReportBuilder {
                 convertedFrom: $0.convertedFrom?.description)
         }
         return make(
-            subject: .init(kind: .image, reference: request.reference.description, platform: request.platform.description),
+            subject: .init(kind: .image, reference: request.reference.description, platform: request.allPlatforms ? "all" : request.platform.description),
             policy: request.policy, usedInsecureRegistry: request.usesInsecureRegistry, decision: result.decision, vantages: result.vantages,
             artifact: artifact, wrap: ObservedSubject.image, toolVersion: toolVersion, createdAt: createdAt)
     }

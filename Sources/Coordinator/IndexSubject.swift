@@ -1,0 +1,225 @@
+import Agreement
+import Artifacts
+import Foundation
+import OCI
+import Registry
+
+/// What one vantage resolved under `--all-platforms`: the index as received and, for each of its
+/// entries (attestation manifests included), the manifest, and the config as received.
+public struct IndexResolution: Sendable {
+    public struct Entry: Sendable {
+        /// The entry as the index gives it (digest, size, platform, annotations).
+        public var descriptor: Descriptor
+        public var manifest: FetchedManifest
+        public var image: ImageManifest
+        public var config: RegistryClient.SmallBlob
+    }
+
+    public var reference: ImageReference
+    public var top: FetchedManifest
+    public var entries: [Entry]
+
+    /// Every layer of every entry, each once, in index order.
+    var layers: [Descriptor] {
+        var seen: Set<Digest> = []
+        return entries.flatMap(\.image.layers).filter { seen.insert($0.digest).inserted }
+    }
+}
+
+/// The observer of `pull --all-platforms`: the vantage resolves the index and every entry's
+/// manifest (checked against the entry's digest and size) and config (hashed as received).
+struct IndexObserver: SubjectObserver {
+    let reference: ImageReference
+    let usesPlainHTTP: Bool
+    let history: TimeRules.History?
+    /// Entries fetched at once from one vantage.
+    static let width = 4
+
+    init(_ request: PullRequest) {
+        reference = request.reference
+        usesPlainHTTP = request.usesInsecureRegistry
+        history = request.history
+    }
+
+    func history(for runs: [SubjectRun<ObservedImage, IndexResolution>]) -> TimeRules.History? { history }
+
+    func observe(through vantage: VantageClient) async throws -> VantageAnswer<ObservedImage, IndexResolution> {
+        let client = vantage.client, reference = reference
+        let top = try await client.fetchManifest(
+            registry: reference.registry, repository: reference.repository, reference: reference.manifestReference, expected: reference.digest)
+        guard case .index(let index) = top.document else {
+            throw CoordinatorError(
+                .badInput, "\(reference) is a single-platform image (\(top.mediaType)), not an index: there is only one platform to pull; drop --all-platforms")
+        }
+        let entries = try await BoundedWindow.map(index.manifests, width: Self.width) { _, descriptor in
+            try await Self.entry(descriptor, of: reference, client: client)
+        }
+        let resolution = IndexResolution(reference: reference, top: top, entries: entries)
+        return VantageAnswer(subject: Self.observed(resolution), payload: resolution, evidence: ReportBuilder.evidence(top))
+    }
+
+    static func entry(_ descriptor: Descriptor, of reference: ImageReference, client: RegistryClient) async throws -> IndexResolution.Entry {
+        let name = descriptor.platform?.description ?? "(none)"
+        let manifest = try await client.fetchManifest(
+            registry: reference.registry, repository: reference.repository, reference: descriptor.digest.string, expected: descriptor.digest,
+            size: descriptor.size)
+        guard Int64(manifest.bytes.count) == descriptor.size else {
+            throw RegistryError(
+                .digestMismatch, "\(reference): the index says the manifest for \(name) is \(descriptor.size) bytes, the registry sent \(manifest.bytes.count)")
+        }
+        guard case .manifest(let image) = manifest.document else {
+            throw RegistryError(.badResponse, "\(reference): the index entry for \(name) is itself an index; nested indexes are not supported")
+        }
+        let config = try await client.fetchSmallBlob(registry: reference.registry, repository: reference.repository, descriptor: image.config)
+        return IndexResolution.Entry(descriptor: descriptor, manifest: manifest, image: image, config: config)
+    }
+
+    /// What `Agreement` compares: the index, and every entry's platform, manifest, config and layers.
+    static func observed(_ resolution: IndexResolution) -> ObservedImage {
+        ObservedImage(
+            topDigest: resolution.top.digest.string, topMediaType: resolution.top.mediaType, platformManifestDigest: nil, configDigest: "",
+            layers: [],
+            platforms: resolution.entries.map { entry in
+                ObservedImage.IndexEntry(
+                    platform: entry.descriptor.platform?.description ?? "(none)", attestation: ImageIndex.isAttestation(entry.descriptor),
+                    manifestDigest: entry.manifest.digest.string, mediaType: entry.manifest.mediaType,
+                    configDigest: entry.image.config.digest.string,
+                    layers: entry.image.layers.map { ObservedImage.Layer(digest: $0.digest.string, size: $0.size) },
+                    configReceived: "sha256:" + entry.config.sha256)
+            })
+    }
+}
+
+/// The delivery of `pull --all-platforms`: every entry's layers downloaded once (`BlobFetcher`,
+/// from an agreeing vantage, another on failure) or, under "every-vantage", hashed by every
+/// answering vantage and decided again; then the index, manifests and configs as received put in
+/// the store (each checked against its digest) and the whole index written as an OCI layout or
+/// oci-archive (`IndexLayoutWriter`).
+struct IndexDelivery: SubjectDelivery {
+    /// The same settings as one platform's delivery: reference, output, store, policy, concurrency.
+    let settings: ImageDelivery
+    var reference: ImageReference { settings.reference }
+    var output: PullRequest.Output? { settings.output }
+    var store: ContentStore { settings.store }
+    var everyVantage: Bool { settings.everyVantage }
+    var blobConcurrency: Int { settings.blobConcurrency }
+    var events: PullEventSink? { settings.events }
+
+    /// nil when there is nothing to deliver: no output, and the policy needs no layer hashed.
+    init?(_ request: PullRequest, events: PullEventSink?) {
+        guard let settings = ImageDelivery(request, events: events) else { return nil }
+        self.settings = settings
+    }
+
+    func deliver(_ verification: inout Verification<ObservedImage, IndexResolution>) async throws -> ImageDelivery.Delivered {
+        guard let primary = verification.sources.first, let resolution = primary.payload else { return ImageDelivery.Delivered() }
+        var delivered = ImageDelivery.Delivered()
+        if everyVantage {
+            try await BlobFetcher.dropDamaged(resolution.layers, in: store)
+            let fetcher = BlobFetcher(
+                store: store, sources: verification.sources.map { ($0.name, $0.client) }, reference: reference, concurrency: blobConcurrency, events: events)
+            delivered.statistics = try await hashEverywhere(&verification, layers: resolution.layers, fetcher: fetcher)
+            verification.decideAgain()
+        }
+        guard let output, verification.decision.verdict == .agree else { return delivered }
+        let stored = try await Self.store(
+            resolution, sources: verification.sources.map { ($0.name, $0.client) }, store: store, concurrency: blobConcurrency, events: events)
+        if !everyVantage { delivered.statistics = stored.statistics }
+        events?(.writing(path: output.path, format: output.format.rawValue))
+        let store = store
+        do {
+            delivered.written = try await BlockingIO.run {
+                try IndexLayoutWriter(store: store, format: output.format).write(stored.image, to: output.path, journal: output.journal)
+            }
+        } catch {
+            throw CoordinatorError(.notMet, "could not write \(output.path): \(error)")
+        }
+        return delivered
+    }
+
+    /// Everything an agreed index reaches into the store: every entry's layers downloaded once
+    /// (those already verified there kept), then the index, manifests and configs as received
+    /// (`ingest` refuses bytes that do not hash to their digest). What to write, and what the fetch did.
+    static func store(
+        _ resolution: IndexResolution, sources: [(name: String, client: RegistryClient)], store: ContentStore, concurrency: Int, events: PullEventSink?
+    ) async throws -> (image: IndexToWrite, statistics: BlobFetcher.Statistics) {
+        let reference = resolution.reference
+        try await BlobFetcher.dropDamaged(resolution.layers, in: store)
+        let fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: concurrency, events: events)
+        let statistics = try await fetcher.fetch(LayerOrder.forWriting(resolution.layers))
+        var documents: [(Data, Digest)] = [(resolution.top.bytes, resolution.top.digest)]
+        for entry in resolution.entries {
+            documents.append((entry.manifest.bytes, entry.manifest.digest))
+            documents.append((entry.config.bytes, entry.image.config.digest))
+        }
+        let received = documents
+        do {
+            try await BlockingIO.run {
+                // A cached copy counts only if it still hashes to its digest (`read` removes it if not).
+                for (bytes, digest) in received where !store.contains(digest, size: Int64(bytes.count)) || (try? store.read(digest)) == nil {
+                    _ = try store.ingest(data: bytes, digest: digest)
+                }
+            }
+        } catch {
+            throw CoordinatorError(.notMet, "an agreed manifest or config of \(reference) does not match its digest: \(error)")
+        }
+        var blobs: [Descriptor] = []
+        for entry in resolution.entries {
+            blobs.append(Descriptor(mediaType: entry.manifest.mediaType, digest: entry.manifest.digest, size: Int64(entry.manifest.bytes.count)))
+            blobs.append(entry.image.config)
+            blobs.append(contentsOf: entry.image.layers)
+        }
+        let image = IndexToWrite(
+            name: reference.name + (reference.tag.map { ":" + $0 } ?? ""), indexDigest: resolution.top.digest,
+            indexSize: Int64(resolution.top.bytes.count), indexMediaType: resolution.top.mediaType, blobs: blobs)
+        return (image, statistics)
+    }
+
+    /// Every answering vantage downloads every layer of every entry: the preferred one into the
+    /// store, the others hashing and keeping nothing. What each received becomes each entry's
+    /// `layersReceived`; a vantage that fails here becomes a failed observation.
+    func hashEverywhere(
+        _ verification: inout Verification<ObservedImage, IndexResolution>, layers: [Descriptor], fetcher: BlobFetcher
+    ) async throws -> BlobFetcher.Statistics {
+        let sources = verification.sources
+        let store = store, registry = reference.registry, repository = reference.repository, width = blobConcurrency
+        let received = await BoundedWindow.mapResults(sources) { index, source -> (hashes: [Digest: String], statistics: BlobFetcher.Statistics?) in
+            guard index == 0 else {
+                let hashes = try await BoundedWindow.map(layers, width: width) { _, layer in
+                    "sha256:" + (try await source.client.hashBlob(registry: registry, repository: repository, descriptor: layer)).sha256
+                }
+                return (Dictionary(zip(layers.map(\.digest), hashes), uniquingKeysWith: { first, _ in first }), nil)
+            }
+            let statistics = try await fetcher.fetch(LayerOrder.forWriting(layers))
+            let hashes = try await BlockingIO.run { try layers.map { try store.sha256(of: $0.digest) } }
+            return (Dictionary(zip(layers.map(\.digest), hashes), uniquingKeysWith: { first, _ in first }), statistics)
+        }
+        var statistics = BlobFetcher.Statistics()
+        for (source, result) in zip(sources, received) {
+            switch result {
+            case .success(let part):
+                statistics = part.statistics ?? statistics
+                for run in verification.runs.indices where verification.runs[run].spec.name == source.name {
+                    guard let entries = verification.runs[run].payload?.entries else { continue }
+                    for (number, entry) in entries.enumerated() {
+                        verification.runs[run].observed?.platforms?[number].layersReceived = entry.image.layers.map { part.hashes[$0.digest] ?? "(not received)" }
+                    }
+                }
+            case .failure(let failure):
+                verification.fail(source.name, failure)
+            }
+        }
+        return statistics
+    }
+}
+
+extension BoundedWindow {
+    /// `work` on every item at once; each item's result or its failure (as a `VantageFailure`), in order.
+    static func mapResults<Item: Sendable, Output: Sendable>(
+        _ items: [Item], _ work: @escaping @Sendable (Int, Item) async throws -> Output
+    ) async -> [Result<Output, VantageFailure>] {
+        (try? await map(items, width: max(1, items.count)) { index, item -> Result<Output, VantageFailure> in
+            do { return .success(try await work(index, item)) } catch { return .failure(VantageFailure(error)) }
+        }) ?? []
+    }
+}
