@@ -47,7 +47,7 @@ build_agent() { # binary
         -c "$root/Sources/Transport/HTTPTransport.swift" "$root/Sources/Transport/RequestValidation.swift" \
         "$root/Sources/Transport/URLRedaction.swift" -o "$lib/Transport.o"
     "$swiftc" "${sanitize[@]}" -module-name AgentFuzz -I "$lib" \
-        "$root/Sources/Remote/AgentProtocol.swift" "$here/harness/agent.swift" \
+        "$root/Sources/Remote/AgentProtocol.swift" "$root/Sources/Remote/SSHError.swift" "$here/harness/agent.swift" \
         "$lib/Transport.o" -o "$1"
 }
 

@@ -23,8 +23,8 @@ enum Logins {
         }
         do {
             return try LoginResolver.resolve(request, names: names, environment: environment)
-        } catch let failure as LoginFailure {
-            throw ToolFailure(failure.kind == .unusable ? .badInput : .notMet, failure.message)
+        } catch let failure as RegistryError where failure.kind == .loginUnusable || failure.kind == .loginFailed {
+            throw ToolFailure(failure.isBadInput ? .badInput : .notMet, failure.message)
         }
     }
 

@@ -29,16 +29,13 @@ extension CoordinatorError {
             self.init(.badInput, error.message)
         case let error as RegistryError:
             self.init(error.kind == .digestMismatch ? .tampering : error.isBadInput ? .badInput : .notMet, error.message)
-        case let error as TransportConfigurationError:
-            self.init(.badInput, error.message)
         case let error as TransportError:
-            self.init(.notMet, error.description)
+            // Settings that cannot work are the request's fault; a route that fails is not.
+            self.init(error.kind == .configuration ? .badInput : .notMet, error.description)
         case let error as SSHError:
             // A vantage whose settings cannot work (an identity file that cannot be read) is the
             // vantages file's fault; a host that cannot be reached, refuses or breaks is the route's.
             self.init(error.kind == .configuration ? .badInput : .notMet, error.message)
-        case let error as AgentProtocol.Failure:
-            self.init(.notMet, "the remote 3tofu agent: \(error.description)")
         case let error as ArtifactsError:
             self.init(Self.kind(of: error.code), error.message)
         case let error as ReportError:

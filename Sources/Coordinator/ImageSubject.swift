@@ -100,57 +100,17 @@ struct ImageDelivery: SubjectDelivery {
         return delivered
     }
 
-    /// Every answering vantage downloads every layer at once, each with the same bounded
-    /// concurrency: the preferred one into the store (through the stream's fetcher), the others
-    /// hashing and keeping nothing. What each received becomes its `layersReceived`; a vantage
-    /// that fails here becomes a failed observation (tampering is dissent).
+    /// Every answering vantage downloads and hashes every layer (`EveryVantageHashing`); the
+    /// preferred one into the store through the stream's fetcher, then the config.
     func hashEverywhere(_ verification: inout Verification<ObservedImage, ImageResolution>, stream: LayerStream) async throws -> BlobFetcher.Statistics {
-        let sources = verification.sources
-        guard let primary = sources.first, let resolution = primary.payload else { return BlobFetcher.Statistics() }
-        let layers = resolution.manifest.layers
-        let fetcher = stream.fetcher(sources: [(primary.name, primary.client)], reference: reference, concurrency: blobConcurrency, events: events)
+        guard let primary = verification.sources.first, let resolution = primary.payload else { return BlobFetcher.Statistics() }
         let store = stream.store
-        let received = try await BoundedWindow.map(sources, width: sources.count) { index, source -> Result<Received, VantageFailure> in
-            do {
-                guard index == 0 else { return .success(Received(hashes: try await hashLayers(source))) }
-                // What the primary received is what the store verified.
-                let statistics = try await fetcher.fetch(LayerOrder.forWriting(layers))
-                try await Coordinator.ingestConfig(resolution, store: store)
-                let hashes = try await BlockingIO.run { try layers.map { try store.sha256(of: $0.digest) } }
-                return .success(Received(hashes: hashes, statistics: statistics))
-            } catch {
-                return .failure(VantageFailure(error))
-            }
-        }
-        var statistics = BlobFetcher.Statistics()
-        for (source, result) in zip(sources, received) {
-            switch result {
-            case .success(let part):
-                statistics = part.statistics ?? statistics
-                for index in verification.runs.indices where verification.runs[index].spec.name == source.name {
-                    verification.runs[index].observed?.layersReceived = part.hashes
-                }
-            case .failure(let failure):
-                verification.fail(source.name, failure)
-            }
-        }
-        return statistics
-    }
-
-    /// What one vantage received under every-vantage verification: the SHA-256 of each layer, in
-    /// manifest order, and for the one downloading into the store, what that fetch did.
-    struct Received: Sendable {
-        var hashes: [String]
-        var statistics: BlobFetcher.Statistics?
-    }
-
-    /// One vantage downloads and hashes every layer of its resolution (nothing kept), at most
-    /// `blobConcurrency` at a time; "sha256:<hex>" of each, in manifest order.
-    func hashLayers(_ source: Verification<ObservedImage, ImageResolution>.Source) async throws -> [String] {
-        guard let layers = source.payload?.manifest.layers else { return [] }
-        let client = source.client, registry = reference.registry, repository = reference.repository
-        return try await BoundedWindow.map(layers, width: blobConcurrency) { _, layer in
-            "sha256:" + (try await client.hashBlob(registry: registry, repository: repository, descriptor: layer)).sha256
+        let fetcher = stream.fetcher(sources: [(primary.name, primary.client)], reference: reference, concurrency: blobConcurrency, events: events)
+        return try await EveryVantageHashing.run(
+            &verification, layers: resolution.manifest.layers, reference: reference, width: blobConcurrency, fetcher: fetcher,
+            afterStoring: { try await Coordinator.ingestConfig(resolution, store: store) }
+        ) { observed, payload, received in
+            observed.layersReceived = payload?.manifest.layers.map { received[$0.digest] ?? "(not received)" }
         }
     }
 }

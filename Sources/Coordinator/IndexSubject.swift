@@ -116,9 +116,15 @@ struct IndexDelivery: SubjectDelivery {
         var delivered = ImageDelivery.Delivered()
         if everyVantage {
             try await BlobFetcher.dropDamaged(resolution.layers, in: store)
-            let fetcher = BlobFetcher(
-                store: store, sources: verification.sources.map { ($0.name, $0.client) }, reference: reference, concurrency: blobConcurrency, events: events)
-            delivered.statistics = try await hashEverywhere(&verification, layers: resolution.layers, fetcher: fetcher)
+            let fetcher = BlobFetcher(store: store, sources: [(primary.name, primary.client)], reference: reference, concurrency: blobConcurrency, events: events)
+            delivered.statistics = try await EveryVantageHashing.run(
+                &verification, layers: resolution.layers, reference: reference, width: blobConcurrency, fetcher: fetcher
+            ) { observed, payload, received in
+                // Each entry's layers, as this vantage received them.
+                for (number, entry) in (payload?.entries ?? []).enumerated() {
+                    observed.platforms?[number].layersReceived = entry.image.layers.map { received[$0.digest] ?? "(not received)" }
+                }
+            }
             verification.decideAgain()
         }
         guard let output, verification.decision.verdict == .agree else { return delivered }
@@ -173,53 +179,5 @@ struct IndexDelivery: SubjectDelivery {
             name: reference.name + (reference.tag.map { ":" + $0 } ?? ""), indexDigest: resolution.top.digest,
             indexSize: Int64(resolution.top.bytes.count), indexMediaType: resolution.top.mediaType, blobs: blobs)
         return (image, statistics)
-    }
-
-    /// Every answering vantage downloads every layer of every entry: the preferred one into the
-    /// store, the others hashing and keeping nothing. What each received becomes each entry's
-    /// `layersReceived`; a vantage that fails here becomes a failed observation.
-    func hashEverywhere(
-        _ verification: inout Verification<ObservedImage, IndexResolution>, layers: [Descriptor], fetcher: BlobFetcher
-    ) async throws -> BlobFetcher.Statistics {
-        let sources = verification.sources
-        let store = store, registry = reference.registry, repository = reference.repository, width = blobConcurrency
-        let received = await BoundedWindow.mapResults(sources) { index, source -> (hashes: [Digest: String], statistics: BlobFetcher.Statistics?) in
-            guard index == 0 else {
-                let hashes = try await BoundedWindow.map(layers, width: width) { _, layer in
-                    "sha256:" + (try await source.client.hashBlob(registry: registry, repository: repository, descriptor: layer)).sha256
-                }
-                return (Dictionary(zip(layers.map(\.digest), hashes), uniquingKeysWith: { first, _ in first }), nil)
-            }
-            let statistics = try await fetcher.fetch(LayerOrder.forWriting(layers))
-            let hashes = try await BlockingIO.run { try layers.map { try store.sha256(of: $0.digest) } }
-            return (Dictionary(zip(layers.map(\.digest), hashes), uniquingKeysWith: { first, _ in first }), statistics)
-        }
-        var statistics = BlobFetcher.Statistics()
-        for (source, result) in zip(sources, received) {
-            switch result {
-            case .success(let part):
-                statistics = part.statistics ?? statistics
-                for run in verification.runs.indices where verification.runs[run].spec.name == source.name {
-                    guard let entries = verification.runs[run].payload?.entries else { continue }
-                    for (number, entry) in entries.enumerated() {
-                        verification.runs[run].observed?.platforms?[number].layersReceived = entry.image.layers.map { part.hashes[$0.digest] ?? "(not received)" }
-                    }
-                }
-            case .failure(let failure):
-                verification.fail(source.name, failure)
-            }
-        }
-        return statistics
-    }
-}
-
-extension BoundedWindow {
-    /// `work` on every item at once; each item's result or its failure (as a `VantageFailure`), in order.
-    static func mapResults<Item: Sendable, Output: Sendable>(
-        _ items: [Item], _ work: @escaping @Sendable (Int, Item) async throws -> Output
-    ) async -> [Result<Output, VantageFailure>] {
-        (try? await map(items, width: max(1, items.count)) { index, item -> Result<Output, VantageFailure> in
-            do { return .success(try await work(index, item)) } catch { return .failure(VantageFailure(error)) }
-        }) ?? []
     }
 }

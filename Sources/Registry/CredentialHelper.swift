@@ -25,32 +25,28 @@ public enum CredentialHelper {
         let program = "docker-credential-\(name)"
         let named = "the credential helper \(program) (\(source))"
         guard !name.isEmpty, !name.contains("/"), !name.contains("\0") else {
-            throw LoginFailure(kind: .unusable, message: "\(source) names the credential helper '\(name)', which is not a helper name; fix the file")
+            throw RegistryError(.loginUnusable, "\(source) names the credential helper '\(name)', which is not a helper name; fix the file")
         }
         guard let path = locate(program, path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else {
-            throw LoginFailure(
-                kind: .unusable,
-                message: "\(named) is not installed or not on PATH; install it, remove it from that file, or give the login another way (--authfile FILE, --creds USER)")
+            throw RegistryError(.loginUnusable, "\(named) is not installed or not on PATH; install it, remove it from that file, or give the login another way (--authfile FILE, --creds USER)")
         }
         let run = try Spawned.run(path, arguments: ["get"], input: Data(server.utf8), environment: environment, timeout: timeout, outputLimit: outputLimit)
         switch run.end {
         case .timedOut:
-            throw LoginFailure(
-                kind: .failed,
-                message: "\(named) did not answer for \(server) within \(Int(timeout)) s and was stopped; check that it is not waiting for input (a locked keychain, a gpg passphrase prompt)")
+            throw RegistryError(.loginFailed, "\(named) did not answer for \(server) within \(Int(timeout)) s and was stopped; check that it is not waiting for input (a locked keychain, a gpg passphrase prompt)")
         case .tooMuchOutput:
-            throw LoginFailure(kind: .failed, message: "\(named) printed more than \(outputLimit / 1024) KiB for \(server) and was stopped; it is not behaving as a credential helper")
+            throw RegistryError(.loginFailed, "\(named) printed more than \(outputLimit / 1024) KiB for \(server) and was stopped; it is not behaving as a credential helper")
         case .exited(let status):
             let stdout = String(decoding: run.stdout, as: UTF8.self)
             if stdout.lowercased().contains("credentials not found") {
                 return .notFound
             }
             guard status == 0 else {
-                throw LoginFailure(kind: .failed, message: "\(named) failed for \(server) (exit status \(status)\(Self.summary(run.stderr, stdout: run.stdout))); run `\(program) get` by hand to see why")
+                throw RegistryError(.loginFailed, "\(named) failed for \(server) (exit status \(status)\(Self.summary(run.stderr, stdout: run.stdout))); run `\(program) get` by hand to see why")
             }
             return try parse(run.stdout, named: named, server: server)
         case .signalled(let signal):
-            throw LoginFailure(kind: .failed, message: "\(named) was killed by signal \(signal) while looking up \(server)")
+            throw RegistryError(.loginFailed, "\(named) was killed by signal \(signal) while looking up \(server)")
         }
     }
 
@@ -60,7 +56,7 @@ public enum CredentialHelper {
             var Secret: String?
         }
         guard let output = try? JSONDecoder().decode(Output.self, from: data), let username = output.Username, let secret = output.Secret else {
-            throw LoginFailure(kind: .failed, message: "\(named) answered for \(server) with something other than {\"Username\", \"Secret\"}; it is not behaving as a credential helper")
+            throw RegistryError(.loginFailed, "\(named) answered for \(server) with something other than {\"Username\", \"Secret\"}; it is not behaving as a credential helper")
         }
         // An empty answer is no login (docker-credential-pass gives one for an erased entry);
         // containers/image treats it so too.
@@ -68,9 +64,7 @@ public enum CredentialHelper {
             return .notFound
         }
         if username == "<token>" {
-            throw LoginFailure(
-                kind: .unusable,
-                message: "\(named) holds an identity token for \(server), which 3tofu cannot use; log in with a user name and password or token (`docker login -u USER`), or pass --creds USER")
+            throw RegistryError(.loginUnusable, "\(named) holds an identity token for \(server), which 3tofu cannot use; log in with a user name and password or token (`docker login -u USER`), or pass --creds USER")
         }
         return .found(RegistryCredential(username: username, password: secret))
     }
@@ -125,7 +119,7 @@ enum Spawned {
         guard cloexecPipe(&stdinPipe), cloexecPipe(&stdoutPipe), cloexecPipe(&stderrPipe) else {
             let reason = String(cString: strerror(errno))
             for fd in stdinPipe + stdoutPipe + stderrPipe where fd >= 0 { close(fd) }
-            throw LoginFailure(kind: .failed, message: "cannot start \(path): \(reason)")
+            throw RegistryError(.loginFailed, "cannot start \(path): \(reason)")
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -160,7 +154,7 @@ enum Spawned {
             close(stdinPipe[1])
             close(stdoutPipe[0])
             close(stderrPipe[0])
-            throw LoginFailure(kind: .failed, message: "cannot start \(path): \(String(cString: strerror(spawned)))")
+            throw RegistryError(.loginFailed, "cannot start \(path): \(String(cString: strerror(spawned)))")
         }
 
         // The input is a server name: far below a pipe's buffer, so this never blocks. A helper
@@ -229,24 +223,5 @@ enum Spawned {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-    }
-}
-
-/// A login that cannot be had. `unusable`: the configuration must change (a helper not installed,
-/// an auth file that is not one, a flag that cannot apply): exit 2. `failed`: a helper ran and
-/// failed, hung or answered nonsense, which may not happen again: exit 3.
-public struct LoginFailure: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
-        case unusable
-        case failed
-    }
-
-    public var kind: Kind
-    public var message: String
-    public var description: String { message }
-
-    public init(kind: Kind, message: String) {
-        self.kind = kind
-        self.message = message
     }
 }

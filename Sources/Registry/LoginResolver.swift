@@ -25,9 +25,7 @@ public enum LoginResolver {
         case .given(let credential):
             guard firstNameByHost.count <= 1 else {
                 let hosts = firstNameByHost.map(\.host).joined(separator: ", ")
-                throw LoginFailure(
-                    kind: .unusable,
-                    message: "--creds gives one login, but this run reads from \(firstNameByHost.count) registries (\(hosts)); a login must go only to its own registry: put each in an auth file (--authfile FILE)")
+                throw RegistryError(.loginUnusable, "--creds gives one login, but this run reads from \(firstNameByHost.count) registries (\(hosts)); a login must go only to its own registry: put each in an auth file (--authfile FILE)")
             }
             let hosts = firstNameByHost.map(\.host)
             return RegistryCredentials(
@@ -77,18 +75,18 @@ public enum LoginResolver {
             let reason = String(cString: strerror(errno))
             if errno == ENOENT && !location.required { return nil }
             let what = location.required ? "--authfile \(location.path)" : location.path
-            throw LoginFailure(kind: .unusable, message: "cannot read \(what) (\(reason)); give an auth file written by `skopeo login` or `docker login`")
+            throw RegistryError(.loginUnusable, "cannot read \(what) (\(reason)); give an auth file written by `skopeo login` or `docker login`")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw LoginFailure(kind: .unusable, message: "\(location.path) is not a regular file; an auth file must be one")
+            throw RegistryError(.loginUnusable, "\(location.path) is not a regular file; an auth file must be one")
         }
         guard info.st_size <= 4 << 20, let data = FileManager.default.contents(atPath: location.path) else {
-            throw LoginFailure(kind: .unusable, message: "cannot read \(location.path) (unreadable or larger than 4 MiB); check its permissions")
+            throw RegistryError(.loginUnusable, "cannot read \(location.path) (unreadable or larger than 4 MiB); check its permissions")
         }
         do {
             return try AuthFile.parse(data, path: location.path, kind: location.kind)
         } catch let error as RegistryError {
-            throw LoginFailure(kind: .unusable, message: error.message)
+            throw RegistryError(.loginUnusable, error.message)
         }
     }
 }

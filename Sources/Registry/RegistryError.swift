@@ -24,6 +24,11 @@ public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible
         case tooLarge
         /// Local file trouble while storing a download.
         case io
+        /// A login that cannot be had as configured (a credential helper not installed, an auth
+        /// file that is not one, a flag that cannot apply): the configuration must change.
+        case loginUnusable
+        /// A credential helper ran and failed, hung or answered nonsense: it may not happen again.
+        case loginFailed
     }
 
     public var kind: Kind
@@ -43,8 +48,8 @@ public struct RegistryError: Error, Sendable, Equatable, CustomStringConvertible
     /// True when the failure says the request itself is wrong (exit 2), not that a route failed (exit 3).
     public var isBadInput: Bool {
         switch kind {
-        case .notFound, .unauthorized, .badResponse, .tooLarge, .insecureRealm: true
-        case .digestMismatch, .redirect, .server, .network, .io: false
+        case .notFound, .unauthorized, .badResponse, .tooLarge, .insecureRealm, .loginUnusable: true
+        case .digestMismatch, .redirect, .server, .network, .io, .loginFailed: false
         }
     }
 }

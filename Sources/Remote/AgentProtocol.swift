@@ -72,16 +72,16 @@ public enum AgentProtocol {
                 connectTimeout: connectTimeout)
         }
 
-        /// The `HTTPRequest` this asks for; throws `AgentProtocol.Failure` when it is not one.
+        /// The `HTTPRequest` this asks for; throws an `SSHError` of kind `.remote` when it is not one.
         public func httpRequest() throws -> HTTPRequest {
             guard self.protocol == AgentProtocol.version else {
-                throw Failure("the request speaks \"\(self.protocol)\", this agent speaks \"\(AgentProtocol.version)\"; install the same 3tofu version on both hosts")
+                throw SSHError(.remote, "the request speaks \"\(self.protocol)\", this agent speaks \"\(AgentProtocol.version)\"; install the same 3tofu version on both hosts")
             }
             guard let method = HTTPRequest.Method(rawValue: method) else {
-                throw Failure("method \"\(method)\" is not GET or HEAD")
+                throw SSHError(.remote, "method \"\(method)\" is not GET or HEAD")
             }
-            if let memoryLimit, memoryLimit < 0 { throw Failure("memoryLimit \(memoryLimit) is negative") }
-            if let maximumBodyLength, maximumBodyLength < 0 { throw Failure("maximumBodyLength \(maximumBodyLength) is negative") }
+            if let memoryLimit, memoryLimit < 0 { throw SSHError(.remote, "memoryLimit \(memoryLimit) is negative") }
+            if let maximumBodyLength, maximumBodyLength < 0 { throw SSHError(.remote, "maximumBodyLength \(maximumBodyLength) is negative") }
             return HTTPRequest(
                 method: method, url: url, headers: headers.map { ($0.name, $0.value) }, rangeStart: rangeStart, maximumBodyLength: maximumBodyLength)
         }
@@ -129,12 +129,6 @@ public enum AgentProtocol {
         public var httpHeaders: HTTPHeaders { HTTPHeaders(headers.map { HTTPHeaders.Field(name: $0.name, value: $0.value) }) }
     }
 
-    /// A request or reply that does not follow the protocol.
-    public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
-        public var description: String
-        public init(_ description: String) { self.description = description }
-    }
-
     /// One JSON object and a line feed. JSON escapes every control character, so the line has no other LF.
     public static func line<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
@@ -147,16 +141,16 @@ public enum AgentProtocol {
     /// Decodes a request from the agent's whole stdin: one JSON line (a final LF is optional).
     public static func decodeRequest(_ input: Data) throws -> Request {
         guard input.count <= maximumRequestSize else {
-            throw Failure("the request is larger than \(maximumRequestSize) bytes")
+            throw SSHError(.remote, "the request is larger than \(maximumRequestSize) bytes")
         }
         var line = input
         if line.last == UInt8(ascii: "\n") { line.removeLast() }
-        guard !line.isEmpty else { throw Failure("the request is empty; send one JSON line on stdin (docs/AGENT-PROTOCOL.md)") }
-        guard !line.contains(UInt8(ascii: "\n")) else { throw Failure("the request has more than one line") }
+        guard !line.isEmpty else { throw SSHError(.remote, "the request is empty; send one JSON line on stdin (docs/AGENT-PROTOCOL.md)") }
+        guard !line.contains(UInt8(ascii: "\n")) else { throw SSHError(.remote, "the request has more than one line") }
         do {
             return try JSONDecoder().decode(Request.self, from: line)
         } catch {
-            throw Failure("the request is not a \(version) JSON object: \(error)")
+            throw SSHError(.remote, "the request is not a \(version) JSON object: \(error)")
         }
     }
 
@@ -166,13 +160,13 @@ public enum AgentProtocol {
         do {
             head = try JSONDecoder().decode(ReplyHead.self, from: line)
         } catch {
-            throw Failure("the agent's reply head is not \(version) JSON: \(error)")
+            throw SSHError(.remote, "the agent's reply head is not \(version) JSON: \(error)")
         }
         guard head.protocol == version else {
-            throw Failure("the agent speaks \"\(head.protocol)\", not \"\(version)\"; install the same 3tofu version on both hosts")
+            throw SSHError(.remote, "the agent speaks \"\(head.protocol)\", not \"\(version)\"; install the same 3tofu version on both hosts")
         }
-        guard head.error != nil || head.status != nil else { throw Failure("the agent's reply head has neither a status nor an error") }
-        guard head.bodyLength >= 0 else { throw Failure("the agent's reply head gives a negative body length") }
+        guard head.error != nil || head.status != nil else { throw SSHError(.remote, "the agent's reply head has neither a status nor an error") }
+        guard head.bodyLength >= 0 else { throw SSHError(.remote, "the agent's reply head gives a negative body length") }
         return head
     }
 }

@@ -34,7 +34,7 @@ final class AgentReplyReceiver: RemoteReplyReceiver {
             headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[..<newline]))
             do {
                 head = try AgentProtocol.decodeReplyHead(headBuffer)
-            } catch let error as AgentProtocol.Failure {
+            } catch let error as SSHError {
                 throw TransportError(kind: .other, url: shownURL, detail: error.description)
             }
             headBuffer = Data()

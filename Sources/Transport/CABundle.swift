@@ -14,11 +14,11 @@ enum CABundle {
         do {
             extra = try Data(contentsOf: URL(fileURLWithPath: extraPath))
         } catch {
-            throw TransportConfigurationError(
+            throw TransportError(configuration: 
                 "cannot read the CA certificates file \(extraPath): \(error.localizedDescription); check the --ca-cert path")
         }
         guard extra.range(of: Data("-----BEGIN CERTIFICATE-----".utf8)) != nil else {
-            throw TransportConfigurationError(
+            throw TransportError(configuration: 
                 "\(extraPath) contains no PEM certificate (-----BEGIN CERTIFICATE-----); give --ca-cert a PEM file")
         }
         var bundle = Data()

@@ -9,7 +9,7 @@ enum CurlGlobal {
     static func ensureInitialised() throws {
         let code = initResult
         guard code == CURLE_OK else {
-            throw TransportConfigurationError(
+            throw TransportError(configuration: 
                 "libcurl could not be initialised (\(String(cString: curl_easy_strerror(code)))); check the libcurl and OpenSSL installation")
         }
     }

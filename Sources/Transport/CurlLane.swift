@@ -23,7 +23,7 @@ final class CurlLane: @unchecked Sendable {
 
     init(label: String) throws {
         guard let handle = curl_easy_init() else {
-            throw TransportConfigurationError("libcurl could not create an easy handle (out of memory?)")
+            throw TransportError(configuration: "libcurl could not create an easy handle (out of memory?)")
         }
         self.handle = handle
         self.queue = DispatchQueue(label: label)

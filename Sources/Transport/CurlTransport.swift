@@ -13,7 +13,7 @@ public final class CurlTransport: HTTPTransport, Sendable {
     private let settings: CurlSettings
     private let pool: LanePool
 
-    /// Validates `configuration` and loads the CA bundle; throws `TransportConfigurationError`.
+    /// Validates `configuration` and loads the CA bundle; throws a `TransportError` of kind `.configuration`.
     public init(configuration: TransportConfiguration) throws {
         try CurlGlobal.ensureInitialised()
         try configuration.validate()

@@ -160,6 +160,9 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
         case dns, connect, tls, timeout, proxy, bodyTooLarge, io, unsupportedScheme, other
         /// The URL cannot be fetched as written (libcurl cannot parse it); retrying cannot help.
         case badURL
+        /// The transport's settings cannot work (a proxy that is not a URL, a CA file that is
+        /// missing): the request's fault, found before anything is sent.
+        case configuration
     }
     public var kind: Kind
     public var url: String
@@ -173,5 +176,11 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
         self.detail = detail
         self.evidence = evidence
     }
-    public var description: String { "\(detail) (\(url))" }
+    /// Settings that cannot work; `message` names the field and what to change.
+    public init(configuration message: String) {
+        self.init(kind: .configuration, url: "", detail: message)
+    }
+
+    public var message: String { description }
+    public var description: String { url.isEmpty ? detail : "\(detail) (\(url))" }
 }

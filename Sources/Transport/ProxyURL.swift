@@ -29,21 +29,21 @@ enum ProxyURL {
     static func validate(_ proxy: String) throws {
         let shown = redacted(proxy)
         guard let parts = split(proxy) else {
-            throw TransportConfigurationError(
+            throw TransportError(configuration: 
                 "proxy \"\(shown)\" has no scheme; write it as http://, https://, socks5:// or socks5h://HOST:PORT")
         }
         guard TransportConfiguration.proxySchemes.contains(parts.scheme) else {
-            throw TransportConfigurationError(
+            throw TransportError(configuration: 
                 "proxy \"\(shown)\" uses the unsupported scheme \"\(parts.scheme)\"; use http, https, socks5 or socks5h")
         }
         guard !parts.hostAndPort.isEmpty, !parts.hostAndPort.hasPrefix(":") else {
-            throw TransportConfigurationError("proxy \"\(shown)\" names no host; write it as \(parts.scheme)://HOST:PORT")
+            throw TransportError(configuration: "proxy \"\(shown)\" names no host; write it as \(parts.scheme)://HOST:PORT")
         }
         guard parts.rest.isEmpty || parts.rest == "/" else {
-            throw TransportConfigurationError("proxy \"\(shown)\" has a path; a proxy is only \(parts.scheme)://HOST:PORT")
+            throw TransportError(configuration: "proxy \"\(shown)\" has a path; a proxy is only \(parts.scheme)://HOST:PORT")
         }
         guard !proxy.contains(where: { $0.isWhitespace || $0.isNewline }) else {
-            throw TransportConfigurationError("proxy \"\(shown)\" contains white space")
+            throw TransportError(configuration: "proxy \"\(shown)\" contains white space")
         }
     }
 

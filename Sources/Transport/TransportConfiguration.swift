@@ -46,22 +46,22 @@ public struct TransportConfiguration: Sendable, Equatable {
         return ProxyURL.redacted(proxy)
     }
 
-    /// Checks every field; throws `TransportConfigurationError` naming the field and the fix.
+    /// Checks every field; throws a `TransportError` of kind `.configuration` naming the field and the fix.
     public func validate() throws {
         if let proxy {
             try ProxyURL.validate(proxy)
         }
         if let path = extraCACertificatesPath, path.isEmpty {
-            throw TransportConfigurationError("the extra CA certificates path is empty; give a PEM file or leave it out")
+            throw TransportError(configuration: "the extra CA certificates path is empty; give a PEM file or leave it out")
         }
         guard connectTimeout > 0, connectTimeout.isFinite else {
-            throw TransportConfigurationError("connect timeout must be a positive number of seconds, not \(connectTimeout)")
+            throw TransportError(configuration: "connect timeout must be a positive number of seconds, not \(connectTimeout)")
         }
         guard lowSpeedLimit >= 0, lowSpeedTime >= 0 else {
-            throw TransportConfigurationError("low speed limit (\(lowSpeedLimit) B/s) and time (\(lowSpeedTime) s) must not be negative")
+            throw TransportError(configuration: "low speed limit (\(lowSpeedLimit) B/s) and time (\(lowSpeedTime) s) must not be negative")
         }
         guard maxParallelTransfers >= 1 else {
-            throw TransportConfigurationError("max parallel transfers must be at least 1, not \(maxParallelTransfers)")
+            throw TransportError(configuration: "max parallel transfers must be at least 1, not \(maxParallelTransfers)")
         }
         for entry in resolve {
             let parts = entry.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
@@ -69,15 +69,9 @@ public struct TransportConfiguration: Sendable, Equatable {
             guard parts.count == 3 || (parts.count == 2 && entry.hasPrefix("-")),
                   let hostPart, !hostPart.isEmpty, Int(parts[1]) != nil
             else {
-                throw TransportConfigurationError("resolve entry \"\(entry)\" is not HOST:PORT:ADDRESS (or -HOST:PORT)")
+                throw TransportError(configuration: "resolve entry \"\(entry)\" is not HOST:PORT:ADDRESS (or -HOST:PORT)")
             }
         }
     }
 }
-
-/// A `TransportConfiguration` that cannot be used. The message names the field and what to change.
-public struct TransportConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }

@@ -16,6 +16,7 @@ public enum TransportFailureWords {
         case .unsupportedScheme: "unsupported URL scheme"
         case .other: "the transfer failed"
         case .badURL: "the URL is malformed"
+        case .configuration: "the transport's settings cannot work"
         }
     }
 

@@ -158,7 +158,7 @@ import Testing
         #expect {
             try LoginResolver.resolve(.given(Self.alice), names: ["a.io/x", "b.io/y"], environment: [:])
         } throws: { error in
-            (error as? LoginFailure).map { $0.kind == .unusable && $0.message.contains("a.io, b.io") } == true
+            (error as? RegistryError).map { $0.kind == .loginUnusable && $0.message.contains("a.io, b.io") } == true
         }
     }
 

@@ -65,7 +65,7 @@ struct AgentProtocolTests {
         do {
             _ = try AgentProtocol.decodeRequest(Data(input.utf8)).httpRequest()
             Issue.record("accepted \(input)")
-        } catch let failure as AgentProtocol.Failure {
+        } catch let failure as SSHError {
             #expect(failure.description.contains(reason), "\(failure.description)")
         } catch {
             Issue.record("unexpected \(error)")
@@ -180,7 +180,7 @@ struct AgentProtocolTests {
         "HTTP/1.1 200 OK",
     ])
     func unreadableReplyHeadsAreRefused(line: String) {
-        #expect(throws: AgentProtocol.Failure.self) { _ = try AgentProtocol.decodeReplyHead(Data(line.utf8)) }
+        #expect(throws: SSHError.self) { _ = try AgentProtocol.decodeReplyHead(Data(line.utf8)) }
     }
 }
 

@@ -71,11 +71,11 @@ struct CurlTransportTLSTests {
         defer { folder.remove() }
         let notPEM = folder.path("not.pem")
         try Data("hello".utf8).write(to: URL(fileURLWithPath: notPEM))
-        #expect(throws: TransportConfigurationError.self) {
+        #expect(throws: TransportError.self) {
             try CurlTransport(configuration: TransportConfiguration(extraCACertificatesPath: notPEM))
         }
         let missing = folder.path("missing.pem")
-        let error = #expect(throws: TransportConfigurationError.self) {
+        let error = #expect(throws: TransportError.self) {
             try CurlTransport(configuration: TransportConfiguration(extraCACertificatesPath: missing))
         }
         #expect(error?.message.contains(missing) == true)

@@ -27,7 +27,7 @@ struct TransportConfigurationTests {
         ("http://127.0.0.1:3128/path", "has a path"),
     ])
     func refusedProxy(proxy: String, reason: String) {
-        let error = #expect(throws: TransportConfigurationError.self) {
+        let error = #expect(throws: TransportError.self) {
             try TransportConfiguration(proxy: proxy).validate()
         }
         #expect(error?.message.contains(reason) == true)
@@ -35,7 +35,7 @@ struct TransportConfigurationTests {
 
     @Test("a refused proxy with credentials does not repeat them")
     func refusedProxyRedacted() {
-        let error = #expect(throws: TransportConfigurationError.self) {
+        let error = #expect(throws: TransportError.self) {
             _ = try CurlTransport(configuration: TransportConfiguration(proxy: "socks4://bob:topsecret@127.0.0.1:1080"))
         }
         #expect(error?.message.contains("topsecret") == false)
@@ -49,7 +49,7 @@ struct TransportConfigurationTests {
         TransportConfiguration(resolve: ["registry.test:notaport:127.0.0.1"]),
     ])
     func refusedLimits(configuration: TransportConfiguration) {
-        #expect(throws: TransportConfigurationError.self) { try configuration.validate() }
+        #expect(throws: TransportError.self) { try configuration.validate() }
     }
 
     @Test("the defaults are valid")
