@@ -8,10 +8,13 @@
 /// - A route with no pace yet takes one blob to measure it: the preferred route (index 0), or any
 ///   route when nothing runs, the first blob in the writer's order; any other route the smallest
 ///   blob waiting, only while at least two wait (never the last one), and only from `probeAfter`
-///   on (the preferred route's first download starts alone, so it streams to the writer).
-/// - Once a route is measured at `fastEnough` or more (a fast link: the disk and the hash set the
-///   pace, not the network), no other route takes anything: one route then keeps every layer
-///   streaming from its download into the archive, as with a single source.
+///   on (the preferred route's first download starts alone, so it streams to the writer; by then
+///   the preferred route has a pace, so a fast one is never probed beside).
+/// - Once a route is measured at `fastEnough` or more (64 MiB/s: a fast link, where the disk, the
+///   hash and the relays' CPU set the pace, not the network), no other route takes anything: one
+///   route then keeps every layer streaming from its download into the archive, as with a single
+///   source. (On loopback, spreading over the proxies cost 20 % in `make bench`: their relaying
+///   competes for the same two cores.)
 /// - A route with a pace takes the first waiting blob it would finish no later than the best
 ///   route would (within `slack`), counting what each route still has to bring; it runs another
 ///   download beside its own only while those would end before a new request's first byte.
@@ -69,7 +72,7 @@ struct RoutePlanner: Sendable, Equatable {
 
     init(
         sizes: [Int64], routes: Int, perRouteLimit: Int = 4, stallSeconds: Double = 3, slack: Double = 0.25, hedgeFactor: Double = 0.6,
-        probeAfter: Double = 0.05, fastEnough: Double = 192 * 1024 * 1024
+        probeAfter: Double = 0.15, fastEnough: Double = 64 * 1024 * 1024
     ) {
         self.probeAfter = probeAfter
         self.fastEnough = fastEnough
