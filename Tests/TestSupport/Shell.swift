@@ -77,8 +77,18 @@ public enum Shell {
             throw FixtureError("could not start `\(args.joined(separator: " "))`: \(error)")
         }
 
-        let deadline = ContinuousClock.now.advanced(by: timeout)
+        let started = ContinuousClock.now
+        let deadline = started.advanced(by: timeout)
         while process.isRunning {
+            // Foundation learns of the end from a socket the child holds; a long-lived process
+            // started at the same moment elsewhere in the test run can keep a copy of it. The
+            // kernel knows: a child that has exited is a zombie until it is reaped, with its
+            // status in /proc (not reaped here: Foundation still does that).
+            if ContinuousClock.now - started > .seconds(1), let status = exitedStatus(of: process.processIdentifier) {
+                let stdoutData = FileManager.default.contents(atPath: outPath) ?? Data()
+                let stderrData = FileManager.default.contents(atPath: errPath) ?? Data()
+                return Output(status: status, stdoutData: stdoutData, stderr: String(decoding: stderrData, as: UTF8.self))
+            }
             if ContinuousClock.now >= deadline {
                 process.terminate()
                 usleep(500_000)
@@ -102,6 +112,18 @@ public enum Shell {
             stdoutData: stdoutData,
             stderr: String(decoding: stderrData, as: UTF8.self)
         )
+    }
+
+    /// The exit status of a child that has ended but is not reaped yet (a zombie), from
+    /// /proc/PID/stat's `exit_code` (field 52, in waitpid's form); nil while it runs.
+    static func exitedStatus(of pid: Int32) -> Int32? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
+              let text = String(data: data, encoding: .utf8), let close = text.lastIndex(of: ")")
+        else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count >= 50, fields[0] == "Z", let raw = Int32(fields[49]) else { return nil }
+        // Exited: the exit code; killed by a signal: as Foundation reports it, the signal number.
+        return raw & 0x7f == 0 ? (raw >> 8) & 0xff : raw & 0x7f
     }
 
     /// Runs a command and returns its stdout, throwing with its stderr when it exits non-zero.
