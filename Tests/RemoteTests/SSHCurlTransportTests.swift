@@ -103,7 +103,10 @@ struct SSHCurlTransportTests {
             #expect(error.message.contains(server.hostKeyFingerprint), "\(error.message)")
             #expect(error.message.contains("ssh-keyscan -p \(server.port) 127.0.0.1 >> "), "\(error.message)")
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // sshd logs the client's leaving (VERBOSE): once it has, the whole connection is in the
+        // log, and authentication never happened in it.
+        let closed = try await server.waitForLog { $0.contains("Connection closed by") || $0.contains("Disconnected from") }
+        #expect(closed, "sshd never saw the client leave: \(server.log())")
         #expect(!server.log().contains("Accepted publickey"), "\(server.log())")
     }
 

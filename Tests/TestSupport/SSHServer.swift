@@ -150,6 +150,16 @@ public final class SSHServer: Sendable {
     /// Everything sshd logged (`-E`).
     public func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// Waits (up to `timeout`) until sshd's log satisfies `condition`; false when it never did.
+    public func waitForLog(timeout: Duration = .seconds(30), _ condition: (String) -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if condition(log()) { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return condition(log())
+    }
+
     /// Stops the listener; sessions already open stay open until their sshd child exits.
     public func stop() {
         guard isStillOurDaemon else { return }
