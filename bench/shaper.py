@@ -16,7 +16,8 @@ CONFIG: {"routes": [{"name": "direct", "listen": 12345, "upstream": 23456,
                      their own route is shaped by the relay in front of them
   die_after_bytes    when > 0: once the route has carried this many bytes toward the client, it
                      fails: every connection of it is reset and new ones are refused (a route
-                     failing midway)
+                     failing midway); it never carries more (the chunk that reaches the limit is
+                     cut there)
 Prints "ready" on stdout once every relay listens. Runs until killed.
 """
 import asyncio
@@ -93,13 +94,16 @@ class Route:
                     await asyncio.sleep(wait)
                 if self.dead:
                     return
+                if downstream and self.die_after:
+                    # Never past the limit: the chunk that reaches it is cut there, and counted
+                    # before the write (another connection of the route may write meanwhile).
+                    data = data[:max(0, self.die_after - self.carried)]
+                    self.carried += len(data)
                 writer.write(data)
                 await writer.drain()
-                if downstream and self.die_after:
-                    self.carried += len(data)
-                    if self.carried >= self.die_after:
-                        self.fail()
-                        return
+                if downstream and self.die_after and self.carried >= self.die_after:
+                    self.fail()
+                    return
         except (ConnectionError, OSError):
             pass
         finally:

@@ -112,6 +112,7 @@ extension BlobFetcher {
                             planner.progress(item: key.item, route: key.route, bytes: bytes)
                         }
                     }
+                    planner.look(writerSetPace: gate?.writerSetPace() ?? false)
                     if !planner.isFinished { look() }
                 }
                 if planner.isExhausted {

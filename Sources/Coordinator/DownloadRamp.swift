@@ -9,7 +9,7 @@
 /// be read back from disk later, a second pass over the disk). On a slow route (a long way, a
 /// busy proxy, many small layers) downloads side by side fill the link, and reading a few layers
 /// back costs nothing next to the network. Pure: the fetcher measures, this decides.
-struct DownloadRamp: Sendable {
+struct DownloadRamp: Sendable, Equatable {
     let limit: Int
     let fastBytesPerSecond: Double
     /// Nil until the first look: the first window holds the start (request, first byte), not the pace.

@@ -14,7 +14,10 @@
 ///   hash and the relays' CPU set the pace, not the network), no other route takes anything: one
 ///   route then keeps every layer streaming from its download into the archive, as with a single
 ///   source. (On loopback, spreading over the proxies cost 20 % in `make bench`: their relaying
-///   competes for the same two cores.)
+///   competes for the same two cores.) That route runs downloads side by side as `DownloadRamp`
+///   would for a single source (`look`: two looks in a row below the ramp's pace, the writer not
+///   setting it, add one, up to `perRouteLimit`), so one route carrying everything is as quick as
+///   the single-source fetch.
 /// - A route with a pace takes the first waiting blob it would finish no later than the best
 ///   route would (within `slack`), counting what each route still has to bring; it runs another
 ///   download beside its own only while those would end before a new request's first byte.
@@ -69,13 +72,19 @@ struct RoutePlanner: Sendable, Equatable {
 
     let probeAfter: Double
     let fastEnough: Double
+    /// Per route: the downloads it may run side by side while it keeps every blob (raised by `look`).
+    private(set) var allowance: [Int]
+    private var ramps: [DownloadRamp]
+    private var lastLook = 0.0
 
     init(
         sizes: [Int64], routes: Int, perRouteLimit: Int = 4, stallSeconds: Double = 3, slack: Double = 0.25, hedgeFactor: Double = 0.6,
-        probeAfter: Double = 0.15, fastEnough: Double = 64 * 1024 * 1024
+        probeAfter: Double = 0.15, fastEnough: Double = 64 * 1024 * 1024, rampFast: Double = 192 * 1024 * 1024
     ) {
         self.probeAfter = probeAfter
         self.fastEnough = fastEnough
+        self.allowance = Array(repeating: 1, count: routes)
+        self.ramps = Array(repeating: DownloadRamp(limit: max(1, perRouteLimit), fastBytesPerSecond: rampFast), count: routes)
         self.sizes = sizes.map { max(0, $0) }
         self.routes = Array(repeating: Route(), count: routes)
         self.waiting = Array(sizes.indices)
@@ -118,6 +127,27 @@ struct RoutePlanner: Sendable, Equatable {
         }
         return actions
     }
+
+    /// The fetcher's look (every `DownloadRamp.interval`, after `tick` and the downloads'
+    /// `progress`): each route's ramp sees the bytes the route brought since the last look, and
+    /// the route that keeps every blob (measured at `fastEnough`) may run one download more
+    /// when its ramp says so. `writerSetPace`: a download waited for the archive writer since
+    /// the last look.
+    mutating func look(writerSetPace: Bool = false) {
+        let seconds = now - lastLook
+        lastLook = now
+        for route in routes.indices {
+            let mine = running.filter { $0.route == route }.count
+            let add = ramps[route].shouldAddDownload(
+                running: mine, waiting: waiting.count, progress: routes[route].bytes, seconds: seconds, writerSetPace: writerSetPace)
+            if add, mine > 0, routes[route].alive, keeper == route {
+                allowance[route] = min(perRouteLimit, max(allowance[route], mine + 1))
+            }
+        }
+    }
+
+    /// The route measured at `fastEnough` or more, which keeps every blob to itself.
+    var keeper: Int? { routes.indices.first { routes[$0].alive && (rate($0) ?? 0) >= fastEnough } }
 
     /// The download of `item` over `route` has received `bytes` in all (`transferring`: bytes flow).
     mutating func progress(item: Int, route: Int, bytes: Int64, transferring: Bool = true) {
@@ -203,8 +233,12 @@ struct RoutePlanner: Sendable, Equatable {
         guard !waiting.isEmpty else { return nil }
         let mine = running.filter { $0.route == route }
         guard mine.count < perRouteLimit else { return nil }
-        if let fast = routes.indices.first(where: { routes[$0].alive && (rate($0) ?? 0) >= fastEnough }), fast != route {
+        if let fast = keeper, fast != route {
             return nil
+        }
+        if keeper == route, mine.count < allowance[route] {
+            // The keeper's ramp let it run one more.
+            return waiting.first
         }
         guard rate(route) != nil else {
             // No pace yet: one blob to measure it.

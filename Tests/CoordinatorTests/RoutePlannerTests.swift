@@ -38,6 +38,65 @@ import Testing
         #expect(planner.decide() == [.start(item: 1, route: 0)])
     }
 
+    @Test func theDefaultsProbeFromAHundredAndFiftyMillisecondsAndLeaveARouteAtSixtyFourMebibytesAlone() {
+        let mib = 1024 * 1024.0
+        // Route 0 brings `pace` from its first byte (0.01 s); the others may probe from 0.15 s,
+        // unless route 0 is measured at 64 MiB/s or more.
+        for (pace, probes) in [(64 * mib, false), (63 * mib, true), (200 * mib, false), (4e6, true)] {
+            var planner = RoutePlanner(sizes: [64 * Self.mb, 44 * Self.mb, 2 * Self.mb, 6 * Self.mb], routes: 3)
+            #expect(planner.decide() == [.start(item: 0, route: 0)])
+            _ = planner.tick(0.01)
+            planner.progress(item: 0, route: 0, bytes: 1)
+            _ = planner.tick(0.14)
+            planner.progress(item: 0, route: 0, bytes: Int64(pace * 0.13) + 1)
+            #expect(planner.decide() == [], "\(pace / mib) MiB/s: no probe before 0.15 s")
+            _ = planner.tick(0.15)
+            planner.progress(item: 0, route: 0, bytes: Int64(pace * 0.14) + 1)
+            let expected: [RoutePlanner.Action] = probes ? [.start(item: 2, route: 1), .start(item: 3, route: 2)] : []
+            #expect(planner.decide() == expected, "\(pace / mib) MiB/s at 0.15 s")
+        }
+    }
+
+    @Test func theRouteThatKeepsEveryBlobRampsUpAsOneSourceWould() {
+        // Route 0 at 100 MiB/s (fast enough to keep everything, below the ramp's 192 MiB/s): two
+        // slow looks in a row add a download beside, up to the limit; the writer setting the
+        // pace adds none.
+        let mib = Int64(1024 * 1024)
+        var planner = RoutePlanner(sizes: Array(repeating: 100 * Self.mb, count: 6), routes: 2, perRouteLimit: 3)
+        #expect(planner.decide() == [.start(item: 0, route: 0)])
+        var bytes: Int64 = 0
+        func look(_ time: Double, writerSetPace: Bool = false) -> [RoutePlanner.Action] {
+            _ = planner.tick(time)
+            bytes += 5 * mib
+            planner.progress(item: 0, route: 0, bytes: bytes)
+            planner.look(writerSetPace: writerSetPace)
+            return planner.decide()
+        }
+        #expect(look(0.05) == [], "the first look sets the mark")
+        #expect(look(0.10) == [], "one slow look")
+        #expect(look(0.15, writerSetPace: true) == [], "the writer set the pace")
+        #expect(look(0.20) == [], "one slow look again")
+        #expect(look(0.25) == [.start(item: 1, route: 0)], "two in a row: one more, over route 0 only")
+        #expect(look(0.30) == [.start(item: 2, route: 0)])
+        #expect(look(0.35) == [], "at the limit")
+        #expect(planner.allowance == [3, 1])
+    }
+
+    @Test func aSlowRouteDoesNotRampItGetsCompany() {
+        // Route 0 at 4 MB/s: its looks are slow, but it does not keep every blob; route 1 probes.
+        var planner = RoutePlanner(sizes: Array(repeating: 10 * Self.mb, count: 6), routes: 2, perRouteLimit: 3)
+        _ = planner.decide()
+        var actions: [RoutePlanner.Action] = []
+        for step in 1...6 {
+            _ = planner.tick(Double(step) * 0.05)
+            planner.progress(item: 0, route: 0, bytes: Int64(step) * 200_000)
+            planner.look()
+            actions += planner.decide()
+        }
+        #expect(actions == [.start(item: 1, route: 1)], "\(actions)")
+        #expect(planner.allowance == [1, 1])
+    }
+
     @Test func aRouteWithoutPaceNeverTakesTheLastBlobWhileAnotherRuns() {
         var planner = RoutePlanner(sizes: [10 * Self.mb, 1 * Self.mb], routes: 2)
         #expect(planner.decide() == [.start(item: 0, route: 0)], "one waits: the second route does not probe with it")
