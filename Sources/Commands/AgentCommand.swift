@@ -29,7 +29,9 @@ struct AgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let stdout = FileHandle.standardOutput
-        let status = await RemoteAgent.serveAll(read: Self.readStandardInput) { data in try stdout.write(contentsOf: data) }
+        let status = await RemoteAgent.serveAll(
+            read: Self.readStandardInput, acknowledge: { FileHandle.standardError.write(RemoteAgent.acknowledgement) }
+        ) { data in try stdout.write(contentsOf: data) }
         if status != 0 { throw ExitCode(status) }
     }
 

@@ -8,6 +8,9 @@ import Transport
 /// or in a temporary file that is removed afterwards) before the head line is written, so the head
 /// can announce their exact length and SHA-256.
 public enum RemoteAgent {
+    /// What `3tofu agent` writes to stderr as each request arrives.
+    public static let acknowledgement = Data("3tofu-agent: request received\n".utf8)
+
     /// Exit status after a reply (a response or a transport error) was written.
     public static let exitReplied: Int32 = 0
     /// Exit status after a request the agent could not read (an error head with kind `badRequest`).
@@ -18,8 +21,10 @@ public enum RemoteAgent {
     /// Serves request after request, each one line of the agent's stdin (`read` returns the next
     /// piece of stdin, or nil at its end), until stdin ends (0), a request cannot be read (2: the
     /// framing may be lost, so the agent stops after its error reply) or stdout breaks (3). A
-    /// stdin that ends before any request is answered as an empty request (2).
-    public static func serveAll(read: () throws -> Data?, output: (Data) throws -> Void) async -> Int32 {
+    /// stdin that ends before any request is answered as an empty request (2). `acknowledge` is
+    /// called as each request line arrives (the command writes `acknowledgement` to stderr, so
+    /// 3tofu knows an agent that dies later died serving it, not idle).
+    public static func serveAll(read: () throws -> Data?, acknowledge: () -> Void = {}, output: (Data) throws -> Void) async -> Int32 {
         var lines = RequestLines()
         var served = 0
         while true {
@@ -30,6 +35,7 @@ public enum RemoteAgent {
                 return exitOutputFailed
             }
             guard let line else { break }
+            acknowledge()
             served += 1
             let status = await serve(line, output: output)
             if status != exitReplied { return status }

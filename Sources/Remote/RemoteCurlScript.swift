@@ -22,7 +22,9 @@ import Transport
 /// used; redirects are not followed (the Registry layer decides about them); only http and https.
 ///
 /// Output of one exchange: stdout carries the response header block(s) as curl's `-D` writes
-/// them, then (mode `stream`) the body, then the end line. stderr carries curl's messages, then
+/// them, then (mode `stream`) the body, then the end line. stderr carries `3tofu-begin NONCE`
+/// as soon as the request line was read (so a process that dies later is known to have been
+/// serving it), curl's messages, then
 /// lines `3tofu-w NAME VALUE` (curl's `--write-out`), `3tofu-sha256 HEX` (mode `hash`: the body
 /// was hashed on the remote and discarded), `3tofu-exit CODE` (curl's exit status), and the end
 /// line. A setup failure prints `3tofu-error MESSAGE` and exits 90–92; the end of stdin ends the
@@ -56,6 +58,7 @@ public enum RemoteCurlScript {
         "r() { while IFS= read -r l; do if [ \"$l\" = \(configTerminator) ]; then return 0; fi; printf \"%s\\n\" \"$l\"; done; return 1; };",
         "while IFS=\" \" read -r v mode ca max n; do",
         "case \"$v\" in \(requestVersion)) ;; *) echo \"3tofu-error unsupported request format\" >&2; exit 90;; esac;",
+        "printf \"3tofu-begin %s\\n\" \"$n\" >&2;",
         "rm -f \"$t/ca\" \"$t/h\" \"$t/rc\" \"$t/sum\";",
         "set -- -q -K - -sS -g --proto =http,https --proto-redir =http,https --noproxy \"*\";",
         "if [ \"$ca\" = 1 ]; then",

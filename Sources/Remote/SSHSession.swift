@@ -209,8 +209,9 @@ final class SSHSession {
         var exitSignal: String?
         var stderr: Data
         var stderrTruncated: Bool
-        /// A long-lived process that had served earlier exchanges ended without a byte of reply to
-        /// this one (it died while idle): the request can be sent again to a new process.
+        /// A long-lived process that had served earlier exchanges ended without a byte of output for
+        /// this one — not even the acknowledgement both remote commands write to stderr when a
+        /// request arrives — so it died while idle: the request can be sent again to a new process.
         var endedBeforeAnswering = false
     }
 
@@ -273,16 +274,17 @@ final class SSHSession {
             processesStarted += 1
         }
         var stderr = StderrCapture(limit: stderrLimit)
-        var stdoutBytes = 0
+        var replyBytes = 0
         let ended: Bool
         do {
             ended = try pump(
                 channel, stdin: stdin, sendEOF: false, cancellation: cancellation,
                 stdout: { bytes in
-                    stdoutBytes += bytes.count
+                    replyBytes += bytes.count
                     try stdout(bytes)
                 },
                 stderr: { bytes in
+                    replyBytes += bytes.count
                     stderr.take(bytes)
                     try stderrHandler(bytes)
                 }, until: isComplete)
@@ -294,7 +296,7 @@ final class SSHSession {
         processes[command] = nil
         defer { free(channel, cancellation: cancellation) }
         var result = try finish(channel, stderr: stderr, cancellation: cancellation)
-        result.endedBeforeAnswering = reused && stdoutBytes == 0
+        result.endedBeforeAnswering = reused && replyBytes == 0
         return result
     }
 

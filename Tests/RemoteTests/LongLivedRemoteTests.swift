@@ -159,6 +159,58 @@ struct LongLivedRemoteProcessTests {
         #expect(setup.shellStarts() == 1, "the remote shell started \(setup.shellStarts()) times for \(exchanges) exchanges")
     }
 
+    /// The remote process (and the curl it runs) is killed in the middle of an exchange: that
+    /// exchange fails as a one-shot command that died did before, and the next one gets a new process.
+    @Test func aRemoteProcessThatDiesMidExchangeFailsItAndIsReplaced() async throws {
+        let scratch = try TemporaryDirectory(prefix: "rc")
+        let started = scratch.file("held-started")
+        let hold = scratch.file("hold")
+        _ = try Shell.check(["mkfifo", hold])
+        let bin = scratch.file("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try """
+            #!/bin/sh
+            case " $* " in *" -o - "*)
+              : > \(started)
+              read -r _ < \(hold);;
+            esac
+            exec /usr/bin/curl "$@"
+
+            """.write(toFile: bin + "/curl", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin + "/curl")
+        try "echo started >> \(scratch.file("shell-starts"))\n".write(toFile: scratch.file(".bashrc"), atomically: true, encoding: .utf8)
+        try Data(repeating: 1, count: 5000).write(to: URL(fileURLWithPath: scratch.file("blob.bin")))
+        let files = try await FileServer(root: scratch.path)
+        let server = try await SSHServer(environment: ["PATH": "\(bin):/usr/bin:/bin", "HOME": scratch.path])
+        defer { server.killEverything() }
+        let transport = SSHBodyLimitTests.transport(.curl, server)
+        let url = "\(files.baseURL)/blob.bin"
+        #expect(try await transport.perform(HTTPRequest(url: url), into: .memory(limit: 1 << 16)).status == 200)
+        // A hashed exchange (`-o -`) holds in the wrapper until its process is killed.
+        let held = Task { try await transport.perform(HTTPRequest(url: url), into: .discard) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !FileManager.default.fileExists(atPath: started), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let remote = SSHServer.descendants(of: server.daemonPID).filter { pid in
+            let line = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return line.contains(RemoteCurlScript.requestVersion) || line.contains(bin + "/curl")
+        }
+        #expect(!remote.isEmpty)
+        for pid in remote { kill(pid, SIGKILL) }
+        do {
+            _ = try await held.value
+            Issue.record("an exchange whose remote process was killed succeeded")
+        } catch let error as TransportError {
+            #expect(error.kind == .other, "\(error)")
+            #expect(error.detail.contains("killed by signal KILL before finishing"), "\(error)")
+        }
+        let after = try await transport.perform(HTTPRequest(url: url), into: .memory(limit: 1 << 16))
+        #expect(after.status == 200 && after.body.count == 5000)
+        let starts = ((try? String(contentsOfFile: scratch.file("shell-starts"), encoding: .utf8)) ?? "").split(separator: "\n").count
+        #expect(starts == 2)
+    }
+
     /// The remote process is killed between two exchanges: the next exchange gets a new one.
     @Test(arguments: Agent.allCases)
     func aRemoteProcessThatDiedWhileIdleIsReplaced(agent: Agent) async throws {
