@@ -159,6 +159,38 @@ struct LongLivedRemoteProcessTests {
         #expect(setup.shellStarts() == 1, "the remote shell started \(setup.shellStarts()) times for \(exchanges) exchanges")
     }
 
+    /// Exchanges asked for at once (as layer downloads are) all get their own reply, whole, from
+    /// the one process: the session takes them one after another.
+    @Test(arguments: Agent.allCases)
+    func concurrentExchangesOnOneVantageEachGetTheirReply(agent: Agent) async throws {
+        let setup = try await Self.setUp(agent)
+        defer { setup.server.killEverything() }
+        // Two files of different sizes and contents, so that a reply given to the wrong exchange shows.
+        let other = Data((0..<77_777).map { UInt8(truncatingIfNeeded: $0 &* 101) })
+        try other.write(to: URL(fileURLWithPath: setup.scratch.file("other.bin")))
+        let expected = [
+            "blob.bin": (try Shell.sha256Hex(try Data(contentsOf: URL(fileURLWithPath: setup.scratch.file("blob.bin")))), Int64(300_000)),
+            "other.bin": (try Shell.sha256Hex(other), Int64(other.count)),
+        ]
+        let transport = setup.transport
+        let base = setup.files.baseURL
+        let results = try await withThrowingTaskGroup(of: (String, String, Int64).self) { group in
+            for index in 0..<12 {
+                group.addTask {
+                    let name = index % 2 == 0 ? "blob.bin" : "other.bin"
+                    let response = try await transport.perform(HTTPRequest(url: "\(base)/\(name)"), into: index % 3 == 0 ? .discard : .memory(limit: 1 << 20))
+                    return (name, response.bodySHA256, response.bodyLength)
+                }
+            }
+            return try await group.reduce(into: [(String, String, Int64)]()) { $0.append($1) }
+        }
+        #expect(results.count == 12)
+        for (name, sha256, length) in results {
+            #expect(sha256 == expected[name]?.0 && length == expected[name]?.1, "\(name)")
+        }
+        #expect(setup.shellStarts() == 1)
+    }
+
     /// The remote process (and the curl it runs) is killed in the middle of an exchange: that
     /// exchange fails as a one-shot command that died did before, and the next one gets a new process.
     @Test func aRemoteProcessThatDiesMidExchangeFailsItAndIsReplaced() async throws {
