@@ -11,12 +11,24 @@ final class AgentReplyReceiver: RemoteReplyReceiver {
     private var headBuffer = Data()
     private(set) var head: AgentProtocol.ReplyHead?
     private let sink: ResponseBodySink
+    /// Mode `hash`: no body follows the head.
+    private let hashedOnRemote: Bool
 
     init(request: HTTPRequest, destination: BodyDestination, shownURL: String, route: String) {
         sink = ResponseBodySink(request: request, destination: destination)
         self.shownURL = shownURL
         self.route = route
+        hashedOnRemote = RemoteExchange.bodyTravel(request, into: destination).hashOnRemote
     }
+
+    /// The head arrived and, in mode `stream`, as many body bytes as it announced: the agent
+    /// waits for the next request.
+    var isComplete: Bool {
+        guard let head else { return false }
+        return head.error != nil || head.status == nil || hashedOnRemote || length >= head.bodyLength
+    }
+
+    func receiveStderr(_ bytes: UnsafeRawBufferPointer) throws {}
 
     var length: Int64 { sink.length }
     var body: Data { sink.body }

@@ -2,12 +2,15 @@ import Crypto
 import Foundation
 import Transport
 
-/// The remote side of `agent = "3tofu"`: what `3tofu agent` does with one request. It performs the
+/// The remote side of `agent = "3tofu"`: what `3tofu agent` does with each request. It performs the
 /// exchange with its own direct `CurlTransport` (system CAs plus the request's `caPEM`) and writes
 /// the reply (docs/AGENT-PROTOCOL.md). Bodies in mode `stream` are received completely (in memory,
 /// or in a temporary file that is removed afterwards) before the head line is written, so the head
 /// can announce their exact length and SHA-256.
 public enum RemoteAgent {
+    /// What `3tofu agent` writes to stderr as each request arrives.
+    public static let acknowledgement = Data("3tofu-agent: request received\n".utf8)
+
     /// Exit status after a reply (a response or a transport error) was written.
     public static let exitReplied: Int32 = 0
     /// Exit status after a request the agent could not read (an error head with kind `badRequest`).
@@ -15,7 +18,59 @@ public enum RemoteAgent {
     /// Exit status when the reply could not be written (stdout closed).
     public static let exitOutputFailed: Int32 = 3
 
-    /// Serves one request read from `input` (the agent's whole stdin); `output` writes to stdout.
+    /// Serves request after request, each one line of the agent's stdin (`read` returns the next
+    /// piece of stdin, or nil at its end), until stdin ends (0), a request cannot be read (2: the
+    /// framing may be lost, so the agent stops after its error reply) or stdout breaks (3). A
+    /// stdin that ends before any request is answered as an empty request (2). `acknowledge` is
+    /// called as each request line arrives (the command writes `acknowledgement` to stderr, so
+    /// 3tofu knows an agent that dies later died serving it, not idle).
+    public static func serveAll(read: () throws -> Data?, acknowledge: () -> Void = {}, output: (Data) throws -> Void) async -> Int32 {
+        var lines = RequestLines()
+        var served = 0
+        while true {
+            let line: Data?
+            do {
+                line = try lines.next(read: read)
+            } catch {
+                return exitOutputFailed
+            }
+            guard let line else { break }
+            acknowledge()
+            served += 1
+            let status = await serve(line, output: output)
+            if status != exitReplied { return status }
+        }
+        return served == 0 ? await serve(Data(), output: output) : exitReplied
+    }
+
+    /// Splits stdin into request lines. A line longer than `AgentProtocol.maximumRequestSize` is
+    /// returned as it is (without waiting for its end), so that it is refused as too large.
+    struct RequestLines {
+        private var buffer = Data()
+        private var ended = false
+
+        mutating func next(read: () throws -> Data?) throws -> Data? {
+            while true {
+                if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = Data(buffer[buffer.startIndex...newline])
+                    buffer = Data(buffer[(newline + 1)...])
+                    return line
+                }
+                if buffer.count > AgentProtocol.maximumRequestSize || (ended && !buffer.isEmpty) {
+                    defer { buffer = Data() }
+                    return buffer
+                }
+                if ended { return nil }
+                if let chunk = try read(), !chunk.isEmpty {
+                    buffer.append(chunk)
+                } else {
+                    ended = true
+                }
+            }
+        }
+    }
+
+    /// Serves one request read from `input` (one request line); `output` writes to stdout.
     public static func serve(_ input: Data, output: (Data) throws -> Void) async -> Int32 {
         do {
             let request: AgentProtocol.Request

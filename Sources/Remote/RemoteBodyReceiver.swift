@@ -1,26 +1,50 @@
 import Foundation
 import Transport
 
-/// Takes the remote curl's stdout for one exchange: parses the head, then hands the body to the
-/// transports' shared `ResponseBodySink`. Used on the connection's queue only.
+/// Takes the remote curl's output for one exchange: on stdout the head, which it parses, then the
+/// body, which goes to the transports' shared `ResponseBodySink`; on both streams the end line
+/// with this exchange's nonce, which ends the reply. Used on the connection's queue only.
 final class RemoteBodyReceiver: RemoteReplyReceiver {
     private var parser = RemoteCurlReply.HeadParser()
     private let sink: ResponseBodySink
     private let shownURL: String
     private let route: String
     private var announcedChecked = false
+    private var stdoutEnd: ReplyEndScanner
+    private var stderrEnd: ReplyEndScanner
 
-    init(request: HTTPRequest, destination: BodyDestination, shownURL: String, route: String) {
+    init(request: HTTPRequest, destination: BodyDestination, shownURL: String, route: String, nonce: String) {
         sink = ResponseBodySink(request: request, destination: destination)
         self.shownURL = shownURL
         self.route = route
+        stdoutEnd = ReplyEndScanner(endLine: RemoteCurlScript.endLine(nonce: nonce))
+        stderrEnd = ReplyEndScanner(endLine: RemoteCurlScript.endLine(nonce: nonce))
+    }
+
+    /// Both streams reached this exchange's end line.
+    var isComplete: Bool { stdoutEnd.found && stderrEnd.found }
+
+    func receive(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            try stdoutEnd.feed(bytes) { try self.take($0) }
+        } catch is ReplyEndScanner.Overrun {
+            throw TransportError(kind: .other, url: shownURL, detail: "the remote curl script on \(route) wrote more after the end of its reply")
+        }
+    }
+
+    func receiveStderr(_ bytes: UnsafeRawBufferPointer) throws {
+        do {
+            try stderrEnd.feed(bytes) { _ in }
+        } catch is ReplyEndScanner.Overrun {
+            throw TransportError(kind: .other, url: shownURL, detail: "the remote curl script on \(route) wrote more after the end of its reply")
+        }
     }
 
     var head: RemoteCurlReply.Head? { parser.head }
     var length: Int64 { sink.length }
     var body: Data { sink.body }
 
-    func receive(_ bytes: UnsafeRawBufferPointer) throws {
+    private func take(_ bytes: UnsafeRawBufferPointer) throws {
         let bodyPart: UnsafeRawBufferPointer
         do {
             bodyPart = try parser.feed(bytes)

@@ -5,21 +5,30 @@ import Transport
 /// input that tells it what to fetch.
 ///
 /// The command is a constant: nothing from a request or a registry is ever interpolated into it.
-/// Everything variable — URL, headers (tokens included), range, an extra CA bundle — travels on
-/// standard input: a first line `3tofu-curl/1 MODE CA MAX`, then (when CA is 1) PEM lines ended by
-/// `3TOFU-END-CA`, then a curl config read with `curl -q -K -` (`-q` ignores any ~/.curlrc).
-/// MAX (mode `hash`) is the most body bytes hashed on the remote (`head -c`), or `-`: a body
-/// past the request's `maximumBodyLength` is cut there, and its `size_download` shows it.
+/// It is started once per SSH session and then serves exchange after exchange, so the login
+/// shell (and its start-up files) runs once per session, not once per request. Everything
+/// variable — URL, headers (tokens included), range, an extra CA bundle — travels on standard
+/// input, one request after another: a first line `3tofu-curl/2 MODE CA MAX NONCE`, then (when
+/// CA is 1) PEM lines ended by `3TOFU-END-CA`, then a curl config ended by `3TOFU-END-CONFIG`,
+/// which the script hands to `curl -q -K -` through a pipe (`-q` ignores any ~/.curlrc). MAX (mode
+/// `hash`) is the most body bytes hashed on the remote (`head -c`), or `-`: a body past the
+/// request's `maximumBodyLength` is cut there, and its `size_download` shows it. NONCE is 32
+/// random hex digits chosen by 3tofu for this exchange: the reply ends with the line
+/// `3tofu-end NONCE` on stdout and on stderr. Neither the registry nor anything it sends knows
+/// the nonce, so no body can end a reply early.
 ///
 /// The remote needs a POSIX `sh`, `curl`, and (for hashing) `sha256sum` or `openssl`. Proxy
 /// variables are cleared and `--noproxy "*"` is set, so the remote's own direct network path is
 /// used; redirects are not followed (the Registry layer decides about them); only http and https.
 ///
-/// Output: stdout carries the response header block(s) as curl's `-D` writes them, then (mode
-/// `stream`) the body. stderr carries curl's messages, then lines `3tofu-w NAME VALUE` (curl's
-/// `--write-out`), `3tofu-sha256 HEX` (mode `hash`: the body was hashed on the remote and
-/// discarded), and last `3tofu-exit CODE` (curl's exit status). A setup failure prints
-/// `3tofu-error MESSAGE` and exits 90–92.
+/// Output of one exchange: stdout carries the response header block(s) as curl's `-D` writes
+/// them, then (mode `stream`) the body, then the end line. stderr carries `3tofu-begin NONCE`
+/// as soon as the request line was read (so a process that dies later is known to have been
+/// serving it), curl's messages, then
+/// lines `3tofu-w NAME VALUE` (curl's `--write-out`), `3tofu-sha256 HEX` (mode `hash`: the body
+/// was hashed on the remote and discarded), `3tofu-exit CODE` (curl's exit status), and the end
+/// line. A setup failure prints `3tofu-error MESSAGE` and exits 90–92; the end of stdin ends the
+/// script.
 public enum RemoteCurlScript {
     public enum Mode: String, Sendable {
         /// The body comes back on stdout.
@@ -30,20 +39,27 @@ public enum RemoteCurlScript {
 
     /// The line ending the CA certificates on standard input.
     static let caTerminator = "3TOFU-END-CA"
-    static let requestVersion = "3tofu-curl/1"
+    /// The line ending one exchange's curl config on standard input.
+    static let configTerminator = "3TOFU-END-CONFIG"
+    static let requestVersion = "3tofu-curl/2"
 
     /// The remote script. One line, without `'`, `!` or `\\`, so it survives being wrapped in single
-    /// quotes by sh, bash, zsh, fish and csh login shells alike.
+    /// quotes by sh, bash, zsh, fish and csh login shells alike. `c=$(r)` keeps the config in a
+    /// variable (never an argument) until it is complete; `printf` is a shell built-in, so the
+    /// config reaches curl's stdin without appearing in any process's arguments.
     static let script = [
         "set -u;",
         "umask 077;",
         "unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY CURL_HOME;",
-        "IFS=\" \" read -r v mode ca max || exit 90;",
-        "case \"$v\" in \(requestVersion)) ;; *) echo \"3tofu-error unsupported request format\" >&2; exit 90;; esac;",
         "command -v curl >/dev/null 2>&1 || { echo \"3tofu-error curl is not installed (or not on PATH)\" >&2; exit 91; };",
         "t=$(mktemp -d 2>/dev/null) || { echo \"3tofu-error mktemp -d failed\" >&2; exit 92; };",
         "trap \"rm -rf \\\"\\$t\\\"\" EXIT;",
         "trap \"exit 129\" HUP INT TERM PIPE;",
+        "r() { while IFS= read -r l; do if [ \"$l\" = \(configTerminator) ]; then return 0; fi; printf \"%s\\n\" \"$l\"; done; return 1; };",
+        "while IFS=\" \" read -r v mode ca max n; do",
+        "case \"$v\" in \(requestVersion)) ;; *) echo \"3tofu-error unsupported request format\" >&2; exit 90;; esac;",
+        "printf \"3tofu-begin %s\\n\" \"$n\" >&2;",
+        "rm -f \"$t/ca\" \"$t/h\" \"$t/rc\" \"$t/sum\";",
         "set -- -q -K - -sS -g --proto =http,https --proto-redir =http,https --noproxy \"*\";",
         "if [ \"$ca\" = 1 ]; then",
         "for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/cert.pem; do",
@@ -51,20 +67,34 @@ public enum RemoteCurlScript {
         "while IFS= read -r l; do if [ \"$l\" = \(caTerminator) ]; then break; fi; printf \"%s\\n\" \"$l\"; done >>\"$t/ca\";",
         "set -- \"$@\" --cacert \"$t/ca\";",
         "fi;",
+        "c=$(r) || exit 0;",
         "case \"$mode\" in",
-        "stream) curl \"$@\" -D -; rc=$?;;",
+        "stream) printf \"%s\\n\" \"$c\" | curl \"$@\" -D -; rc=$?;;",
         "hash) if command -v sha256sum >/dev/null 2>&1; then h=sha256sum;",
         "elif command -v openssl >/dev/null 2>&1; then h=\"openssl dgst -sha256 -r\";",
         "else echo \"3tofu-error neither sha256sum nor openssl is installed\" >&2; exit 91; fi;",
-        "{ curl \"$@\" -D \"$t/h\" -o -; echo $? >\"$t/rc\"; } | case \"${max:--}\" in -) $h;; *) head -c \"$max\" | $h;; esac >\"$t/sum\";",
+        "{ printf \"%s\\n\" \"$c\" | curl \"$@\" -D \"$t/h\" -o -; echo $? >\"$t/rc\"; } | case \"${max:--}\" in -) $h;; *) head -c \"$max\" | $h;; esac >\"$t/sum\";",
         "read -r rc <\"$t/rc\"; cat \"$t/h\" 2>/dev/null; read -r s x <\"$t/sum\"; echo \"3tofu-sha256 $s\" >&2;;",
         "*) echo \"3tofu-error unknown mode\" >&2; exit 90;;",
         "esac;",
-        "echo \"3tofu-exit $rc\" >&2",
+        "c=;",
+        "echo \"3tofu-exit $rc\" >&2;",
+        "printf \"3tofu-end %s\\n\" \"$n\" >&2;",
+        "printf \"3tofu-end %s\\n\" \"$n\";",
+        "done",
     ].joined(separator: " ")
 
     /// The exact command line sent to the SSH server (run by the login shell of the remote user).
     public static let command = "sh -c '" + script + "'"
+
+    /// The line that ends one exchange's reply, on stdout and on stderr.
+    static func endLine(nonce: String) -> String { "3tofu-end \(nonce)\n" }
+
+    /// 32 random hex digits (from the system's cryptographic generator) for one exchange.
+    static func makeNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
+    }
 
     /// What curl reports after each transfer, on stderr (`%{stderr}`), one `3tofu-w` line each.
     static let writeOut: String = {
@@ -96,10 +126,11 @@ public enum RemoteCurlScript {
         }
     }
 
-    /// The standard input for one exchange. `memoryLimit` caps the body curl accepts (stream mode).
-    public static func standardInput(for request: HTTPRequest, mode: Mode, memoryLimit: Int?, options: Options) -> Data {
+    /// The standard input for one exchange. `memoryLimit` caps the body curl accepts (stream mode);
+    /// `nonce` (`makeNonce()`) is echoed in the reply's end lines.
+    public static func standardInput(for request: HTTPRequest, mode: Mode, memoryLimit: Int?, options: Options, nonce: String) -> Data {
         let hashLimit = mode == .hash ? hashedBodyLimit(request).map(String.init) ?? "-" : "-"
-        var text = "\(requestVersion) \(mode.rawValue) \(options.extraCAPEM == nil ? 0 : 1) \(hashLimit)\n"
+        var text = "\(requestVersion) \(mode.rawValue) \(options.extraCAPEM == nil ? 0 : 1) \(hashLimit) \(nonce)\n"
         if let pem = options.extraCAPEM {
             let lines = String(decoding: pem, as: UTF8.self)
                 .replacingOccurrences(of: "\r", with: "")
@@ -109,6 +140,7 @@ public enum RemoteCurlScript {
             text += caTerminator + "\n"
         }
         text += curlConfig(for: request, mode: mode, memoryLimit: memoryLimit, options: options)
+        text += configTerminator + "\n"
         return Data(text.utf8)
     }
 
@@ -156,4 +188,10 @@ public enum RemoteCurlScript {
         "if command -v sha256sum >/dev/null 2>&1; then echo \"3tofu-hash sha256sum\";",
         "elif command -v openssl >/dev/null 2>&1; then echo \"3tofu-hash openssl\"; else echo \"3tofu-missing sha256sum\"; fi",
     ].joined(separator: " ") + "'"
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
 }

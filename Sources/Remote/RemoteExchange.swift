@@ -2,10 +2,15 @@ import Foundation
 import Transport
 
 /// What one exchange over an SSH vantage's session needs from the receiver of the remote
-/// command's stdout (`RemoteBodyReceiver` for the remote curl, `AgentReplyReceiver` for
+/// command's output (`RemoteBodyReceiver` for the remote curl, `AgentReplyReceiver` for
 /// `3tofu agent`). Both are used on the connection's queue only.
 protocol RemoteReplyReceiver: AnyObject, SendableMetatype {
+    /// The process's stdout during this exchange.
     func receive(_ bytes: UnsafeRawBufferPointer) throws
+    /// The process's stderr during this exchange.
+    func receiveStderr(_ bytes: UnsafeRawBufferPointer) throws
+    /// The whole reply arrived: the long-lived process now waits for the next request.
+    var isComplete: Bool { get }
     /// Writes out and closes the body's file, if any; later calls do nothing.
     func closeFile() throws
 }
@@ -23,10 +28,12 @@ enum RemoteExchange {
         }
     }
 
-    /// Runs `command` with `stdin` on the vantage's session, its stdout fed to a receiver made for
-    /// this exchange, and turns what came back into a response with `respond`, adding the
-    /// session's host key to the evidence. A lost or timed-out SSH connection becomes the
-    /// `TransportError` the registry client retries on.
+    /// Sends `stdin` to the vantage's long-lived process running `command` (started on first use
+    /// in the session, and again if it ended), its output fed to a receiver made for this
+    /// exchange until the receiver has the whole reply, and turns what came back into a response
+    /// with `respond`, adding the session's host key to the evidence. A process that ends before
+    /// its reply is complete leaves its exit status to `respond`, as a one-shot command did. A lost
+    /// or timed-out SSH connection becomes the `TransportError` the registry client retries on.
     static func run<Receiver: RemoteReplyReceiver>(
         _ command: String, stdin: Data, on connection: SSHConnection, shownURL: String,
         receiver makeReceiver: @escaping @Sendable () -> Receiver, respond: @escaping @Sendable (SSHSession.ExecResult, Receiver) throws -> HTTPResponse
@@ -34,11 +41,19 @@ enum RemoteExchange {
         let route = connection.target.route
         do {
             return try await connection.withSession { session, cancellation in
-                let receiver = makeReceiver()
+                var receiver = makeReceiver()
                 // After a failure, what was received still reaches the file for a resume.
                 defer { try? receiver.closeFile() }
-                let result = try session.exec(command, stdin: stdin, cancellation: cancellation) { bytes in
-                    try receiver.receive(bytes)
+                var result = try session.exchange(
+                    command, stdin: stdin, cancellation: cancellation, stdout: { try receiver.receive($0) },
+                    stderr: { try receiver.receiveStderr($0) }, isComplete: { receiver.isComplete })
+                if result.endedBeforeAnswering {
+                    // The process died while idle, unseen: once more, with a new one.
+                    try? receiver.closeFile()
+                    receiver = makeReceiver()
+                    result = try session.exchange(
+                        command, stdin: stdin, cancellation: cancellation, stdout: { try receiver.receive($0) },
+                        stderr: { try receiver.receiveStderr($0) }, isComplete: { receiver.isComplete })
                 }
                 // A buffered tail that cannot be written fails the exchange.
                 try receiver.closeFile()

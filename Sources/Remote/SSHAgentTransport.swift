@@ -4,9 +4,9 @@ import Transport
 /// `HTTPTransport` for an SSH vantage with `agent = "3tofu"`: every exchange is carried out by
 /// `3tofu agent` on the remote host, with its own libcurl, DNS, network path and CA store.
 ///
-/// Each exchange runs the constant `AgentProtocol.command` over the vantage's one SSH session; the
-/// request (URL, headers, tokens, extra CAs) travels as one JSON line on the command's standard
-/// input, never on a command line. A `.discard` body is hashed on the remote and only its SHA-256
+/// The constant `AgentProtocol.command` runs once per SSH session, as a long-lived process that
+/// answers request after request; each request (URL, headers, tokens, extra CAs) travels as one
+/// JSON line on its standard input, never on a command line. A `.discard` body is hashed on the remote and only its SHA-256
 /// and size come back; other bodies stream back, are hashed here and checked against the hash the
 /// agent announced. Exchanges on one vantage run one at a time.
 public final class SSHAgentTransport: HTTPTransport, Sendable {

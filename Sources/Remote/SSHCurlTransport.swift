@@ -4,10 +4,10 @@ import Transport
 /// `HTTPTransport` for an SSH vantage with `agent = "curl"`: every exchange is carried out by curl
 /// on the remote host, so the remote's network path, DNS and CA store do the seeing.
 ///
-/// Each exchange runs the constant `RemoteCurlScript.command` over the vantage's one SSH session;
-/// the request travels on the command's standard input, never on a command line. A `.discard`
-/// body is hashed on the remote and only its SHA-256 and size come back; other bodies stream back
-/// and are hashed here. Exchanges on one vantage run one at a time.
+/// The constant `RemoteCurlScript.command` runs once per SSH session, as a long-lived process that
+/// serves exchange after exchange; each request travels on its standard input, never on a command
+/// line. A `.discard` body is hashed on the remote and only its SHA-256 and size come back; other
+/// bodies stream back and are hashed here. Exchanges on one vantage run one at a time.
 public final class SSHCurlTransport: HTTPTransport, Sendable {
     public let connection: SSHConnection
     public let options: RemoteCurlScript.Options
@@ -26,11 +26,12 @@ public final class SSHCurlTransport: HTTPTransport, Sendable {
         let travel = RemoteExchange.bodyTravel(request, into: destination)
         let mode: RemoteCurlScript.Mode = travel.hashOnRemote ? .hash : .stream
         let memoryLimit = travel.memoryLimit
-        let input = RemoteCurlScript.standardInput(for: request, mode: mode, memoryLimit: memoryLimit, options: options)
+        let nonce = RemoteCurlScript.makeNonce()
+        let input = RemoteCurlScript.standardInput(for: request, mode: mode, memoryLimit: memoryLimit, options: options, nonce: nonce)
         let route = self.route
         return try await RemoteExchange.run(
             RemoteCurlScript.command, stdin: input, on: connection, shownURL: shownURL,
-            receiver: { RemoteBodyReceiver(request: request, destination: destination, shownURL: shownURL, route: route) }
+            receiver: { RemoteBodyReceiver(request: request, destination: destination, shownURL: shownURL, route: route, nonce: nonce) }
         ) { result, receiver in
             try Self.response(result, receiver: receiver, request: request, mode: mode, route: route, shownURL: shownURL)
         }

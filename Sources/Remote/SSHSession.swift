@@ -31,6 +31,8 @@ final class SSHSession {
         libssh2_session_set_blocking(session, 1)
         libssh2_session_set_timeout(session, 2000)
         if !isBroken {
+            // The long-lived processes see the end of their input and exit (removing their scratch files).
+            for channel in processes.values { _ = libssh2_channel_send_eof(channel) }
             _ = libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "3tofu done", "")
         }
         libssh2_session_free(session)
@@ -207,6 +209,10 @@ final class SSHSession {
         var exitSignal: String?
         var stderr: Data
         var stderrTruncated: Bool
+        /// A long-lived process that had served earlier exchanges ended without a byte of output for
+        /// this one — not even the acknowledgement both remote commands write to stderr when a
+        /// request arrives — so it died while idle: the request can be sent again to a new process.
+        var endedBeforeAnswering = false
     }
 
     /// Runs `command`, writes `stdin` then EOF, delivers stdout to `stdout` as it arrives, and keeps
@@ -220,30 +226,169 @@ final class SSHSession {
         guard !isBroken else {
             throw SSHError(.connectionLost, "the SSH session to \(target.route) is closed")
         }
-        var deadline = ContinuousClock.now.advanced(by: .seconds(target.idleTimeout))
-        func progressed() { deadline = ContinuousClock.now.advanced(by: .seconds(target.idleTimeout)) }
+        let channel = try start(command, cancellation: cancellation)
+        defer { free(channel, cancellation: cancellation) }
+        var stderr = StderrCapture(limit: stderrLimit)
+        let ended = try pump(
+            channel, stdin: stdin, sendEOF: true, cancellation: cancellation, stdout: stdout, stderr: { stderr.take($0) }, until: { false })
+        precondition(ended)
+        return try finish(channel, stderr: stderr, cancellation: cancellation)
+    }
 
+    // MARK: - Long-lived remote processes
+
+    /// The long-lived remote processes of this session, by command: each is a channel whose command
+    /// reads exchange after exchange on its stdin. They end with the session.
+    private var processes: [String: OpaquePointer] = [:]
+    /// How many remote processes `exchange` started on this session (one per command, unless one ended).
+    private(set) var processesStarted = 0
+
+    /// One exchange with the long-lived process running `command` (started on first use, and again
+    /// when the previous one ended): writes `stdin` (no EOF), delivers stdout and stderr as they
+    /// arrive, and returns once `isComplete` says the reply is whole. If the process ends first, its
+    /// channel is closed and the result carries its exit status (the next exchange starts a new
+    /// process). Any failure on the way (a receiver that throws, cancellation, a timeout, a lost
+    /// connection) abandons the session: the process is mid-reply and cannot serve another.
+    func exchange(
+        _ command: String, stdin: Data, stderrLimit: Int = 256 * 1024, cancellation: CancellationFlag,
+        stdout: (UnsafeRawBufferPointer) throws -> Void, stderr stderrHandler: (UnsafeRawBufferPointer) throws -> Void, isComplete: () -> Bool
+    ) throws -> ExecResult {
+        guard !isBroken else {
+            throw SSHError(.connectionLost, "the SSH session to \(target.route) is closed")
+        }
+        if let idle = processes[command], !stillWaiting(idle) {
+            // It ended while idle (killed, or an agent that serves one request), or talked out of
+            // turn: start another.
+            processes[command] = nil
+            free(idle, cancellation: cancellation)
+        }
+        let channel: OpaquePointer
+        let reused: Bool
+        if let running = processes[command] {
+            channel = running
+            reused = true
+        } else {
+            reused = false
+            channel = try start(command, cancellation: cancellation)
+            processes[command] = channel
+            processesStarted += 1
+        }
+        var stderr = StderrCapture(limit: stderrLimit)
+        var replyBytes = 0
+        let ended: Bool
+        do {
+            ended = try pump(
+                channel, stdin: stdin, sendEOF: false, cancellation: cancellation,
+                stdout: { bytes in
+                    replyBytes += bytes.count
+                    try stdout(bytes)
+                },
+                stderr: { bytes in
+                    replyBytes += bytes.count
+                    stderr.take(bytes)
+                    try stderrHandler(bytes)
+                }, until: isComplete)
+        } catch {
+            isBroken = true
+            throw error
+        }
+        guard ended else { return ExecResult(exitStatus: nil, exitSignal: nil, stderr: stderr.data, stderrTruncated: stderr.truncated) }
+        processes[command] = nil
+        defer { free(channel, cancellation: cancellation) }
+        var result = try finish(channel, stderr: stderr, cancellation: cancellation)
+        result.endedBeforeAnswering = reused && replyBytes == 0
+        return result
+    }
+
+    /// Whether an idle long-lived process is still there, silent, waiting for a request: reads
+    /// whatever already arrived for its channel (its end, or output out of turn) without waiting.
+    private func stillWaiting(_ channel: OpaquePointer) -> Bool {
+        var byte: CChar = 0
+        for stream in [Int32(0), Int32(SSH_EXTENDED_DATA_STDERR)] {
+            let count = libssh2_channel_read_ex(channel, stream, &byte, 1)
+            if count > 0 { return false }
+            if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) { return false }
+        }
+        return libssh2_channel_eof(channel) == 0
+    }
+
+    // MARK: - Channels
+
+    /// Stderr kept up to a limit; the rest is counted as cut.
+    private struct StderrCapture {
+        let limit: Int
+        var data = Data()
+        var truncated = false
+        mutating func take(_ bytes: UnsafeRawBufferPointer) {
+            let room = limit - data.count
+            if room > 0 { data.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes.prefix(room))) }
+            if bytes.count > room { truncated = true }
+        }
+    }
+
+    /// Opens a session channel and starts `command` on it.
+    private func start(_ command: String, cancellation: CancellationFlag) throws -> OpaquePointer {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(target.idleTimeout))
         let channel: OpaquePointer = try retry(cancellation, { deadline }) {
             if let channel = tofu_ssh_channel_open_session(session) { return .done(channel) }
             return libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN ? .again : .failed(Int32(libssh2_session_last_errno(session)))
         }
-        defer {
-            while libssh2_channel_free(channel) == LIBSSH2_ERROR_EAGAIN, !isBroken {
-                if (try? waitSocket(cancellation, deadline: ContinuousClock.now.advanced(by: .seconds(5)))) == nil { break }
-            }
-        }
         let commandLength = UInt32(command.utf8.count)
+        do {
+            _ = try retry(cancellation, { deadline }) {
+                let status = tofu_ssh_channel_exec(channel, command, commandLength)
+                return status == 0 ? .done(()) : status == LIBSSH2_ERROR_EAGAIN ? .again : .failed(status)
+            }
+        } catch {
+            free(channel, cancellation: cancellation)
+            throw error
+        }
+        return channel
+    }
+
+    private func free(_ channel: OpaquePointer, cancellation: CancellationFlag) {
+        while libssh2_channel_free(channel) == LIBSSH2_ERROR_EAGAIN, !isBroken {
+            if (try? waitSocket(cancellation, deadline: ContinuousClock.now.advanced(by: .seconds(5)))) == nil { break }
+        }
+    }
+
+    /// After the command's output ended: closes the channel and reads how the command ended.
+    private func finish(_ channel: OpaquePointer, stderr: StderrCapture, cancellation: CancellationFlag) throws -> ExecResult {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(target.idleTimeout))
         _ = try retry(cancellation, { deadline }) {
-            let status = tofu_ssh_channel_exec(channel, command, commandLength)
+            let status = libssh2_channel_close(channel)
             return status == 0 ? .done(()) : status == LIBSSH2_ERROR_EAGAIN ? .again : .failed(status)
         }
+        _ = try retry(cancellation, { deadline }) {
+            let status = libssh2_channel_wait_closed(channel)
+            return status == 0 ? .done(()) : status == LIBSSH2_ERROR_EAGAIN ? .again : .failed(status)
+        }
+        var signal: UnsafeMutablePointer<CChar>?
+        var signalLength = 0
+        _ = libssh2_channel_get_exit_signal(channel, &signal, &signalLength, nil, nil, nil, nil)
+        var exitSignal: String?
+        if let signal, signalLength > 0 {
+            exitSignal = String(cString: signal)
+            Glibc.free(signal)
+        }
+        let status = libssh2_channel_get_exit_status(channel)
+        return ExecResult(exitStatus: exitSignal == nil ? status : nil, exitSignal: exitSignal, stderr: stderr.data, stderrTruncated: stderr.truncated)
+    }
 
+    /// Writes `stdin` (then EOF if `sendEOF`) and delivers stdout and stderr as they arrive, both
+    /// drained together, until `until()` holds after a read (false is returned) or both streams
+    /// ended (true). No progress for the target's idle timeout, cancellation, or a socket error
+    /// throws; a throwing `stdout` marks the session broken.
+    private func pump(
+        _ channel: OpaquePointer, stdin: Data, sendEOF: Bool, cancellation: CancellationFlag,
+        stdout: (UnsafeRawBufferPointer) throws -> Void, stderr: (UnsafeRawBufferPointer) throws -> Void, until: () -> Bool
+    ) throws -> Bool {
+        var deadline = ContinuousClock.now.advanced(by: .seconds(target.idleTimeout))
+        func progressed() { deadline = ContinuousClock.now.advanced(by: .seconds(target.idleTimeout)) }
         var written = 0
-        var eofSent = false
+        var eofSent = !sendEOF
         var stdoutOpen = true
         var stderrOpen = true
-        var stderr = Data()
-        var stderrTruncated = false
         let bufferSize = 64 * 1024
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 16)
         defer { buffer.deallocate() }
@@ -292,40 +437,26 @@ final class SSHSession {
                 let count = libssh2_channel_read_ex(channel, Int32(SSH_EXTENDED_DATA_STDERR), buffer.assumingMemoryBound(to: CChar.self), bufferSize)
                 if count > 0 {
                     moved = true
-                    let room = stderrLimit - stderr.count
-                    if room > 0 { stderr.append(buffer.assumingMemoryBound(to: UInt8.self), count: min(room, count)) }
-                    if count > room { stderrTruncated = true }
+                    do {
+                        try stderr(UnsafeRawBufferPointer(start: buffer, count: count))
+                    } catch {
+                        isBroken = true
+                        throw error
+                    }
                 } else if count == 0 {
                     if libssh2_channel_eof(channel) != 0 { stderrOpen = false }
                 } else if count != Int(LIBSSH2_ERROR_EAGAIN) {
                     throw lost("reading the command's error output", Int32(count))
                 }
             }
+            if written >= stdin.count, until() { return false }
             if moved {
                 progressed()
             } else if stdoutOpen || stderrOpen {
                 try waitSocket(cancellation, deadline: deadline)
             }
         }
-
-        _ = try retry(cancellation, { deadline }) {
-            let status = libssh2_channel_close(channel)
-            return status == 0 ? .done(()) : status == LIBSSH2_ERROR_EAGAIN ? .again : .failed(status)
-        }
-        _ = try retry(cancellation, { deadline }) {
-            let status = libssh2_channel_wait_closed(channel)
-            return status == 0 ? .done(()) : status == LIBSSH2_ERROR_EAGAIN ? .again : .failed(status)
-        }
-        var signal: UnsafeMutablePointer<CChar>?
-        var signalLength = 0
-        _ = libssh2_channel_get_exit_signal(channel, &signal, &signalLength, nil, nil, nil, nil)
-        var exitSignal: String?
-        if let signal, signalLength > 0 {
-            exitSignal = String(cString: signal)
-            free(signal)
-        }
-        let status = libssh2_channel_get_exit_status(channel)
-        return ExecResult(exitStatus: exitSignal == nil ? status : nil, exitSignal: exitSignal, stderr: stderr, stderrTruncated: stderrTruncated)
+        return true
     }
 
     /// Sends a keepalive if one is due; false when the connection is gone.

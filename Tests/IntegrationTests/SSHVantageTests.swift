@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Report
 import Testing
 import TestSupport
@@ -22,6 +25,22 @@ struct SSHVantageTests {
         agent = "curl"
 
         """
+    }
+
+    /// A policy file in the lab's home under which every vantage hashes every layer.
+    static func everyVantagePolicy(_ lab: Lab, minAgreeing: Int, maxUnavailable: Int, requireSSH: Bool) throws -> String {
+        let policy = lab.home.file("every.toml")
+        try """
+            name = "every-vantage-test"
+            description = "Every vantage hashes every layer."
+            min_agreeing = \(minAgreeing)
+            max_unavailable = \(maxUnavailable)
+            blob_verification = "every-vantage"
+            require_route_kinds = \(requireSSH ? "[\"ssh\"]" : "[]")
+            allow_insecure_registries = true
+
+            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        return policy
     }
 
     /// A directory with a `curl` that runs `body` (POSIX sh) before the real curl; for `SetEnv PATH`.
@@ -61,6 +80,46 @@ struct SSHVantageTests {
         #expect(report.vantages.filter { $0.kind != "ssh" }.allSatisfy { $0.evidence?.sshHostKey == nil })
         try ReportSchema.validate(reportPath: reportPath)
         #expect(server.log().contains("Accepted publickey"))
+    }
+
+    /// The remote login shell (bash) reads `~/.bashrc` each time sshd starts a command; here (HOME
+    /// is a test directory) it notes each start and sleeps 0.2 s, as a slow `.bashrc` (pyenv, nvm) does. A pull whose SSH
+    /// vantage makes many exchanges (every-vantage: the manifest, the config and every layer)
+    /// starts that shell once: one long-lived remote process serves them all.
+    @Test(arguments: ["curl", "3tofu"])
+    func aPullStartsTheRemoteShellOnceForAllItsExchanges(agent: String) async throws {
+        let lab = try await Lab()
+        let image = try lab.makeImage(layers: [40_000, 30_000, 20_000, 10_000], seed: 17)
+        _ = try lab.push(image, Self.repository, tag: "rc")
+        let shell = String(cString: getpwuid(getuid()).pointee.pw_shell)
+        try #require(shell.hasSuffix("/bash"), "the test counts start-ups of the login shell by its ~/.bashrc; \(shell) is not bash")
+        let scratch = try TemporaryDirectory(prefix: "remote-rc")
+        let starts = scratch.file("shell-starts")
+        let exchanges = scratch.file("curl-runs")
+        try "echo started >> \(starts)\nsleep 0.2\n".write(toFile: scratch.file(".bashrc"), atomically: true, encoding: .utf8)
+        let bin = try Self.curlWrapper(in: scratch.path, body: "echo run >> \(exchanges)\nexec /usr/bin/curl \"$@\"")
+        let agentDirectory = URL(fileURLWithPath: try ThreeTofuCLI.executable).deletingLastPathComponent().path
+        let path = agent == "curl" ? "\(bin):/usr/bin:/bin" : "\(agentDirectory):/usr/bin:/bin"
+        let server = try await SSHServer(environment: ["PATH": path, "HOME": scratch.path])
+        defer { server.killEverything() }
+        let policy = try Self.everyVantagePolicy(lab, minAgreeing: 3, maxUnavailable: 0, requireSSH: true)
+        let vantage = Self.sshVantage("vps", server).replacingOccurrences(of: "agent = \"curl\"", with: "agent = \"\(agent)\"")
+        let vantages = try lab.vantagesFile(extra: vantage, only: [.direct, .httpProxy])
+        let output = lab.home.file("app.tar")
+        let began = ContinuousClock.now
+        let result = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):rc", "--output", output, "--vantages", vantages, "--policy", policy]
+                + lab.registryOptions())
+        let elapsed = ContinuousClock.now - began
+        #expect(result.status == 0, "\(result.stderr)")
+        let started = ((try? String(contentsOfFile: starts, encoding: .utf8)) ?? "").split(separator: "\n").count
+        #expect(started == 1, "the remote shell started \(started) times")
+        if agent == "curl" {
+            // The exchanges were many: the manifest, the config and four layers at least.
+            let runs = ((try? String(contentsOfFile: exchanges, encoding: .utf8)) ?? "").split(separator: "\n").count
+            #expect(runs >= 6, "the remote curl ran \(runs) times")
+        }
+        print("ssh-rc-timing agent=\(agent) elapsed=\(elapsed) shell-starts=\(started)")
     }
 
     @Test func everyVantageHashesLayersOnTheRemoteHost() async throws {
@@ -181,17 +240,7 @@ struct SSHVantageTests {
             """)
         let server = try await SSHServer(environment: ["PATH": "\(bin):/usr/bin:/bin"])
         defer { server.killEverything() }
-        let policy = lab.home.file("every.toml")
-        try """
-            name = "every-vantage-test"
-            description = "Every vantage hashes every layer."
-            min_agreeing = 2
-            max_unavailable = \(maxUnavailable)
-            blob_verification = "every-vantage"
-            require_route_kinds = []
-            allow_insecure_registries = true
-
-            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let policy = try Self.everyVantagePolicy(lab, minAgreeing: 2, maxUnavailable: maxUnavailable, requireSSH: false)
         let vantages = try lab.vantagesFile(extra: Self.sshVantage("vps", server), only: [.direct, .httpProxy])
         let output = lab.home.file("app.tar")
         let reportPath = lab.home.file("report.json")

@@ -35,9 +35,10 @@ import Transport
             rangeStart: 42)
         let pem = Data("-----BEGIN CERTIFICATE-----\r\nAAAA\r\n3TOFU-END-CA\r\n-----END CERTIFICATE-----\r\n".utf8)
         let text = String(decoding: RemoteCurlScript.standardInput(
-            for: request, mode: .hash, memoryLimit: nil, options: .init(extraCAPEM: pem)), as: UTF8.self)
+            for: request, mode: .hash, memoryLimit: nil, options: .init(extraCAPEM: pem), nonce: "n0"), as: UTF8.self)
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines[0] == "3tofu-curl/1 hash 1 -")
+        #expect(lines[0] == "3tofu-curl/2 hash 1 - n0")
+        #expect(lines.last == "3TOFU-END-CONFIG")
         #expect(lines[1...4] == ["-----BEGIN CERTIFICATE-----", "AAAA", "-----END CERTIFICATE-----", "3TOFU-END-CA"])
         #expect(lines.contains("url = \"https://r.example/v2/a/blobs/sha256:00\""))
         #expect(lines.contains("header = \"Authorization: Bearer se\\\"cret\""))
@@ -50,13 +51,13 @@ import Transport
     /// The most bytes the remote hashes travels on the first line: the maximum, less a range start,
     /// only in mode hash (a streamed body is held to the limit here, where it arrives).
     @Test(arguments: [
-        (HTTPRequest(url: "https://r/b", maximumBodyLength: 23_456), RemoteCurlScript.Mode.hash, "3tofu-curl/1 hash 0 23456"),
-        (HTTPRequest(url: "https://r/b", rangeStart: 456, maximumBodyLength: 23_456), .hash, "3tofu-curl/1 hash 0 23000"),
-        (HTTPRequest(url: "https://r/b"), .hash, "3tofu-curl/1 hash 0 -"),
-        (HTTPRequest(url: "https://r/b", maximumBodyLength: 23_456), .stream, "3tofu-curl/1 stream 0 -"),
+        (HTTPRequest(url: "https://r/b", maximumBodyLength: 23_456), RemoteCurlScript.Mode.hash, "3tofu-curl/2 hash 0 23456 n"),
+        (HTTPRequest(url: "https://r/b", rangeStart: 456, maximumBodyLength: 23_456), .hash, "3tofu-curl/2 hash 0 23000 n"),
+        (HTTPRequest(url: "https://r/b"), .hash, "3tofu-curl/2 hash 0 - n"),
+        (HTTPRequest(url: "https://r/b", maximumBodyLength: 23_456), .stream, "3tofu-curl/2 stream 0 - n"),
     ])
     func theHashedBodyLimitIsOnTheFirstLine(request: HTTPRequest, mode: RemoteCurlScript.Mode, line: String) {
-        let text = String(decoding: RemoteCurlScript.standardInput(for: request, mode: mode, memoryLimit: nil, options: .init()), as: UTF8.self)
+        let text = String(decoding: RemoteCurlScript.standardInput(for: request, mode: mode, memoryLimit: nil, options: .init(), nonce: "n"), as: UTF8.self)
         #expect(text.split(separator: "\n").first.map(String.init) == line)
     }
 

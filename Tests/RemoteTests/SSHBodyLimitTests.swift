@@ -32,13 +32,17 @@ struct SSHBodyLimitTests {
         try proxy.inject([FaultProxy.Fault(path: "/blob.bin", times: nil, .padBody(extra: padding, announce: announce))])
         let path = agent == .threeTofu ? "\(try SSHAgentTransportTests.executableDirectory()):/usr/bin:/bin" : "/usr/bin:/bin"
         let server = try await SSHServer(environment: ["PATH": path])
+        return Setup(server: server, proxy: proxy, folder: folder, transport: transport(agent, server))
+    }
+
+    /// The transport of `agent` to `server`, with short timeouts.
+    static func transport(_ agent: Agent, _ server: SSHServer) -> any HTTPTransport {
         let target = SSHTarget(
             host: server.host, port: server.port, user: server.user, identity: server.userKeyPath,
             knownHosts: server.knownHostsPath, connectTimeout: 5, idleTimeout: 20)
-        let transport: any HTTPTransport = agent == .curl
+        return agent == .curl
             ? SSHCurlTransport(connection: SSHConnection(target: target))
             : SSHAgentTransport(connection: SSHConnection(target: target), connectTimeout: 5)
-        return Setup(server: server, proxy: proxy, folder: folder, transport: transport)
     }
 
     /// What the server sent for the padded response, once it is done (the client went away).

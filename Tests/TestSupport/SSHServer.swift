@@ -8,7 +8,8 @@ import Darwin
 /// A real OpenSSH server (`/usr/sbin/sshd`) on 127.0.0.1:<free port> with its own ed25519
 /// host key, one authorized ed25519 user key, and a known_hosts file that vouches for it.
 /// Logs in as the user running the tests. `environment` becomes `SetEnv` lines, so a test can
-/// give remote commands another PATH (for instance a `curl` wrapper).
+/// give remote commands another PATH (for instance a `curl` wrapper), or another HOME (whose
+/// `.bashrc` the login shell, bash, then reads for every command sshd starts).
 ///
 /// sshd runs as a daemon (not `-D` under `Process`): it closes every inherited descriptor, which
 /// makes Foundation's `Process` believe it exited and block its monitor thread in `waitpid`
@@ -68,8 +69,9 @@ public final class SSHServer: Sendable {
                 LogLevel VERBOSE
 
                 """
-            for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
-                config += "SetEnv \(name)=\"\(value)\"\n"
+            // One line: sshd takes only the first SetEnv line.
+            if !environment.isEmpty {
+                config += "SetEnv " + environment.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\"\($0.value)\"" }.joined(separator: " ") + "\n"
             }
             let configPath = directory.file("sshd_config")
             try config.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -191,7 +193,7 @@ public final class SSHServer: Sendable {
         for _ in 0..<100 where kill(pid, 0) == 0 { usleep(10_000) }
     }
 
-    static func descendants(of pid: Int32) -> [Int32] {
+    public static func descendants(of pid: Int32) -> [Int32] {
         let output = (try? Shell.run(["pgrep", "-P", String(pid)]))?.stdout ?? ""
         let children = output.split(separator: "\n").compactMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
         return children + children.flatMap { descendants(of: $0) }
