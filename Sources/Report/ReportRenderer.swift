@@ -205,6 +205,15 @@ public enum ReportRenderer {
         if let leaf = evidence.tlsCertificateSHA256.first {
             fields.append(("TLS leaf", markdown ? code("sha256:" + leaf) : "sha256:" + shortHex(leaf)))
         }
+        if let shown = evidence.tlsCertificatesShownNotTrusted?.first {
+            // Whole, so that it can be compared with what `openssl s_client` shows on the same route.
+            fields.append(("TLS shown, not trusted", code("sha256:" + shown.sha256)))
+            if let subject = shown.subject { fields.append(("  its subject", text(subject))) }
+            if let issuer = shown.issuer { fields.append(("  its issuer", text(issuer))) }
+            if shown.notBefore != nil || shown.notAfter != nil {
+                fields.append(("  valid", text("\(shown.notBefore ?? "?") to \(shown.notAfter ?? "?")")))
+            }
+        }
         for key in evidence.rateLimit.keys.sorted() where key.lowercased().hasSuffix("remaining") {
             fields.append(("rate limit remaining", code(evidence.rateLimit[key] ?? "")))
         }
