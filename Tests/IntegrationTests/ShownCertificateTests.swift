@@ -46,7 +46,8 @@ struct ShownCertificateTests {
         for honest in report.vantages where honest.name != "hostile-wifi" {
             #expect(honest.evidence?.tlsCertificatesShownNotTrusted == nil, "\(honest.name)")
         }
-        // Not a byte of HTTP went over the unverified connection: the attacker rewrote nothing.
+        // Not a byte of HTTP went over the unverified connections: the attacker saw no request, rewrote nothing.
+        #expect(mitm.requests().isEmpty, "\(mitm.requests())")
         #expect(mitm.rewrites().isEmpty, "\(mitm.rewrites())")
         try ReportSchema.validate(reportPath: reportPath)
 
