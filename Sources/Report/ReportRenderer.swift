@@ -228,6 +228,9 @@ public enum ReportRenderer {
         let https = evidence.effectiveURL?.hasPrefix("https://") ?? false
         if timings.firstByte > 0 { return "an HTTP answer" + (evidence.remoteIP.map { " from \($0)" } ?? "") }
         if timings.tlsHandshake > 0 { return "a TLS session" + (evidence.remoteIP.map { " with \($0)" } ?? "") + "; no HTTP answer" }
+        if evidence.tlsCertificatesShownNotTrusted?.isEmpty == false {
+            return "a TLS certificate" + (evidence.remoteIP.map { " from \($0)" } ?? "") + " that failed verification; no HTTP request sent"
+        }
         if let address = evidence.remoteIP { return "the address \(address); " + (https ? "no TLS session, no HTTP answer" : "no HTTP answer") }
         if timings.nameLookup > 0 { return "the name's resolution; no address reached" }
         return nil

@@ -113,7 +113,9 @@ struct SetProgressTests {
         defer { terminal.stop() }
         let resolving = try terminal.waitForScreen { screen in
             let block = screen.split(separator: "\n").filter { $0.hasPrefix("  bundle-") }
-            return block.contains { $0.hasPrefix("  bundle-b:1/") && $0.contains("waiting for an answer…") } && block.contains { $0.hasPrefix("  bundle-a:1/") }
+            // Both images' vantages in one block: all answered but the held one of bundle-b.
+            return block.filter { $0.contains("  answered in ") }.count == 5
+                && block.filter { $0.hasPrefix("  bundle-b:1/") && $0.contains("waiting for an answer…") }.count == 1
         }
         let resolvingScreen = try #require(resolving, "the held image was never shown as waited for: \((try? terminal.screen()) ?? "")")
         let short = String(layer.prefix(19)) + "…"
