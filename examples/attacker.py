@@ -30,6 +30,7 @@ e.g. TOFU_MODE; a --set value wins):
   tofu_target_path      swap-url only: the URL path to answer falsely for, e.g. /files/tool.tar.gz.
   tofu_registry         only touch requests to this host:port (empty: any host).
   tofu_log              append one line per rewrite to this file.
+  tofu_requests         append one line per HTTP request the proxy saw (method, host:port, path) to this file.
 
 Only successful (200) answers are rewritten, so the registry's authentication runs as usual.
 """
@@ -53,6 +54,7 @@ OPTION_NAMES = (
     "tofu_target_path",
     "tofu_registry",
     "tofu_log",
+    "tofu_requests",
 )
 MANIFEST_PATH = re.compile(r"^/v2/(?P<repo>.+)/manifests/(?P<ref>[^/]+)$")
 BLOB_PATH = re.compile(r"^/v2/(?P<repo>.+)/blobs/(?P<digest>[^/]+)$")
@@ -71,6 +73,7 @@ class Attacker:
         loader.add_option("tofu_target_path", str, "", "swap-url: the URL path to answer falsely for")
         loader.add_option("tofu_registry", str, "", "only requests to this host:port (empty: any)")
         loader.add_option("tofu_log", str, "", "append one line per rewrite to this file")
+        loader.add_option("tofu_requests", str, "", "append one line per HTTP request seen to this file")
 
     def configure(self, updated):
         mode = self.option("tofu_mode")
@@ -127,6 +130,10 @@ class Attacker:
     # Hooks.
 
     def request(self, flow):
+        seen = self.option("tofu_requests")
+        if seen:
+            with self.lock, open(seen, "a", encoding="utf-8") as log:
+                log.write(f"{flow.request.method} {flow.request.host}:{flow.request.port}{flow.request.path.split('?', 1)[0]}\n")
         kind = self.target(flow)
         tag = self.option("tofu_replacement_tag")
         if kind != "manifest" or self.option("tofu_replacement") or not tag:

@@ -57,11 +57,13 @@ struct BundlePull {
             let count = requests.count
             let entries = list.entries
             Terminal.note("verifying \(count) images from \(imagesFrom), \(concurrency) at a time, on \(setup.vantages.count) vantages")
-            let results = try await BundleCoordinator.run(
-                BundleRequest(images: requests, output: PullRequest.Output(path: output, format: format, journal: journal), concurrency: concurrency)
-            ) { index, result in
-                let digest = (result.decision.agreed?.topDigest).map { " " + $0 } ?? ""
-                Terminal.note("  \(entries[index].text): \(result.decision.verdict.rawValue.uppercased())\(digest)")
+            let results = try await ProgressPrinter.showing(exchanges: common.showsExchanges) { events in
+                var bundle = BundleRequest(images: requests, output: PullRequest.Output(path: output, format: format, journal: journal), concurrency: concurrency)
+                bundle.events = events
+                return try await BundleCoordinator.run(bundle) { index, result in
+                    let digest = (result.decision.agreed?.topDigest).map { " " + $0 } ?? ""
+                    ProgressPrinter.note("  \(entries[index].text): \(result.decision.verdict.rawValue.uppercased())\(digest)")
+                }
             }
             let written = results.allSatisfy { $0.written != nil }
             for result in results { ResultDocument.current?.add(result) }

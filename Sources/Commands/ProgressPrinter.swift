@@ -1,6 +1,7 @@
 import Coordinator
 import Foundation
 import Registry
+import Transport
 
 /// Progress on stderr: the I/O around `ProgressState` and `ProgressView`, which decide every line.
 ///
@@ -22,6 +23,8 @@ final class ProgressPrinter: @unchecked Sendable {
     private let lock = NSLock()
     private var state = ProgressState()
     private var partials: [String: String] = [:]
+    /// Vantages downloading the subject itself (a fetch), by name: their transports count the bytes.
+    private var transfers: [String: TransferProgress] = [:]
     private var shown = 0
     private var timer: DispatchSourceTimer?
     private let clock: @Sendable () -> Double
@@ -42,7 +45,9 @@ final class ProgressPrinter: @unchecked Sendable {
         switch event {
         case .blobStarted(let digest, _, let path): partials[digest] = path
         case .blobFinished(let digest, _): partials[digest] = nil
-        case .writing: partials = [:]
+        case .writing: partials = [:]; transfers = [:]
+        case .vantageDownloading(let name, let progress): transfers[name] = progress
+        case .vantageAnswered(let name, _), .vantageFailed(let name, _): transfers[name] = nil
         default: break
         }
         let steps = state.apply(event, at: clock())
@@ -94,6 +99,11 @@ final class ProgressPrinter: @unchecked Sendable {
             var info = stat()
             if stat(path, &info) == 0 { state.setBytes(Int64(info.st_size), of: digest) }
         }
+        for (name, progress) in transfers {
+            let seen = progress.snapshot
+            if seen.started { state.setReceived(seen.received, expected: seen.expected, of: name) }
+        }
+        state.sample(at: clock())
         switch mode {
         case .terminal:
             drawBlock()
@@ -129,7 +139,18 @@ final class ProgressPrinter: @unchecked Sendable {
             stopExchanges?()
             progress?.finish()
         }
-        return try await body(progress.map { printer -> PullEventSink in { event in printer.handle(event) } })
+        return try await $current.withValue(progress) {
+            try await body(progress.map { printer -> PullEventSink in { event in printer.handle(event) } })
+        }
+    }
+
+    /// The display showing progress in this task, if any (see `note`).
+    @TaskLocal static var current: ProgressPrinter?
+
+    /// A note line (not under -q), above the live block when one is shown, so that the block stays whole.
+    static func note(_ line: String) {
+        if Terminal.quiet { return }
+        if let current { current.log(line) } else { Terminal.note(line) }
     }
 
     /// `-v`: every HTTP exchange of every vantage, as a line, through `printer` when one is showing

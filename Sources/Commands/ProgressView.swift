@@ -12,11 +12,26 @@ struct ProgressState: Equatable {
         case failed(message: String, seconds: Double)
     }
 
+    /// One vantage of a subject being observed; in a set (a bundle, formulae) its name carries
+    /// the subject's label ("alpine/tor").
+    struct Vantage: Equatable {
+        var name: String
+        var state: VantageState
+        /// When its subject's resolution started.
+        var since: Double
+        /// A vantage that downloads the subject itself (a fetch): bytes so far and the length
+        /// announced; nil until its transport has seen a body (never on an SSH vantage).
+        var received: Int64?
+        var expected: Int64?
+        var rate = RecentRate()
+    }
+
     struct Layer: Equatable {
         var digest: String
         var size: Int64
         var bytes: Int64 = 0
         var started: Double
+        var rate = RecentRate()
     }
 
     enum Phase: Equatable {
@@ -28,7 +43,7 @@ struct ProgressState: Equatable {
 
     var phase = Phase.idle
     var resolveStarted: Double = 0
-    var vantages: [(name: String, state: VantageState)] = []
+    var vantages: [Vantage] = []
     var plannedCount = 0
     var plannedBytes: Int64 = 0
     var downloadStarted: Double = 0
@@ -36,30 +51,36 @@ struct ProgressState: Equatable {
     var layers: [Layer] = []
     var finishedCount = 0
     var finishedBytes: Int64 = 0
-
-    static func == (left: ProgressState, right: ProgressState) -> Bool {
-        left.phase == right.phase && left.vantages.map(\.name) == right.vantages.map(\.name)
-            && left.vantages.map(\.state) == right.vantages.map(\.state) && left.layers == right.layers
-            && left.finishedCount == right.finishedCount && left.finishedBytes == right.finishedBytes
-    }
+    /// The downloads' recent rate, all layers together (the ETA's).
+    var overallRate = RecentRate()
 
     /// Applies `event` at time `now`; returns the lines that record a step (printed once, above the
     /// live display on a terminal, as they are in a log).
     mutating func apply(_ event: PullEvent, at now: Double) -> [String] {
         switch event {
         case .resolving(let names):
+            // Another subject of a set while the first still resolves: its vantages join the block.
+            if phase != .resolving {
+                vantages = []
+                resolveStarted = now
+            }
             phase = .resolving
-            resolveStarted = now
-            vantages = names.map { ($0, .waiting) }
+            for name in names {
+                vantages.removeAll { $0.name == name }
+                vantages.append(Vantage(name: name, state: .waiting, since: now))
+            }
             return ["resolving on \(ProgressView.count(names.count, "vantage")): \(names.map(ProgressView.clean).joined(separator: ", "))"]
         case .vantageAnswered(let name, let digest):
-            let seconds = now - resolveStarted
+            let seconds = now - since(name)
             set(name, .answered(digest: digest, seconds: seconds))
             return ["vantage \(ProgressView.clean(name)) answered in \(ProgressView.seconds(seconds)): \(ProgressView.shortDigest(digest))"]
         case .vantageFailed(let name, let message):
-            let seconds = now - resolveStarted
+            let seconds = now - since(name)
             set(name, .failed(message: message, seconds: seconds))
             return ["vantage \(ProgressView.clean(name)) failed after \(ProgressView.seconds(seconds)): \(ProgressView.clean(String(message.prefix(200))))"]
+        case .vantageDownloading:
+            // Its bytes come through `setReceived` as the transport counts them.
+            return []
         case .blobsPlanned(let count, let bytes, let cached):
             phase = .downloading
             plannedCount = count
@@ -67,6 +88,7 @@ struct ProgressState: Equatable {
             finishedCount = cached
             finishedBytes = 0
             downloadStarted = now
+            overallRate = RecentRate()
             return ["downloading \(count - cached) of \(ProgressView.count(count, "layer")) (\(ProgressView.bytes(bytes)) in all, \(cached) already verified in the cache)"]
         case .blobStarted(let digest, let size, _):
             if !layers.contains(where: { $0.digest == digest }) {
@@ -93,16 +115,42 @@ struct ProgressState: Equatable {
         layers[index].bytes = min(max(0, bytes), layers[index].size)
     }
 
+    /// Records how far a vantage downloading the subject itself has come (`expected`: the length
+    /// its response announced).
+    mutating func setReceived(_ received: Int64, expected: Int64?, of name: String) {
+        guard let index = vantages.firstIndex(where: { $0.name == name }), vantages[index].state == .waiting else { return }
+        vantages[index].received = max(0, received)
+        vantages[index].expected = expected
+    }
+
+    /// A reading of every rate at `now` (the display's clock tick, after the byte counts).
+    mutating func sample(at now: Double) {
+        if phase == .downloading { overallRate.sample(doneBytes, at: now) }
+        for index in layers.indices { layers[index].rate.sample(layers[index].bytes, at: now) }
+        for index in vantages.indices {
+            if let received = vantages[index].received { vantages[index].rate.sample(received, at: now) }
+        }
+    }
+
+    private func since(_ name: String) -> Double {
+        vantages.first { $0.name == name }?.since ?? resolveStarted
+    }
+
     private mutating func set(_ name: String, _ state: VantageState) {
         if let index = vantages.firstIndex(where: { $0.name == name }) {
             vantages[index].state = state
         } else {
-            vantages.append((name, state))
+            vantages.append(Vantage(name: name, state: state, since: resolveStarted))
         }
     }
 
     /// Bytes verified or on disk so far.
     var doneBytes: Int64 { finishedBytes + layers.reduce(0) { $0 + $1.bytes } }
+
+    /// The downloads' rate: the recent one, or the average since they began before there is one.
+    func downloadRate(now: Double) -> Double {
+        overallRate.rate(or: Double(doneBytes) / max(0.001, now - downloadStarted))
+    }
 }
 
 /// The display's decisions: from a `ProgressState` to lines. No I/O, no clock.
@@ -110,28 +158,46 @@ enum ProgressView {
     /// Layers in flight shown one per line; more are counted on one line (the block stays short).
     static let maximumLayerLines = 8
 
+    /// Vantages shown one per line while they resolve; in a larger set the answered ones are counted.
+    static let maximumVantageLines = 12
+
     /// The block redrawn in place on a terminal: the vantages while they resolve (the one still
-    /// waited for says so), then one line per layer in flight and the overall line with the ETA.
-    /// Every line fits in `width` columns.
+    /// waited for says so; one downloading the subject itself shows its bytes, rate and ETA),
+    /// then one line per layer in flight and the overall line with the ETA. Every line fits in
+    /// `width` columns.
     static func live(_ state: ProgressState, width: Int, now: Double) -> [String] {
         var lines: [String] = []
         switch state.phase {
         case .idle, .writing:
             return []
         case .resolving:
-            let nameWidth = state.vantages.map { clean($0.name).count }.max() ?? 0
-            for (name, vantageState) in state.vantages {
-                let label = "  " + clean(name).padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
-                switch vantageState {
-                case .waiting: lines.append(label + "waiting for an answer… \(seconds(now - state.resolveStarted))")
+            var shown = state.vantages
+            var answered = 0
+            if shown.count > maximumVantageLines {
+                // Those still waited for first; the answered ones are on the step lines above.
+                let open = shown.filter { $0.state == .waiting }
+                let closed = shown.filter { $0.state != .waiting }
+                shown = Array((open + closed).prefix(maximumVantageLines - 1))
+                answered = state.vantages.count - shown.count
+            }
+            let nameWidth = shown.map { clean($0.name).count }.max() ?? 0
+            for vantage in shown {
+                let label = "  " + clean(vantage.name).padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "  "
+                switch vantage.state {
+                case .waiting:
+                    if let received = vantage.received {
+                        lines.append(label + "downloading " + transfer(received, of: vantage.expected, rate: vantageRate(vantage, now: now), separator: "  "))
+                    } else {
+                        lines.append(label + "waiting for an answer… \(seconds(now - vantage.since))")
+                    }
                 case .answered(let digest, let taken): lines.append(label + "answered in \(seconds(taken))  \(shortDigest(digest))")
                 case .failed(let message, let taken): lines.append(label + "failed after \(seconds(taken)): \(clean(message))")
                 }
             }
+            if answered > 0 { lines.append("  … and \(answered) more answered") }
         case .downloading:
-            let elapsed = max(0.001, now - state.downloadStarted)
             for layer in state.layers.prefix(maximumLayerLines) {
-                let rate = Double(layer.bytes) / max(0.001, now - layer.started)
+                let rate = layer.rate.rate(or: Double(layer.bytes) / max(0.001, now - layer.started))
                 lines.append(
                     "  \(shortDigest(layer.digest))  \(bytes(layer.bytes)) / \(bytes(layer.size))  \(percent(layer.bytes, of: layer.size))  \(bytes(Int64(rate)))/s")
             }
@@ -139,7 +205,7 @@ enum ProgressView {
                 lines.append("  … and \(count(state.layers.count - maximumLayerLines, "more layer")) in flight")
             }
             let done = state.doneBytes
-            let rate = Double(done) / elapsed
+            let rate = state.downloadRate(now: now)
             var overall = "\(state.finishedCount)/\(state.plannedCount) layers  \(bytes(done)) / \(bytes(state.plannedBytes))  "
                 + "\(percent(done, of: state.plannedBytes))  \(bytes(Int64(rate)))/s"
             if let eta = eta(remaining: state.plannedBytes - done, rate: rate) { overall += "  ETA \(eta)" }
@@ -148,22 +214,28 @@ enum ProgressView {
         return lines.map { fit($0, width: width) }
     }
 
-    /// A step-by-step log's periodic lines (stderr not a terminal): the vantages still waited for,
-    /// and each layer in flight with its share and rate.
+    /// A step-by-step log's periodic lines (stderr not a terminal): the vantages still waited for
+    /// (each one downloading the subject itself with its share), and each layer in flight with
+    /// its share and rate.
     static func periodic(_ state: ProgressState, now: Double) -> [String] {
         switch state.phase {
         case .idle, .writing:
             return []
         case .resolving:
-            let waiting = state.vantages.filter { $0.state == .waiting }.map { clean($0.name) }
-            guard !waiting.isEmpty else { return [] }
-            return ["waiting for \(waiting.joined(separator: ", ")) (\(seconds(now - state.resolveStarted)))"]
+            let open = state.vantages.filter { $0.state == .waiting }
+            var lines = open.compactMap { vantage in
+                vantage.received.map { "vantage \(clean(vantage.name)) " + transfer($0, of: vantage.expected, rate: vantageRate(vantage, now: now), separator: " ") }
+            }
+            let waiting = open.filter { $0.received == nil }.map { clean($0.name) }
+            if !waiting.isEmpty {
+                lines.append("waiting for \(waiting.joined(separator: ", ")) (\(seconds(now - (open.map(\.since).min() ?? state.resolveStarted))))")
+            }
+            return lines
         case .downloading:
-            let elapsed = max(0.001, now - state.downloadStarted)
             let done = state.doneBytes
-            let rate = Double(done) / elapsed
+            let rate = state.downloadRate(now: now)
             var lines = state.layers.map { layer in
-                let layerRate = Double(layer.bytes) / max(0.001, now - layer.started)
+                let layerRate = layer.rate.rate(or: Double(layer.bytes) / max(0.001, now - layer.started))
                 return "layer \(shortDigest(layer.digest)) \(percent(layer.bytes, of: layer.size)) \(bytes(layer.bytes)) / \(bytes(layer.size)) \(bytes(Int64(layerRate)))/s"
             }
             var overall = "\(state.finishedCount)/\(state.plannedCount) layers \(bytes(done)) / \(bytes(state.plannedBytes)) \(percent(done, of: state.plannedBytes))"
@@ -171,6 +243,19 @@ enum ProgressView {
             lines.append(overall)
             return lines
         }
+    }
+
+    /// A vantage's download rate: the recent one, or its average so far.
+    static func vantageRate(_ vantage: ProgressState.Vantage, now: Double) -> Double {
+        vantage.rate.rate(or: Double(vantage.received ?? 0) / max(0.001, now - vantage.since))
+    }
+
+    /// `12.3 MB / 50.0 MB  24%  5.1 MB/s  ETA 0:07`, or `12.3 MB  5.1 MB/s` when no length was announced.
+    static func transfer(_ received: Int64, of expected: Int64?, rate: Double, separator: String) -> String {
+        guard let expected, expected > 0 else { return [bytes(received), "\(bytes(Int64(rate)))/s"].joined(separator: separator) }
+        var parts = ["\(bytes(received)) / \(bytes(expected))", percent(received, of: expected), "\(bytes(Int64(rate)))/s"]
+        if let eta = eta(remaining: expected - received, rate: rate) { parts.append("ETA \(eta)") }
+        return parts.joined(separator: separator)
     }
 
     /// The bytes that redraw a block of `previous` lines in place with `lines`: back to the block's

@@ -3,6 +3,7 @@ import Artifacts
 import Configuration
 import Coordinator
 import Foundation
+import Report
 
 /// `--json`: ONE document on stdout for every outcome of pull, resolve, fetch, bottle and bundles
 /// (exit 0, 1, 2 or 3), described by schemas/result-v1.schema.json. The command records what it
@@ -32,6 +33,8 @@ final class ResultDocument: @unchecked Sendable {
         var route: String
         var failure: VantageFailure?
         var seconds: Double
+        /// The chain a failed TLS verification was shown (shown, not trusted), as the report has it.
+        var shownNotTrusted: [AgreementReport.Evidence.UntrustedCertificate]? = nil
     }
 
     /// Records one verified subject (an image, a file, a bottle): its verdict, reason and every
@@ -43,11 +46,13 @@ final class ResultDocument: @unchecked Sendable {
                 if let value = comparison.values[vantage.name] { observed[comparison.item] = value }
             }
             let status = vantage.failure.map { $0.isTampering ? "refused" : "error" } ?? "ok"
-            return [
+            var entry: [String: Any] = [
                 "name": vantage.name, "kind": vantage.kind, "route": vantage.route, "status": status,
                 "error": vantage.failure.map { $0.message as Any } ?? NSNull(),
                 "seconds": (vantage.seconds * 1000).rounded() / 1000, "observed": observed,
             ]
+            if let shown = vantage.shownNotTrusted, !shown.isEmpty { entry["tlsCertificatesShownNotTrusted"] = Self.jsonObject(shown) }
+            return entry
         }
         var subject: [String: Any] = [
             "kind": kind, "reference": reference, "verdict": decision.verdict.rawValue, "reason": decision.reason,
@@ -55,6 +60,12 @@ final class ResultDocument: @unchecked Sendable {
         ]
         if let platform { subject["platform"] = platform }
         lock.withLock { subjects.append(subject) }
+    }
+
+    /// `value` as JSONSerialization objects (nil values left out, as the report leaves them out).
+    static func jsonObject<T: Encodable>(_ value: T) -> Any {
+        guard let data = try? JSONEncoder().encode(value), let object = try? JSONSerialization.jsonObject(with: data) else { return NSNull() }
+        return object
     }
 
     /// Records an output put in place (taken back again if the run then fails: see `rendered`).
@@ -140,7 +151,9 @@ extension ResultCommand {
 
 extension ResultDocument.Vantage {
     init<Subject, Payload>(_ run: SubjectRun<Subject, Payload>) {
-        self.init(name: run.spec.name, kind: run.spec.kind.rawValue, route: run.route, failure: run.failure, seconds: run.seconds)
+        self.init(
+            name: run.spec.name, kind: run.spec.kind.rawValue, route: run.route, failure: run.failure, seconds: run.seconds,
+            shownNotTrusted: run.evidence?.tlsCertificatesShownNotTrusted)
     }
 }
 

@@ -9,6 +9,8 @@ public struct BundleRequest: Sendable {
     public var output: PullRequest.Output
     /// Images verified (and later downloaded) at once.
     public var concurrency: Int
+    /// Progress of the whole set: each image's vantages named after it, one download plan for all.
+    public var events: PullEventSink?
 
     public init(images: [PullRequest], output: PullRequest.Output, concurrency: Int = 3) {
         self.images = images

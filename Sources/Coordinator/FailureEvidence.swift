@@ -14,7 +14,12 @@ enum FailureEvidence {
         case let error as CoordinatorError: return error.evidence
         default: seen = nil
         }
-        guard let seen, seen.remoteIP != nil || seen.effectiveURL != nil || !seen.certificateSHA256.isEmpty || seen.sshHostKey != nil else { return nil }
+        guard let seen, seen.remoteIP != nil || seen.effectiveURL != nil || !seen.certificateSHA256.isEmpty || seen.sshHostKey != nil || seen.untrustedCertificates != nil else { return nil }
         return ReportBuilder.evidence(seen, chain: seen.effectiveURL.map { [$0] } ?? [])
+    }
+
+    /// A certificate shown on a failed TLS verification, as the report records it.
+    static func untrusted(_ shown: ShownCertificate) -> AgreementReport.Evidence.UntrustedCertificate {
+        .init(sha256: shown.sha256, subject: shown.subject, issuer: shown.issuer, notBefore: shown.notBefore, notAfter: shown.notAfter)
     }
 }

@@ -39,9 +39,13 @@ public enum FetchCoordinator {
 
         func observe(through vantage: VantageClient) async throws -> VantageAnswer<ObservedFile, Never> {
             let download: Download
+            let progress = TransferProgress()
+            request.events?(.vantageDownloading(name: vantage.spec.name, progress: progress))
             do {
-                download = try await FetchCoordinator.download(
-                    request.url, with: vantage.client, keepingIn: vantage.spec.name == keeper ? store : nil, maximumSize: request.maximumSize)
+                download = try await TransferProgress.$current.withValue(progress) {
+                    try await FetchCoordinator.download(
+                        request.url, with: vantage.client, keepingIn: vantage.spec.name == keeper ? store : nil, maximumSize: request.maximumSize)
+                }
             } catch let error as RegistryError where error.kind == .tooLarge {
                 throw RegistryError(.tooLarge, "\(error.message); if the file really is larger, raise --max-size (now \(request.maximumSize) bytes)")
             }

@@ -15,14 +15,18 @@ enum IndexBundle {
             resolveOnly.output = nil
             return resolveOnly
         }
-        let outcomes = try await pipeline.runEach(images.map { (IndexObserver($0), IndexDelivery($0, events: nil)) }, width: request.concurrency) {
-            index, verification, delivered in
+        let outcomes = try await pipeline.runEach(
+            images.map { (IndexObserver($0), IndexDelivery($0, events: nil)) }, width: request.concurrency,
+            labels: BundleCoordinator.progressLabels(images.map(\.reference))
+        ) { index, verification, delivered in
             verified?(index, PullResult(request: images[index], verification, delivered: delivered))
         }
         var results = zip(images, outcomes).map { image, outcome in PullResult(request: image, outcome.verification, delivered: outcome.delivered) }
         guard results.allSatisfy({ $0.decision.verdict == .agree }), let first = images.first else { return results }
 
         let store = ContentStore(root: first.storeRoot)
+        let resolutions = outcomes.compactMap { $0.verification.sources.first?.payload }
+        let events = BundleCoordinator.planOnce(resolutions.flatMap(\.layers), store: store, events: request.events)
         var toWrite: [IndexToWrite] = []
         for (index, outcome) in outcomes.enumerated() {
             let image = images[index]
@@ -32,7 +36,7 @@ enum IndexBundle {
             do {
                 let stored = try await IndexDelivery.store(
                     resolution, sources: outcome.verification.sources.map { ($0.name, $0.client) }, store: store, concurrency: image.blobConcurrency,
-                    events: nil)
+                    events: events)
                 results[index].record(stored.statistics)
                 toWrite.append(stored.image)
             } catch {
@@ -42,6 +46,7 @@ enum IndexBundle {
         }
         let bundle = toWrite
         let output = request.output
+        request.events?(.writing(path: output.path, format: output.format.rawValue))
         let written: [WriteResult]
         do {
             written = try await BlockingIO.run {

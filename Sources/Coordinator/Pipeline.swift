@@ -149,12 +149,13 @@ struct Pipeline: Sendable {
         return Verification(runs: runs, policy: policy, usesPlainHTTP: observer.usesPlainHTTP, history: observer.history(for: runs), vantages: vantages)
     }
 
-    /// One subject through the whole pipeline: verified, then (on agreement, with a delivery) delivered.
+    /// One subject through the whole pipeline: verified, then (on agreement, with a delivery)
+    /// delivered. Progress names each vantage after `label` (see `verify`).
     func run<Observer: SubjectObserver, Delivery: SubjectDelivery>(
-        _ observer: Observer, delivery: Delivery?
+        _ observer: Observer, delivery: Delivery?, label: String = ""
     ) async throws -> (verification: Verification<Observer.Subject, Observer.Payload>, delivered: Delivery.Delivered?)
     where Delivery.Subject == Observer.Subject, Delivery.Payload == Observer.Payload {
-        var verification = await verify(observer)
+        var verification = await verify(observer, label: label)
         guard verification.decision.verdict == .agree, let delivery else { return (verification, nil) }
         let delivered = try await delivery.deliver(&verification)
         return (verification, delivered)
@@ -164,14 +165,15 @@ struct Pipeline: Sendable {
     /// pipeline, at most `width` at once; results in the order given. `finished` hears of each
     /// as it ends (its index).
     func runEach<Observer: SubjectObserver, Delivery: SubjectDelivery>(
-        _ subjects: [(observer: Observer, delivery: Delivery?)], width: Int,
+        _ subjects: [(observer: Observer, delivery: Delivery?)], width: Int, labels: [String]? = nil,
         finished: (@Sendable (Int, Verification<Observer.Subject, Observer.Payload>, Delivery.Delivered?) -> Void)? = nil
     ) async throws -> [(verification: Verification<Observer.Subject, Observer.Payload>, delivered: Delivery.Delivered?)]
     where Delivery.Subject == Observer.Subject, Delivery.Payload == Observer.Payload {
-        // Each subject's own progress would interleave: the set reports per subject instead.
-        let quiet = Pipeline(vantages: vantages, timeout: timeout, policy: policy)
+        // Each subject's own progress would interleave: with `labels`, each vantage is named
+        // after its subject; without, the set reports per subject instead.
+        let pipeline = labels == nil ? Pipeline(vantages: vantages, timeout: timeout, policy: policy) : self
         return try await BoundedWindow.map(subjects, width: width) { index, subject in
-            let outcome = try await quiet.run(subject.observer, delivery: subject.delivery)
+            let outcome = try await pipeline.run(subject.observer, delivery: subject.delivery, label: labels.map { $0[index] + "/" } ?? "")
             finished?(index, outcome.verification, outcome.delivered)
             return outcome
         }

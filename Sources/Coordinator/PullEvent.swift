@@ -1,8 +1,12 @@
+import Transport
+
 /// Progress of a pull, for whoever wants to show it (the CLI on a terminal).
 public enum PullEvent: Sendable {
     case resolving(vantages: [String])
     case vantageAnswered(name: String, digest: String)
     case vantageFailed(name: String, message: String)
+    /// The vantage downloads the subject itself (a fetch); its transport counts the bytes into `progress`.
+    case vantageDownloading(name: String, progress: TransferProgress)
     case blobsPlanned(count: Int, bytes: Int64, cached: Int)
     /// A download into `partialPath` began; its size on disk is the progress.
     case blobStarted(digest: String, size: Int64, partialPath: String)

@@ -86,7 +86,7 @@ public enum ReportBuilder {
     /// How a vantage's answer reached it: the transport's view of the last hop (including an SSH
     /// vantage's host key) and every URL the request went through.
     static func evidence(_ seen: TransportEvidence, chain: [String], dockerContentDigest: String? = nil) -> AgreementReport.Evidence {
-        AgreementReport.Evidence(
+        var evidence = AgreementReport.Evidence(
             remoteIP: seen.remoteIP, effectiveURL: (seen.effectiveURL ?? chain.last).map(RegistryClient.redact),
             urlChain: chain.map(RegistryClient.redact), tlsCertificateSHA256: seen.certificateSHA256,
             httpVersion: seen.httpVersion, dockerContentDigest: dockerContentDigest,
@@ -94,6 +94,8 @@ public enum ReportBuilder {
                 nameLookup: seen.timings.nameLookup, connect: seen.timings.connect, tlsHandshake: seen.timings.tlsHandshake,
                 firstByte: seen.timings.firstByte, total: seen.timings.total),
             rateLimit: seen.rateLimit, sshHostKey: seen.sshHostKey)
+        evidence.tlsCertificatesShownNotTrusted = seen.untrustedCertificates.map { $0.map(FailureEvidence.untrusted) }
+        return evidence
     }
 
     /// How a manifest or index reached a vantage.

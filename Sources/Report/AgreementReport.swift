@@ -170,6 +170,27 @@ public struct AgreementReport: Codable, Sendable, Equatable {
         public var rateLimit: [String: String]
         /// SSH vantages: the remote host's key fingerprint ("SHA256:…"), as checked against known_hosts.
         public var sshHostKey: String?
+        /// A vantage whose TLS verification failed: the chain its route showed (leaf first),
+        /// recorded over a connection that sent nothing. Shown, not trusted; absent otherwise.
+        public var tlsCertificatesShownNotTrusted: [UntrustedCertificate]?
+
+        /// One certificate a route showed when it failed verification.
+        public struct UntrustedCertificate: Codable, Sendable, Equatable {
+            /// SHA-256 of the DER certificate, bare lowercase hex.
+            public var sha256: String
+            public var subject: String?
+            public var issuer: String?
+            /// Validity as the certificate states it (ISO 8601 UTC).
+            public var notBefore: String?
+            public var notAfter: String?
+            public init(sha256: String, subject: String?, issuer: String?, notBefore: String?, notAfter: String?) {
+                self.sha256 = sha256
+                self.subject = subject
+                self.issuer = issuer
+                self.notBefore = notBefore
+                self.notAfter = notAfter
+            }
+        }
 
         public struct Timings: Codable, Sendable, Equatable {
             public var nameLookup: Double

@@ -74,6 +74,12 @@ public enum ReportHTML {
                     out += "<dt>TLS certificates (SHA-256, leaf first)</dt><dd>"
                         + evidence.tlsCertificateSHA256.map { "<code>\(escape($0))</code>" }.joined(separator: "<br>") + "</dd>\n"
                 }
+                for shown in evidence.tlsCertificatesShownNotTrusted ?? [] {
+                    out += "<dt>TLS certificate shown, not trusted</dt><dd class=\"failed\"><code>\(escape(shown.sha256))</code>"
+                        + [shown.subject.map { "subject " + escape($0) }, shown.issuer.map { "issuer " + escape($0) },
+                           shown.notAfter.map { "valid " + escape(shown.notBefore ?? "?") + " to " + escape($0) }]
+                        .compactMap { $0 }.map { "<br>" + $0 }.joined() + "</dd>\n"
+                }
                 if let digest = evidence.dockerContentDigest { out += "<dt>Docker-Content-Digest</dt><dd><code>\(escape(digest))</code></dd>\n" }
                 let timings = evidence.timings
                 out += "<dt>Timings (s)</dt><dd>DNS \(format(timings.nameLookup)), connect \(format(timings.connect)), TLS \(format(timings.tlsHandshake)), first byte \(format(timings.firstByte)), total \(format(timings.total))</dd>\n"

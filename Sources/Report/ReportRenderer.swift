@@ -205,6 +205,15 @@ public enum ReportRenderer {
         if let leaf = evidence.tlsCertificateSHA256.first {
             fields.append(("TLS leaf", markdown ? code("sha256:" + leaf) : "sha256:" + shortHex(leaf)))
         }
+        if let shown = evidence.tlsCertificatesShownNotTrusted?.first {
+            // Whole, so that it can be compared with what `openssl s_client` shows on the same route.
+            fields.append(("TLS shown, not trusted", code("sha256:" + shown.sha256)))
+            if let subject = shown.subject { fields.append(("  its subject", text(subject))) }
+            if let issuer = shown.issuer { fields.append(("  its issuer", text(issuer))) }
+            if shown.notBefore != nil || shown.notAfter != nil {
+                fields.append(("  valid", text("\(shown.notBefore ?? "?") to \(shown.notAfter ?? "?")")))
+            }
+        }
         for key in evidence.rateLimit.keys.sorted() where key.lowercased().hasSuffix("remaining") {
             fields.append(("rate limit remaining", code(evidence.rateLimit[key] ?? "")))
         }
@@ -219,6 +228,9 @@ public enum ReportRenderer {
         let https = evidence.effectiveURL?.hasPrefix("https://") ?? false
         if timings.firstByte > 0 { return "an HTTP answer" + (evidence.remoteIP.map { " from \($0)" } ?? "") }
         if timings.tlsHandshake > 0 { return "a TLS session" + (evidence.remoteIP.map { " with \($0)" } ?? "") + "; no HTTP answer" }
+        if evidence.tlsCertificatesShownNotTrusted?.isEmpty == false {
+            return "a TLS certificate" + (evidence.remoteIP.map { " from \($0)" } ?? "") + " that failed verification; no HTTP request sent"
+        }
         if let address = evidence.remoteIP { return "the address \(address); " + (https ? "no TLS session, no HTTP answer" : "no HTTP answer") }
         if timings.nameLookup > 0 { return "the name's resolution; no address reached" }
         return nil

@@ -6,23 +6,24 @@ import Foundation
 enum CertificateFingerprints {
     /// Leaf first; empty when the transfer did no TLS handshake.
     static func read(from handle: UnsafeMutableRawPointer) -> [String] {
+        fields(from: handle).compactMap { fields in
+            fields.first { $0.hasPrefix("Cert:") }.flatMap { der(fromPEM: String($0.dropFirst("Cert:".count))) }.map(sha256Hex)
+        }
+    }
+
+    /// Each certificate of the last handshake's chain as libcurl's `Name:value` fields, leaf first.
+    static func fields(from handle: UnsafeMutableRawPointer) -> [[String]] {
         var info: UnsafeMutablePointer<curl_certinfo>?
         guard tofu_getinfo_certinfo(handle, &info) == CURLE_OK, let info else { return [] }
-        var fingerprints: [String] = []
-        for index in 0..<tofu_certinfo_count(info) {
+        return (0..<tofu_certinfo_count(info)).map { index in
+            var fields: [String] = []
             var node = tofu_certinfo_fields(info, index)
             while let current = node {
-                if let data = current.pointee.data {
-                    let field = String(cString: data)
-                    if field.hasPrefix("Cert:"), let der = der(fromPEM: String(field.dropFirst("Cert:".count))) {
-                        fingerprints.append(sha256Hex(der))
-                        break
-                    }
-                }
+                if let data = current.pointee.data { fields.append(String(cString: data)) }
                 node = UnsafePointer(current.pointee.next)
             }
+            return fields
         }
-        return fingerprints
     }
 
     /// The DER bytes inside a PEM `CERTIFICATE` block.

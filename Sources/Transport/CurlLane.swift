@@ -45,20 +45,21 @@ final class CurlLane: @unchecked Sendable {
         _ request: HTTPRequest,
         into destination: BodyDestination,
         settings: CurlSettings,
-        cancellation: CancellationFlag
+        cancellation: CancellationFlag,
+        progress: TransferProgress? = nil
     ) -> Result<HTTPResponse, any Error> {
         dispatchPrecondition(condition: .onQueue(queue))
         let shownURL = URLRedaction.removingUserInfo(request.url)
         var lists = OptionLists()
         defer { lists.free() }
-        var context = CurlTransferContext(handle: handle, sockets: sockets, request: request, destination: destination, cancellation: cancellation)
+        var context = CurlTransferContext(handle: handle, sockets: sockets, request: request, destination: destination, cancellation: cancellation, progress: progress)
         var failedOption = configure(request, destination: destination, settings: settings, context: context, lists: &lists)
         if failedOption != nil {
             // A handle in a state libcurl does not reset (one whose transfer failed before it ended
             // properly keeps its receive buffer, and BUFFERSIZE is then refused): start afresh.
             renewHandle()
             lists.free()
-            context = CurlTransferContext(handle: handle, sockets: sockets, request: request, destination: destination, cancellation: cancellation)
+            context = CurlTransferContext(handle: handle, sockets: sockets, request: request, destination: destination, cancellation: cancellation, progress: progress)
             failedOption = configure(request, destination: destination, settings: settings, context: context, lists: &lists)
         }
         if let failedOption {
@@ -212,7 +213,13 @@ final class CurlLane: @unchecked Sendable {
                 proxyConnectStatus: longInfo(CURLINFO_HTTP_CONNECTCODE) ?? 0,
                 callbackFailure: context.failure ?? memoryCapFailure(code, destination)
             ))
-            error.evidence = collectEvidence(headers: context.headers)
+            var evidence = collectEvidence(headers: context.headers)
+            if code == CURLE_PEER_FAILED_VERIFICATION, let url = stringInfo(CURLINFO_EFFECTIVE_URL) {
+                // What the route showed, recorded over a connection of its own that sends nothing.
+                let shown = UntrustedCertificates.record(url: url, address: evidence.remoteIP, settings: settings, cancellation: cancellation)
+                evidence.untrustedCertificates = shown.isEmpty ? nil : shown
+            }
+            error.evidence = evidence
             return .failure(error)
         }
         context.finish()

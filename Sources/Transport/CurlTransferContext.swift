@@ -29,10 +29,14 @@ final class CurlTransferContext {
     private var lowWater = 1
     private(set) var failure: Failure?
 
+    /// Counts a 2xx body's bytes for a progress display (`TransferProgress.current` of the caller).
+    private let progress: TransferProgress?
+
     init(
         handle: UnsafeMutableRawPointer, sockets: UnsafePointer<tofu_socket_set>, request: HTTPRequest, destination: BodyDestination,
-        cancellation: CancellationFlag
+        cancellation: CancellationFlag, progress: TransferProgress? = nil
     ) {
+        self.progress = progress
         self.handle = handle
         self.sockets = sockets
         self.cancellation = cancellation
@@ -104,8 +108,10 @@ final class CurlTransferContext {
                 lowWaterPlan = ReceiveLowWater.applies(
                     isHTTP1: isHTTP1, contentLength: headers["content-length"], transferEncoding: headers["transfer-encoding"]
                 ).map(ReceiveLowWater.init(announcedLength:))
+                if (200..<300).contains(status) { progress?.begin(expected: announced) }
             }
             try sink.take(bytes, status: bodyStatus ?? 0)
+            if let progress, (200..<300).contains(bodyStatus ?? 0) { progress.add(bytes.count) }
         } catch {
             failure = error
             return false

@@ -35,11 +35,12 @@ public final class CurlTransport: HTTPTransport, Sendable {
         }
         let settings = self.settings
         let cancellation = CancellationFlag()
+        let progress = TransferProgress.current
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<HTTPResponse, any Error>, Never>) in
                 lane.queue.async {
                     continuation.resume(returning: lane.perform(
-                        request, into: destination, settings: settings, cancellation: cancellation))
+                        request, into: destination, settings: settings, cancellation: cancellation, progress: progress))
                 }
             }
         } onCancel: {

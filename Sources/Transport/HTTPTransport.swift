@@ -124,6 +124,9 @@ public struct TransportEvidence: Sendable, Equatable, Codable {
     public var rateLimit: [String: String]
     /// For an SSH vantage: the remote host's key fingerprint ("SHA256:…"), checked against known_hosts.
     public var sshHostKey: String?
+    /// After a TLS verification failure: the chain the route showed, recorded over a connection
+    /// that sent nothing (`UntrustedCertificates`). Shown, not trusted; nil when none was recorded.
+    public var untrustedCertificates: [ShownCertificate]?
 
     public struct Timings: Sendable, Equatable, Codable {
         public var nameLookup: Double

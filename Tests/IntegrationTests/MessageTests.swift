@@ -156,7 +156,12 @@ struct MessageTests {
         }
         try ReportSchema.validate(reportPath: reportPath)
         let shown = try lab.run(["report", "show", reportPath], timeout: .seconds(60))
-        #expect(shown.stdout.contains("got as far as  the address 127.0.0.1; no TLS session, no HTTP answer"), "\(shown.stdout)")
+        let reached = shown.stdout.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("got as far as ") }
+        #expect(reached.count == 3 && reached.allSatisfy { $0.hasSuffix(" a TLS certificate from 127.0.0.1 that failed verification; no HTTP request sent") }, "\(shown.stdout)")
+        // Each route keeps the certificate it was shown: the registry's own, from the test CA nobody trusted.
+        for vantage in report.vantages {
+            #expect(vantage.evidence?.tlsCertificatesShownNotTrusted?.first?.sha256 == ca.leafSHA256Fingerprint, "\(vantage.name)")
+        }
     }
 
     @Test func anSSHVantagesTLSFailureReadsAsALocalOne() async throws {

@@ -65,6 +65,8 @@ public final class MitmProxy: Sendable {
     public let caCertPath: String
     /// Where the addon logs its rewrites, one line each.
     public let rewriteLogPath: String
+    /// Where the addon logs every HTTP request it saw (inside TLS too), one line each.
+    public let requestLogPath: String
     public let process: ManagedProcess
     private let directory: TemporaryDirectory
 
@@ -83,8 +85,11 @@ public final class MitmProxy: Sendable {
         try FileManager.default.createDirectory(atPath: confdir, withIntermediateDirectories: true)
         let rewriteLogPath = directory.file("rewrites.log")
         _ = FileManager.default.createFile(atPath: rewriteLogPath, contents: nil)
+        let requestLogPath = directory.file("requests.log")
+        _ = FileManager.default.createFile(atPath: requestLogPath, contents: nil)
         var settings = attack.settings
         settings["tofu_log"] = rewriteLogPath
+        settings["tofu_requests"] = requestLogPath
         settings["confdir"] = confdir
         settings["termlog_verbosity"] = "warn"
         settings["flow_detail"] = "0"
@@ -110,6 +115,7 @@ public final class MitmProxy: Sendable {
                 self.url = "http://127.0.0.1:\(port)"
                 self.caCertPath = caCertPath
                 self.rewriteLogPath = rewriteLogPath
+                self.requestLogPath = requestLogPath
                 self.process = process
                 self.directory = directory
                 return
@@ -125,6 +131,12 @@ public final class MitmProxy: Sendable {
     /// The rewrites the addon made so far, one line each ("swap-manifest GET 127.0.0.1:PORT/v2/... served sha256:... instead of sha256:...").
     public func rewrites() -> [String] {
         let text = (try? String(contentsOfFile: rewriteLogPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    /// Every HTTP request the proxy saw so far ("GET 127.0.0.1:PORT/v2/..."), TLS-intercepted ones included.
+    public func requests() -> [String] {
+        let text = (try? String(contentsOfFile: requestLogPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").map(String.init)
     }
 
