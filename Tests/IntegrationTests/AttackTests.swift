@@ -191,6 +191,7 @@ struct AttackTests {
             min_agreeing = 3
             max_unavailable = 0
             blob_verification = "every-vantage"
+            require_route_kinds = []
             allow_insecure_registries = true
 
             """.write(toFile: policy, atomically: true, encoding: .utf8)
