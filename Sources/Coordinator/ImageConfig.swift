@@ -30,18 +30,24 @@ enum ImageConfig {
     /// that sends others is passed over, as for a layer (its bytes are never used).
     static func fetch(_ config: Descriptor, of reference: ImageReference, from sources: [(name: String, client: RegistryClient)]) async throws -> RegistryClient.SmallBlob {
         var failures: [String] = []
-        var kind = CoordinatorError.Kind.notMet
+        var kinds: [CoordinatorError.Kind] = []
         for source in sources {
             do {
                 let blob = try await source.client.fetchSmallBlob(registry: reference.registry, repository: reference.repository, descriptor: config)
                 let hex = config.digest.algorithm == .sha256 ? blob.sha256 : DigestHasher.digest(of: blob.bytes, algorithm: config.digest.algorithm)
                 if hex == config.digest.encoded, Int64(blob.bytes.count) == config.size { return blob }
-                kind = .tampering
+                kinds.append(.tampering)
                 failures.append("\(source.name) sent \(blob.bytes.count) bytes that hash to \(config.digest.algorithm.rawValue):\(hex)")
             } catch {
-                failures.append("\(source.name): \(CoordinatorError(error).message)")
+                let failure = CoordinatorError(error)
+                kinds.append(failure.kind)
+                failures.append("\(source.name): \(failure.message)")
             }
         }
+        // Wrong bytes are tampering (exit 1); a request that cannot work anywhere (a refused
+        // redirect or login) is bad input (exit 2); anything else, not met (exit 3).
+        let kind: CoordinatorError.Kind =
+            kinds.contains(.tampering) ? .tampering : !kinds.isEmpty && kinds.allSatisfy { $0 == .badInput } ? .badInput : .notMet
         throw CoordinatorError(kind, "the config blob \(config.digest) of \(reference) could not be fetched from an agreeing vantage (\(failures.joined(separator: "; ")))")
     }
 }
