@@ -60,6 +60,32 @@ struct EarlyLayersTests {
         #expect(try archiveBlobsMatchTheirNames(output) == [])
     }
 
+    /// `--all-platforms`: each vantage resolves the index and every entry's manifest, and no
+    /// config; every blob the index reaches (each platform's and attestation's config, every
+    /// layer) is asked of the registry once for the whole run.
+    @Test func everyBlobOfAWholeIndexIsFetchedOnce() async throws {
+        let lab = try await Lab([.plainHTTP, .accessLog])
+        let layout = try lab.makeImage(layers: [30_000, 5_000], platforms: .multi, seed: 35)
+        try #require(layout.isIndex && layout.images.count == 2 && layout.attestations.count == 2)
+        _ = try lab.push(layout, Self.repository, tag: "1")
+        let output = lab.home.file("layout")
+        let start = lab.registry.requests().count
+        let pull = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):1", "--all-platforms", "--format", "oci", "--output", output, "--vantages", try lab.vantagesFile()]
+                + lab.registryOptions())
+        #expect(pull.status == 0, "\(pull.stderr)")
+        let requests = Self.requests(lab, since: start)
+        let blobs = requests.filter { $0.contains("/blobs/") }
+        #expect(Set(blobs).count == blobs.count, "a blob was fetched twice: \(requests)")
+        for image in layout.images {
+            #expect(blobs.contains("GET /v2/\(Self.repository)/blobs/\(image.config.digest) 200"), "\(image.platform)'s config: \(requests)")
+        }
+        // The index and its 4 entries' manifests, on each of the 3 vantages.
+        #expect(requests.filter { $0.contains("/manifests/") }.count == 15, "\(requests)")
+        let umoci = try Shell.run(["umoci", "ls", "--layout", output])
+        #expect(umoci.status == 0, "\(umoci.stderr)")
+    }
+
     /// A registry behind a Bearer login (nginx with TLS: a token service at /token, 401 with a
     /// challenge for any request without the token, the rest passed to docker-registry): a whole
     /// pull asks for each vantage's token once, and every later request of the run on that vantage
