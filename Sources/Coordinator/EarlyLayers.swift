@@ -32,15 +32,16 @@ final class EarlyLayers: Sendable {
     /// How long after those answers the verdict must still be out before the downloads start.
     static let grace: Duration = .milliseconds(250)
 
-    private struct Answer {
+    /// One vantage's answer, as the decision sees it.
+    struct Answer {
         var name: String
-        var client: RegistryClient
         var isLocal: Bool
         var observed: ObservedImage
     }
 
     private struct State {
         var answers: [Answer] = []
+        var clients: [String: RegistryClient] = [:]
         var downloads: Task<BlobFetcher.Statistics, Never>?
         /// The grace is over and the downloads began.
         var began = false
@@ -64,10 +65,10 @@ final class EarlyLayers: Sendable {
     func answered(_ vantage: VantageClient, observed: ObservedImage, layers: [Descriptor]) {
         state.withLock { state in
             guard state.downloads == nil, !state.stopping else { return }
-            state.answers.append(Answer(name: vantage.spec.name, client: vantage.client, isLocal: vantage.spec.kind == .local, observed: observed))
-            let agreeing = state.answers.filter { $0.observed == observed }
-            guard agreeing.count >= Self.agreeingAnswers else { return }
-            let sources = (agreeing.filter(\.isLocal) + agreeing.filter { !$0.isLocal }).map { (name: $0.name, client: $0.client) }
+            state.answers.append(Answer(name: vantage.spec.name, isLocal: vantage.spec.kind == .local, observed: observed))
+            state.clients[vantage.spec.name] = vantage.client
+            guard let names = Self.sources(state.answers) else { return }
+            let sources = names.compactMap { name in state.clients[name].map { (name: name, client: $0) } }
             let fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil)
             let ordered = LayerOrder.forWriting(layers)
             state.downloads = Task {
@@ -76,6 +77,16 @@ final class EarlyLayers: Sendable {
                 return await self.download(ordered, fetcher: fetcher)
             }
         }
+    }
+
+    /// *Pure*: the vantages the early downloads come from, once the latest answer makes
+    /// `agreeingAnswers` answers the same (this machine's first, then in the order they
+    /// answered); nil until then.
+    static func sources(_ answers: [Answer]) -> [String]? {
+        guard let latest = answers.last else { return nil }
+        let agreeing = answers.filter { $0.observed == latest.observed }
+        guard agreeing.count >= agreeingAnswers else { return nil }
+        return (agreeing.filter(\.isLocal) + agreeing.filter { !$0.isLocal }).map(\.name)
     }
 
     /// Whether the downloads may begin (the verdict is still out); they have once it says so.
