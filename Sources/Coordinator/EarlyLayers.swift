@@ -53,10 +53,13 @@ final class EarlyLayers: Sendable {
     let reference: ImageReference
 
     /// nil when early downloads cannot help: no output (nothing to download), every vantage hashing
-    /// every blob (the delivery downloads over every route anyway), or too few vantages for two
-    /// answers to come before the last.
+    /// every blob (the delivery downloads over every route anyway), too few vantages for two
+    /// answers to come before the last, or a policy with time rules (its history may refuse the
+    /// agreed digest, and then no layer is to be downloaded at all).
     init?(_ request: PullRequest) {
-        guard request.output != nil, request.policy.blobVerification == .source, request.vantages.count > Self.agreeingAnswers else { return nil }
+        guard request.output != nil, request.policy.blobVerification == .source, !request.policy.timeRules.needHistory,
+            request.vantages.count > Self.agreeingAnswers
+        else { return nil }
         store = ContentStore(root: request.storeRoot)
         reference = request.reference
     }
