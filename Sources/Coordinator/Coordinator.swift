@@ -20,7 +20,7 @@ public enum Coordinator {
         }
         // Layers may start downloading into the store once two vantages agree (`EarlyLayers`);
         // whatever the verdict, none is still downloading when the run returns.
-        let early = EarlyLayers(request)
+        let early = EarlyLayers(request, events: events)
         var delivery = ImageDelivery(request, events: events)
         delivery?.early = early
         let outcome: (verification: Verification<ObservedImage, ImageResolution>, delivered: ImageDelivery.Delivered?)

@@ -51,17 +51,29 @@ final class EarlyLayers: Sendable {
     private let state = Mutex(State())
     let store: ContentStore
     let reference: ImageReference
+    /// Progress of the early downloads (each layer started, its bytes, verified), without the
+    /// plan each one-layer fetch would announce: the delivery announces the whole plan once the
+    /// verdict is in (`announce`).
+    let events: PullEventSink?
 
     /// nil when early downloads cannot help: no output (nothing to download), every vantage hashing
     /// every blob (the delivery downloads over every route anyway), too few vantages for two
     /// answers to come before the last, or a policy with time rules (its history may refuse the
     /// agreed digest, and then no layer is to be downloaded at all).
-    init?(_ request: PullRequest) {
+    init?(_ request: PullRequest, events: PullEventSink? = nil) {
         guard request.output != nil, request.policy.blobVerification == .source, !request.policy.timeRules.needHistory,
             request.vantages.count > Self.agreeingAnswers
         else { return nil }
         store = ContentStore(root: request.storeRoot)
         reference = request.reference
+        self.events = events.map(Self.withoutPlans)
+    }
+
+    static func withoutPlans(_ sink: @escaping PullEventSink) -> PullEventSink {
+        { @Sendable event in
+            if case .blobsPlanned = event { return }
+            sink(event)
+        }
     }
 
     /// A vantage answered: once `agreeingAnswers` answers are the same, the downloads start.
@@ -72,7 +84,7 @@ final class EarlyLayers: Sendable {
             state.clients[vantage.spec.name] = vantage.client
             guard let names = Self.sources(state.answers) else { return }
             let sources = names.compactMap { name in state.clients[name].map { (name: name, client: $0) } }
-            let fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil)
+            let fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: events)
             let ordered = LayerOrder.forWriting(layers)
             state.downloads = Task {
                 try? await Task.sleep(for: Self.grace)
@@ -117,6 +129,15 @@ final class EarlyLayers: Sendable {
     }
 
     private var isStopping: Bool { state.withLock(\.stopping) }
+
+    /// The verdict is agreement: when early downloads began, the progress shows every layer to
+    /// download from now on (the one still running with them), through `sink`.
+    func announce(_ layers: [Descriptor], to sink: PullEventSink?) {
+        guard let sink, state.withLock(\.began) else { return }
+        var seen: Set<Digest> = []
+        let unique = layers.filter { seen.insert($0.digest).inserted }
+        sink(.blobsPlanned(count: unique.count, bytes: unique.reduce(Int64(0)) { $0 + max(0, $1.size) }, cached: 0))
+    }
 
     /// The verdict is agreement: no further early download starts; the one running finishes (a
     /// grace still running ends at once). What the early downloads brought (nil: none began).

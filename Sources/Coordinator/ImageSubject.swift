@@ -82,6 +82,7 @@ struct ImageDelivery: SubjectDelivery {
         guard let primary = verification.sources.first, var resolution = primary.payload else { return Delivered() }
         // The downloads started before the verdict stop starting more; what they committed is
         // found in the store by the fetch below.
+        early?.announce(resolution.manifest.layers, to: events)
         let early = await early?.drain()
         if output != nil {
             resolution = try await ImageConfig.received(resolution, from: verification.sources.map { ($0.name, $0.client) }, store: store)
