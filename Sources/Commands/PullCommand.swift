@@ -3,6 +3,7 @@ import Artifacts
 import Coordinator
 import Foundation
 import OCI
+import Report
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -166,7 +167,7 @@ struct PullCommand: AsyncParsableCommand, ResultCommand {
                         manifestWritten: written.manifestDigestWritten.string, convertedFrom: written.convertedFrom?.string,
                         layersDownloaded: result.layersDownloaded, layersCached: result.layersCached, layersResumed: result.layersResumed,
                         layersStreamed: result.layersStreamed, bytesReceived: result.bytesReceived,
-                        blobRoutes: PullSummary.RouteBytes.list(result.bytesByRoute, order: result.vantages.map(\.spec.name))))
+                        blobRoutes: AgreementReport.RouteBytes.list(result.bytesByRoute, order: result.vantages.map(\.spec.name)) ?? []))
             } else {
                 // An archive's SHA-256 (computed while writing it) lets the far side of an air gap check
                 // the copy; an OCI layout is a directory, with no one hash to compare.
@@ -217,16 +218,8 @@ struct PullSummary: Encodable {
     var layersStreamed: Int
     var bytesReceived: Int64
     /// The bytes each vantage's route carried of the downloaded blobs, in the vantages' order.
-    var blobRoutes: [RouteBytes] = []
-
-    struct RouteBytes: Encodable, Equatable {
-        var vantage: String
-        var bytes: Int64
-
-        static func list(_ bytes: [String: Int64], order: [String]) -> [RouteBytes] {
-            order.compactMap { name in bytes[name].map { RouteBytes(vantage: name, bytes: $0) } }
-        }
-    }
+    /// (The report's `blobRoutes` are the same list.)
+    var blobRoutes: [AgreementReport.RouteBytes] = []
 }
 
 func printJSON<T: Encodable>(_ value: T) throws {

@@ -67,7 +67,9 @@ public enum BundleCoordinator {
         for index in results.indices { results[index].record(statistics[index]) }
 
         var toWrite: [ImageToWrite] = []
-        for resolution in resolutions {
+        for (resolution, outcome) in zip(resolutions, outcomes) {
+            // Under "source" no vantage fetched the config while resolving: it comes once, here.
+            let resolution = try await ImageConfig.received(resolution, from: outcome.verification.sources.map { ($0.name, $0.client) }, store: store)
             try await Coordinator.ingestConfig(resolution, store: store)
             toWrite.append(try Coordinator.imageToWrite(resolution, store: store))
         }

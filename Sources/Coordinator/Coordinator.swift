@@ -18,7 +18,19 @@ public enum Coordinator {
             let outcome = try await pipeline.run(IndexObserver(request), delivery: IndexDelivery(request, events: events))
             return PullResult(request: request, outcome.verification, delivered: outcome.delivered)
         }
-        let outcome = try await pipeline.run(ImageObserver(request), delivery: ImageDelivery(request, events: events))
+        // Layers may start downloading into the store once two vantages agree (`EarlyLayers`);
+        // whatever the verdict, none is still downloading when the run returns.
+        let early = EarlyLayers(request, events: events)
+        var delivery = ImageDelivery(request, events: events)
+        delivery?.early = early
+        let outcome: (verification: Verification<ObservedImage, ImageResolution>, delivered: ImageDelivery.Delivered?)
+        do {
+            outcome = try await pipeline.run(ImageObserver(request, early: early), delivery: delivery)
+        } catch {
+            await early?.stop()
+            throw error
+        }
+        await early?.stop()
         return PullResult(request: request, outcome.verification, delivered: outcome.delivered)
     }
 

@@ -5,25 +5,33 @@ import OCI
 import Registry
 
 /// An image's observer: the vantage resolves the reference (token, manifest or index, the
-/// platform's manifest, the config blob hashed as received).
+/// platform's manifest; under "every-vantage" also the config blob, hashed as received: under
+/// "source" the delivery fetches it once, `ImageConfig`). With `early`, each answer is told to
+/// it, so the layers can start downloading into the store once two vantages agree.
 struct ImageObserver: SubjectObserver {
     let reference: ImageReference
     let platform: Platform
     let usesPlainHTTP: Bool
     let history: TimeRules.History?
+    let fetchesConfig: Bool
+    let early: EarlyLayers?
 
-    init(_ request: PullRequest) {
+    init(_ request: PullRequest, early: EarlyLayers? = nil) {
         reference = request.reference
         platform = request.platform
         usesPlainHTTP = request.usesInsecureRegistry
         history = request.history
+        fetchesConfig = request.policy.blobVerification == .everyVantage
+        self.early = early
     }
 
     func history(for runs: [ImageRun]) -> TimeRules.History? { history }
 
     func observe(through vantage: VantageClient) async throws -> VantageAnswer<ObservedImage, ImageResolution> {
-        let resolution = try await vantage.client.resolve(reference, platform: platform)
-        return VantageAnswer(subject: Self.observed(resolution), payload: resolution, evidence: ReportBuilder.evidence(resolution.top))
+        let resolution = try await vantage.client.resolve(reference, platform: platform, fetchingConfig: fetchesConfig)
+        let observed = Self.observed(resolution)
+        early?.answered(vantage, observed: observed, layers: resolution.manifest.layers)
+        return VantageAnswer(subject: observed, payload: resolution, evidence: ReportBuilder.evidence(resolution.top))
     }
 
     /// What `Agreement` compares of a resolution.
@@ -56,6 +64,8 @@ struct ImageDelivery: SubjectDelivery {
     let everyVantage: Bool
     let blobConcurrency: Int
     let events: PullEventSink?
+    /// Layer downloads started before the verdict (`EarlyLayers`), if any.
+    var early: EarlyLayers?
 
     /// nil when there is nothing to deliver: no output, and the policy needs no layer hashed.
     init?(_ request: PullRequest, events: PullEventSink?) {
@@ -69,7 +79,14 @@ struct ImageDelivery: SubjectDelivery {
     }
 
     func deliver(_ verification: inout Verification<ObservedImage, ImageResolution>) async throws -> Delivered {
-        guard let primary = verification.sources.first, let resolution = primary.payload else { return Delivered() }
+        guard let primary = verification.sources.first, var resolution = primary.payload else { return Delivered() }
+        // The downloads started before the verdict stop starting more; what they committed is
+        // found in the store by the fetch below.
+        early?.announce(resolution.manifest.layers, to: events)
+        let early = await early?.drain()
+        if output != nil {
+            resolution = try await ImageConfig.received(resolution, from: verification.sources.map { ($0.name, $0.client) }, store: store)
+        }
         let stream = try await LayerStream.start(resolution, output: output, store: store)
         var delivered = Delivered()
         do {
@@ -85,6 +102,7 @@ struct ImageDelivery: SubjectDelivery {
             await stream.abandon()
             throw error
         }
+        if let early { delivered.statistics.include(early: early) }
         stream.fetchFinished()
         guard let output else { return delivered }
         guard verification.decision.verdict == .agree else {

@@ -5,14 +5,15 @@ import OCI
 import Registry
 
 /// What one vantage resolved under `--all-platforms`: the index as received and, for each of its
-/// entries (attestation manifests included), the manifest, and the config as received.
+/// entries (attestation manifests included), the manifest, and under "every-vantage" the config
+/// as received (under "source" the delivery fetches each config once, `ImageConfig`).
 public struct IndexResolution: Sendable {
     public struct Entry: Sendable {
         /// The entry as the index gives it (digest, size, platform, annotations).
         public var descriptor: Descriptor
         public var manifest: FetchedManifest
         public var image: ImageManifest
-        public var config: RegistryClient.SmallBlob
+        public var config: RegistryClient.SmallBlob?
     }
 
     public var reference: ImageReference
@@ -27,11 +28,13 @@ public struct IndexResolution: Sendable {
 }
 
 /// The observer of `pull --all-platforms`: the vantage resolves the index and every entry's
-/// manifest (checked against the entry's digest and size) and config (hashed as received).
+/// manifest (checked against the entry's digest and size) and, under "every-vantage", config
+/// (hashed as received).
 struct IndexObserver: SubjectObserver {
     let reference: ImageReference
     let usesPlainHTTP: Bool
     let history: TimeRules.History?
+    let fetchesConfigs: Bool
     /// Entries fetched at once from one vantage.
     static let width = 4
 
@@ -39,12 +42,13 @@ struct IndexObserver: SubjectObserver {
         reference = request.reference
         usesPlainHTTP = request.usesInsecureRegistry
         history = request.history
+        fetchesConfigs = request.policy.blobVerification == .everyVantage
     }
 
     func history(for runs: [SubjectRun<ObservedImage, IndexResolution>]) -> TimeRules.History? { history }
 
     func observe(through vantage: VantageClient) async throws -> VantageAnswer<ObservedImage, IndexResolution> {
-        let client = vantage.client, reference = reference
+        let client = vantage.client, reference = reference, fetchesConfigs = fetchesConfigs
         let top = try await client.fetchManifest(
             registry: reference.registry, repository: reference.repository, reference: reference.manifestReference, expected: reference.digest)
         guard case .index(let index) = top.document else {
@@ -52,13 +56,13 @@ struct IndexObserver: SubjectObserver {
                 .badInput, "\(reference) is a single-platform image (\(top.mediaType)), not an index: there is only one platform to pull; drop --all-platforms")
         }
         let entries = try await BoundedWindow.map(index.manifests, width: Self.width) { _, descriptor in
-            try await Self.entry(descriptor, of: reference, client: client)
+            try await Self.entry(descriptor, of: reference, client: client, fetchingConfig: fetchesConfigs)
         }
         let resolution = IndexResolution(reference: reference, top: top, entries: entries)
         return VantageAnswer(subject: Self.observed(resolution), payload: resolution, evidence: ReportBuilder.evidence(top))
     }
 
-    static func entry(_ descriptor: Descriptor, of reference: ImageReference, client: RegistryClient) async throws -> IndexResolution.Entry {
+    static func entry(_ descriptor: Descriptor, of reference: ImageReference, client: RegistryClient, fetchingConfig: Bool) async throws -> IndexResolution.Entry {
         let name = descriptor.platform?.description ?? "(none)"
         let manifest = try await client.fetchManifest(
             registry: reference.registry, repository: reference.repository, reference: descriptor.digest.string, expected: descriptor.digest,
@@ -70,7 +74,8 @@ struct IndexObserver: SubjectObserver {
         guard case .manifest(let image) = manifest.document else {
             throw RegistryError(.badResponse, "\(reference): the index entry for \(name) is itself an index; nested indexes are not supported")
         }
-        let config = try await client.fetchSmallBlob(registry: reference.registry, repository: reference.repository, descriptor: image.config)
+        let config = fetchingConfig
+            ? try await client.fetchSmallBlob(registry: reference.registry, repository: reference.repository, descriptor: image.config) : nil
         return IndexResolution.Entry(descriptor: descriptor, manifest: manifest, image: image, config: config)
     }
 
@@ -85,7 +90,7 @@ struct IndexObserver: SubjectObserver {
                     manifestDigest: entry.manifest.digest.string, mediaType: entry.manifest.mediaType,
                     configDigest: entry.image.config.digest.string,
                     layers: entry.image.layers.map { ObservedImage.Layer(digest: $0.digest.string, size: $0.size) },
-                    configReceived: "sha256:" + entry.config.sha256)
+                    configReceived: entry.config.map { "sha256:" + $0.sha256 })
             })
     }
 }
@@ -154,9 +159,19 @@ struct IndexDelivery: SubjectDelivery {
         let fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: concurrency, events: events)
         let statistics = try await fetcher.fetch(LayerOrder.forWriting(resolution.layers))
         var documents: [(Data, Digest)] = [(resolution.top.bytes, resolution.top.digest)]
+        var seen: Set<Digest> = []
         for entry in resolution.entries {
             documents.append((entry.manifest.bytes, entry.manifest.digest))
-            documents.append((entry.config.bytes, entry.image.config.digest))
+            if let config = entry.config {
+                documents.append((config.bytes, entry.image.config.digest))
+                continue
+            }
+            // Under "source" no vantage fetched the configs: each comes once, here, unless the store
+            // holds it still hashing to its digest.
+            let config = entry.image.config
+            guard seen.insert(config.digest).inserted else { continue }
+            let cached = try await BlockingIO.run { store.contains(config.digest, size: config.size) && (try? store.read(config.digest)) != nil }
+            if !cached { documents.append((try await ImageConfig.fetch(config, of: reference, from: sources).bytes, config.digest)) }
         }
         let received = documents
         do {

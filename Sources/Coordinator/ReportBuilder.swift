@@ -27,10 +27,12 @@ public enum ReportBuilder {
                 path: $0.path, format: $0.format.rawValue, sha256: $0.sha256, manifestDigest: $0.manifestDigestWritten.description,
                 convertedFrom: $0.convertedFrom?.description)
         }
-        return make(
+        var report = make(
             subject: .init(kind: .image, reference: request.reference.description, platform: request.allPlatforms ? "all" : request.platform.description),
             policy: request.policy, usedInsecureRegistry: request.usesInsecureRegistry, decision: result.decision, vantages: result.vantages,
             artifact: artifact, wrap: ObservedSubject.image, toolVersion: toolVersion, createdAt: createdAt)
+        report.blobRoutes = AgreementReport.RouteBytes.list(result.bytesByRoute, order: result.vantages.map(\.spec.name))
+        return report
     }
 
     /// The report of a `fetch`.

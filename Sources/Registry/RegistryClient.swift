@@ -58,11 +58,15 @@ public final class RegistryClient: Sendable {
 
     // MARK: - Manifests
 
-    /// Resolves `reference` to its top manifest or index and, for an index, the manifest for `platform`.
-    public func resolve(_ reference: ImageReference, platform: Platform) async throws -> ImageResolution {
+    /// Resolves `reference` to its top manifest or index and, for an index, the manifest for `platform`;
+    /// with `fetchingConfig`, also the config blob (its bytes as received: another exchange, which
+    /// only a policy that has every vantage hash every blob needs; the manifest fixes its digest).
+    public func resolve(_ reference: ImageReference, platform: Platform, fetchingConfig: Bool = true) async throws -> ImageResolution {
         let top = try await fetchManifest(registry: reference.registry, repository: reference.repository, reference: reference.manifestReference, expected: reference.digest)
         var resolution = try await resolveManifests(reference, top: top, platform: platform)
-        resolution.config = try await fetchSmallBlob(registry: reference.registry, repository: reference.repository, descriptor: resolution.manifest.config)
+        if fetchingConfig {
+            resolution.config = try await fetchSmallBlob(registry: reference.registry, repository: reference.repository, descriptor: resolution.manifest.config)
+        }
         return resolution
     }
 

@@ -23,7 +23,26 @@ public struct AgreementReport: Codable, Sendable, Equatable {
     public var artifact: Artifact?
     /// The earlier runs the policy's time rules relied on (absent when the policy has none).
     public var history: HistoryEvidence?
+    /// The bytes of the downloaded blobs each vantage's route carried, in the vantages' order
+    /// (absent when nothing was downloaded, and in reports written before it was recorded).
+    public var blobRoutes: [RouteBytes]?
     public var signature: Signature?
+
+    /// How many bytes of the downloaded blobs one vantage's route carried.
+    public struct RouteBytes: Codable, Sendable, Equatable {
+        public var vantage: String
+        public var bytes: Int64
+        public init(vantage: String, bytes: Int64) {
+            self.vantage = vantage
+            self.bytes = bytes
+        }
+
+        /// `bytes` (vantage name → bytes) in the vantages' `order`; nil when no route carried any.
+        public static func list(_ bytes: [String: Int64], order: [String]) -> [RouteBytes]? {
+            let list = order.compactMap { name in bytes[name].map { RouteBytes(vantage: name, bytes: $0) } }
+            return list.isEmpty ? nil : list
+        }
+    }
 
     public init(
         tool: Tool, createdAt: String, subject: Subject, policy: PolicyReference, verdict: Agreement.Verdict, reason: String,

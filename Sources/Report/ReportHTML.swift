@@ -100,6 +100,11 @@ public enum ReportHTML {
         } else {
             out += "<p>None written.</p>\n"
         }
+        if let routes = report.blobRoutes, !routes.isEmpty {
+            out += "<h2>Bytes by route</h2>\n<dl>"
+            for route in routes { out += "<dt>\(escape(route.vantage))</dt><dd>\(route.bytes) bytes</dd>" }
+            out += "</dl>\n"
+        }
         if let history = report.history {
             out += "<h2>History</h2>\n<p>Earlier agreeing runs the time rules counted:</p>\n<ul>\n"
             let lines = HistoryTimeline(runs: history.runs).lines

@@ -41,6 +41,10 @@ public enum ReportRenderer {
         } else {
             out += style.bold("Artifact") + ": none written\n"
         }
+        if let routes = report.blobRoutes, !routes.isEmpty {
+            out += "\n" + style.bold("Bytes by route") + " (the downloaded blobs)\n"
+            out += aligned(routes.map { (TextStyle.clean($0.vantage), "\($0.bytes) bytes") }, indent: 2)
+        }
         if let history = report.history {
             out += "\n" + style.bold("History") + " (earlier agreeing runs the time rules counted)\n"
             let lines = HistoryTimeline(runs: history.runs).lines
@@ -147,6 +151,12 @@ public enum ReportRenderer {
             out += "- SHA-256: \(MarkdownText.code(artifact.sha256, inTable: false))\n"
         } else {
             out += "None written.\n"
+        }
+        if let routes = report.blobRoutes, !routes.isEmpty {
+            out += "\n#### Bytes by route\n\n"
+            for route in routes {
+                out += "- \(MarkdownText.plain(route.vantage)): \(route.bytes) bytes\n"
+            }
         }
         if let history = report.history {
             out += "\n#### History\n\nEarlier agreeing runs the time rules counted:\n\n"

@@ -136,24 +136,72 @@ struct AttackTests {
         #expect(mitm.rewrites().count == rewritesBefore)
     }
 
-    @Test func swappedConfigBlobOnOneRouteIsRefused() async throws {
-        let lab = try await Lab()
-        let good = try lab.makeImage(layers: [30_000], seed: 4)
+    /// A hostile route that swaps the config blob (other bytes, same JSON, same length: the final
+    /// line feed becomes a space; a longer config is stopped at its descriptor's size).
+    static func swappedConfig(_ lab: Lab, seed: Int) async throws -> (good: TestImageLayout, config: Data, mitm: MitmProxy) {
+        let good = try lab.makeImage(layers: [30_000], seed: seed)
         _ = try lab.push(good, Self.repository, tag: "1")
         var config = try good.blob(good.configDigest)
-        // Other bytes, same JSON, same length: a subtle swap (the final line feed becomes a space).
-        // A longer config would be stopped at its descriptor's size before any comparison.
         config[config.count - 1] = UInt8(ascii: " ")
         let replacement = try Self.write(config, to: lab.home.file("evil-config.json"))
         let mitm = try await MitmProxy(attack: .init(.swapBlob, replacementPath: replacement, targetDigest: good.configDigest, registry: lab.registry.host))
+        return (good, config, mitm)
+    }
+
+    /// Under "source" the manifest fixes the config's digest, so the config is fetched once, in
+    /// the delivery, like a layer: the hostile route is asked first (no local vantage), its bytes
+    /// do not hash to the agreed digest and are passed over, and the config comes from the next
+    /// route. The archive holds the true config.
+    @Test func swappedConfigBlobOnTheDownloadRouteIsPassedOver() async throws {
+        let lab = try await Lab()
+        let (good, _, mitm) = try await Self.swappedConfig(lab, seed: 4)
         defer { mitm.stop() }
-        let vantages = try lab.vantagesFile(extra: Self.proxyVantage("hostile-proxy", proxy: mitm.url), only: [.direct, .httpProxy])
+        let vantages = try lab.vantagesFile(
+            extra: Self.proxyVantage("hostile-proxy", proxy: mitm.url) + Self.proxyVantage("http-proxy", proxy: lab.httpProxy.url)
+                + Self.proxyVantage("socks", proxy: lab.socksProxy.url(h: true)),
+            only: [])
         let output = lab.home.file("app.tar")
         let reportPath = lab.home.file("report.json")
         let result = try lab.run(
             ["pull", "\(lab.registry.host)/\(Self.repository):1", "--output", output, "--vantages", vantages, "--report", reportPath] + lab.registryOptions())
 
-        // Every route fetches the config and the bytes it received are compared: the hostile route dissents.
+        #expect(mitm.rewrites().contains { $0.contains("/blobs/\(good.configDigest)") }, "the hostile route never served the config: \(mitm.rewrites())")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try archiveBlobsMatchTheirNames(output) == [], "every blob in the archive hashes to its name")
+        let members = try Shell.run(["tar", "-tf", output])
+        let configMember = "blobs/sha256/" + good.configDigest.replacingOccurrences(of: "sha256:", with: "")
+        #expect(members.stdout.split(separator: "\n").contains { $0 == configMember }, "the archive holds the true config: \(members.stdout)")
+        // No vantage fetched the config while resolving: nothing of it is compared.
+        let report = try ReportFile.read(reportPath)
+        #expect(report.vantages.allSatisfy { $0.observed?.image?.configReceived == nil })
+        #expect(!report.comparisons.contains { $0.item == "config bytes" })
+        #expect(temporaryLeftovers(in: lab.home.path).isEmpty)
+    }
+
+    /// Under "every-vantage" every route fetches the config while it resolves and the bytes each
+    /// received are compared: the hostile route dissents, nothing is written.
+    @Test func swappedConfigBlobOnOneRouteIsRefusedWhenEveryVantageHashes() async throws {
+        let lab = try await Lab()
+        let (good, config, mitm) = try await Self.swappedConfig(lab, seed: 5)
+        defer { mitm.stop() }
+        let policy = lab.home.file("every.toml")
+        try """
+            name = "every-vantage, plain HTTP allowed"
+            description = "Every vantage hashes every blob."
+            min_agreeing = 3
+            max_unavailable = 0
+            blob_verification = "every-vantage"
+            require_route_kinds = []
+            allow_insecure_registries = true
+
+            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let vantages = try lab.vantagesFile(extra: Self.proxyVantage("hostile-proxy", proxy: mitm.url), only: [.direct, .httpProxy])
+        let output = lab.home.file("app.tar")
+        let reportPath = lab.home.file("report.json")
+        let result = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):1", "--output", output, "--vantages", vantages, "--report", reportPath, "--policy", policy]
+                + lab.registryOptions())
+
         #expect(result.status == 1, "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: output))
         #expect(temporaryLeftovers(in: lab.home.path).isEmpty)

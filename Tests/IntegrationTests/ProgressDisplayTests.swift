@@ -40,7 +40,10 @@ struct ProgressDisplayTests {
     /// and the overall line with the ETA. Afterwards the block is gone (it was redrawn in place,
     /// never appended): each step is on screen once, then the table and the verdict.
     @Test func terminalShowsLayersAndVantagesRedrawnInPlace() async throws {
-        let setup = try await Self.setUp(repository: "progress/tty", stallSeconds: 4, manifestStall: 4)
+        // The layer is held longer than the route: the two free routes agree at once, so the layer
+        // starts downloading (into the cache) while the held route is still waited for, and is
+        // still held when the verdict is in.
+        let setup = try await Self.setUp(repository: "progress/tty", stallSeconds: 8, manifestStall: 4)
         defer { setup.proxy.stop() }
         let lab = setup.lab
         let output = lab.home.file("out.tar")

@@ -175,3 +175,38 @@ import Testing
         #expect(ReportRenderer.shortDigest(value) == expected)
     }
 }
+
+/// `blobRoutes`: the bytes each route carried, shown by every rendering when the report has them;
+/// a report written before they were recorded has none, decodes, validates and renders as before.
+@Suite struct ReportBlobRoutesTests {
+    static var withRoutes: AgreementReport {
+        var report = ReportSamples.agree
+        report.blobRoutes = [.init(vantage: "home", bytes: 1_048_576), .init(vantage: "tor<x>", bytes: 42)]
+        return report
+    }
+
+    @Test func everyRenderingNamesTheBytesEachRouteCarried() throws {
+        let report = Self.withRoutes
+        let text = ReportRenderer.text(report, color: false)
+        #expect(text.contains("Bytes by route"))
+        #expect(text.contains("home    1048576 bytes"), "\(text)")
+        let markdown = ReportRenderer.markdown(report)
+        #expect(markdown.contains("#### Bytes by route"))
+        #expect(markdown.contains("1048576 bytes"))
+        let html = ReportHTML.render(report)
+        #expect(html.contains("<h2>Bytes by route</h2>"))
+        #expect(html.contains("tor&lt;x&gt;"), "a vantage name is escaped")
+        let errors = try SchemaCheck.errors(for: [ReportFile.encode(report)])
+        #expect(errors == [[]], "\(errors)")
+    }
+
+    @Test func aReportWithoutThemReadsAndRendersAsBefore() throws {
+        let old = try ReportFile.encode(ReportSamples.agree)
+        #expect(!String(decoding: old, as: UTF8.self).contains("blobRoutes"), "an absent list is not written")
+        let decoded = try ReportFile.decode(old, path: "old.json")
+        #expect(decoded.blobRoutes == nil)
+        #expect(decoded == ReportSamples.agree)
+        #expect(!ReportRenderer.text(decoded, color: false).contains("Bytes by route"))
+        #expect(!ReportRenderer.markdown(decoded).contains("Bytes by route"))
+    }
+}

@@ -11,6 +11,9 @@ public final class RegistryServer: Sendable {
         /// Blob GETs answer with a redirect to `baseURL` + the storage path of the blob's data
         /// (distribution's `redirect` storage middleware), as registries backed by a CDN do.
         case redirectBlobs(baseURL: String)
+        /// Every request is logged (distribution's access log, in the order the answers end):
+        /// read them with `requests()`.
+        case accessLog
     }
 
     /// A user name and password accepted by the registry's htpasswd file.
@@ -39,12 +42,14 @@ public final class RegistryServer: Sendable {
         var ca: TestCA?
         var credentials: Credentials?
         var redirectBase: String?
+        var accessLog = false
         for option in options {
             switch option {
             case .plainHTTP: break
             case .tls(let authority): ca = authority
             case .htpasswd(let user, let password): credentials = Credentials(user: user, password: password)
             case .redirectBlobs(let baseURL): redirectBase = baseURL
+            case .accessLog: accessLog = true
             }
         }
         let directory = try TemporaryDirectory(prefix: "registry")
@@ -83,7 +88,7 @@ public final class RegistryServer: Sendable {
                 log:
                   level: warn
                   accesslog:
-                    disabled: true
+                    disabled: \(!accessLog)
                 storage:
                   filesystem:
                     rootdirectory: \(storagePath)
@@ -134,6 +139,20 @@ public final class RegistryServer: Sendable {
     /// The registry's log (warnings and errors only).
     public func log() -> String {
         process.log()
+    }
+
+    /// With `.accessLog`: every request answered so far, as "METHOD PATH STATUS", in the order
+    /// the registry finished answering them.
+    public func requests() -> [String] {
+        log().split(separator: "\n").compactMap { line -> String? in
+            // 127.0.0.1 - - [date] "GET /v2/a/b/manifests/1 HTTP/1.1" 200 1234 "" "curl/8"
+            let quoted = line.split(separator: "\"", omittingEmptySubsequences: false)
+            guard quoted.count >= 3 else { return nil }
+            let request = quoted[1].split(separator: " ")
+            let status = quoted[2].split(separator: " ").first
+            guard request.count >= 2, let status, request[1].hasPrefix("/v2/") else { return nil }
+            return "\(request[0]) \(request[1]) \(status)"
+        }
     }
 
     /// curl arguments that reach this registry: CA, credentials and no ambient proxy.

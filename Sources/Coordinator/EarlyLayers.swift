@@ -1,0 +1,178 @@
+import Agreement
+import Artifacts
+import Foundation
+import OCI
+import Registry
+import Synchronization
+
+/// Layer downloads that start before the verdict, into the store only.
+///
+/// Once two vantages have answered with the same observation (the same manifest, config and
+/// layers) and the others are still answering `grace` later, the layers they agree on start
+/// downloading from those two routes (this machine's first), while the slower vantages answer.
+/// (When every vantage answers within the grace, as on a LAN, nothing starts early: the delivery
+/// then streams each layer from its download into the archive, which an early download, made
+/// before the archive's writer exists, cannot do.) Each download goes into the
+/// content store through `BlobFetcher`, so every byte is hashed and a blob is committed only if it
+/// matches its digest; nothing goes to an output: the output's writer starts only in the delivery,
+/// after the full verdict. On agreement the delivery lets the download in progress finish
+/// (`drain`) and fetches the rest, streaming it to the writer as usual; what the early downloads
+/// committed is found in the store (hashed again before it is used, as any cached blob). On any
+/// other verdict the downloads are cancelled (`stop`) and nothing is written.
+///
+/// What the early downloads committed stays in the store whatever the verdict: the store is
+/// content-addressed and trusts nothing by its name (SECURITY.md, "The cache and the bytes in an
+/// output"): a blob there is only bytes that hash to their name, used only when a later agreed
+/// manifest names that digest, and hashed again then. A download cancelled part-way leaves its
+/// partial file as an interrupted run does; the next download of that blob resumes it and hashes
+/// the whole file.
+final class EarlyLayers: Sendable {
+    /// Answers that must agree before the downloads start.
+    static let agreeingAnswers = 2
+    /// How long after those answers the verdict must still be out before the downloads start.
+    static let grace: Duration = .milliseconds(250)
+
+    /// One vantage's answer, as the decision sees it.
+    struct Answer {
+        var name: String
+        var isLocal: Bool
+        var observed: ObservedImage
+    }
+
+    private struct State {
+        var answers: [Answer] = []
+        var clients: [String: RegistryClient] = [:]
+        var downloads: Task<BlobFetcher.Statistics, Never>?
+        /// The grace is over and the downloads began.
+        var began = false
+        var stopping = false
+    }
+
+    private let state = Mutex(State())
+    let store: ContentStore
+    let reference: ImageReference
+    /// Progress of the early downloads (each layer started, its bytes, verified), without the
+    /// plan each one-layer fetch would announce: the delivery announces the whole plan once the
+    /// verdict is in (`announce`).
+    let events: PullEventSink?
+
+    /// nil when early downloads cannot help: no output (nothing to download), every vantage hashing
+    /// every blob (the delivery downloads over every route anyway), too few vantages for two
+    /// answers to come before the last, or a policy with time rules (its history may refuse the
+    /// agreed digest, and then no layer is to be downloaded at all).
+    init?(_ request: PullRequest, events: PullEventSink? = nil) {
+        guard request.output != nil, request.policy.blobVerification == .source, !request.policy.timeRules.needHistory,
+            request.vantages.count > Self.agreeingAnswers
+        else { return nil }
+        store = ContentStore(root: request.storeRoot)
+        reference = request.reference
+        self.events = events.map(Self.withoutPlans)
+    }
+
+    static func withoutPlans(_ sink: @escaping PullEventSink) -> PullEventSink {
+        { @Sendable event in
+            if case .blobsPlanned = event { return }
+            sink(event)
+        }
+    }
+
+    /// A vantage answered: once `agreeingAnswers` answers are the same, the downloads start.
+    func answered(_ vantage: VantageClient, observed: ObservedImage, layers: [Descriptor]) {
+        state.withLock { state in
+            guard state.downloads == nil, !state.stopping else { return }
+            state.answers.append(Answer(name: vantage.spec.name, isLocal: vantage.spec.kind == .local, observed: observed))
+            state.clients[vantage.spec.name] = vantage.client
+            guard let names = Self.sources(state.answers) else { return }
+            let sources = names.compactMap { name in state.clients[name].map { (name: name, client: $0) } }
+            let fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: events)
+            let ordered = LayerOrder.forWriting(layers)
+            state.downloads = Task {
+                try? await Task.sleep(for: Self.grace)
+                guard self.begin() else { return BlobFetcher.Statistics() }
+                return await self.download(ordered, fetcher: fetcher)
+            }
+        }
+    }
+
+    /// *Pure*: the vantages the early downloads come from, once the latest answer makes
+    /// `agreeingAnswers` answers the same (this machine's first, then in the order they
+    /// answered); nil until then.
+    static func sources(_ answers: [Answer]) -> [String]? {
+        guard let latest = answers.last else { return nil }
+        let agreeing = answers.filter { $0.observed == latest.observed }
+        guard agreeing.count >= agreeingAnswers else { return nil }
+        return (agreeing.filter(\.isLocal) + agreeing.filter { !$0.isLocal }).map(\.name)
+    }
+
+    /// Whether the downloads may begin (the verdict is still out); they have once it says so.
+    private func begin() -> Bool {
+        state.withLock { state in
+            guard !state.stopping else { return false }
+            state.began = true
+            return true
+        }
+    }
+
+    /// One layer at a time, in the writer's order, until every layer is in the store, one fails
+    /// (the delivery fetches it over every agreeing route), or the verdict is in.
+    private func download(_ layers: [Descriptor], fetcher: BlobFetcher) async -> BlobFetcher.Statistics {
+        var total = BlobFetcher.Statistics()
+        for layer in layers {
+            guard !isStopping, !Task.isCancelled else { break }
+            guard let statistics = try? await fetcher.fetch([layer]) else { break }
+            total.downloaded += statistics.downloaded
+            total.resumed += statistics.resumed
+            total.bytesReceived += statistics.bytesReceived
+            total.bytesByRoute.merge(statistics.bytesByRoute, uniquingKeysWith: +)
+        }
+        return total
+    }
+
+    private var isStopping: Bool { state.withLock(\.stopping) }
+
+    /// The verdict is agreement: when early downloads began, the progress shows every layer to
+    /// download from now on (the one still running with them), through `sink`.
+    func announce(_ layers: [Descriptor], to sink: PullEventSink?) {
+        guard let sink, state.withLock(\.began) else { return }
+        var seen: Set<Digest> = []
+        let unique = layers.filter { seen.insert($0.digest).inserted }
+        sink(.blobsPlanned(count: unique.count, bytes: unique.reduce(Int64(0)) { $0 + max(0, $1.size) }, cached: 0))
+    }
+
+    /// The verdict is agreement: no further early download starts; the one running finishes (a
+    /// grace still running ends at once). What the early downloads brought (nil: none began).
+    func drain() async -> BlobFetcher.Statistics? {
+        let (downloads, began) = state.withLock { state in
+            state.stopping = true
+            return (state.downloads, state.began)
+        }
+        guard began else {
+            downloads?.cancel()
+            _ = await downloads?.value
+            return nil
+        }
+        return await downloads?.value
+    }
+
+    /// The verdict is not agreement (or the run failed): the downloads are cancelled and waited for.
+    func stop() async {
+        let downloads = state.withLock { state in
+            state.stopping = true
+            return state.downloads
+        }
+        downloads?.cancel()
+        _ = await downloads?.value
+    }
+}
+
+extension BlobFetcher.Statistics {
+    /// The delivery's statistics with what the early downloads brought: a blob they committed
+    /// counts as downloaded (the delivery found it cached).
+    mutating func include(early: BlobFetcher.Statistics) {
+        downloaded += early.downloaded
+        cached = max(0, cached - early.downloaded)
+        resumed += early.resumed
+        bytesReceived += early.bytesReceived
+        bytesByRoute.merge(early.bytesByRoute, uniquingKeysWith: +)
+    }
+}
