@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import TestSupport
 
@@ -135,7 +138,21 @@ struct FixturesSelfCheck {
 
     @Test func managedProcessReportsAnEarlyExitWithItsLog() async throws {
         let process = try ManagedProcess(executable: "sh", arguments: ["-c", "echo fixture-boom >&2; exit 3"])
-        let port = try FreePort.pick()
+        // A port held bound but not listening for the whole test: connecting is refused, and no
+        // other test's server can take it meanwhile (a port only picked could be).
+        let held = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(held >= 0)
+        defer { close(held) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(held, $0, length) == 0 && getsockname(held, $0, &length) == 0 }
+        }
+        #expect(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
         await #expect(throws: FixtureError.self) {
             try await process.waitForPort(port, timeout: .seconds(5))
         }

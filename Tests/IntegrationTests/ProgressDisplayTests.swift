@@ -21,13 +21,13 @@ struct ProgressDisplayTests {
     }
 
     /// A one-layer image behind `FaultProxy`; the layer's first GET stalls `stallSeconds` after 2 MB.
-    static func setUp(repository: String, stallSeconds: Double, manifestStall: Double? = nil) async throws -> Setup {
+    static func setUp(repository: String, stallSeconds: Double, manifestStall: Double? = nil, layerStalls: Int? = 1) async throws -> Setup {
         let lab = try await Lab()
         let proxy = try await FaultProxy(upstream: lab.registry.baseURL.absoluteString)
         let layout = try lab.makeImage(layers: [layerSize], seed: 16, content: .incompressible)
         _ = try lab.push(layout, repository, tag: "1")
         let layer = layout.layerDigests[0]
-        var faults: [FaultProxy.Fault] = [.init(path: "/v2/\(repository)/blobs/" + layer, times: 1, .stall(afterBytes: stallAfter, seconds: stallSeconds))]
+        var faults: [FaultProxy.Fault] = [.init(path: "/v2/\(repository)/blobs/" + layer, times: layerStalls, .stall(afterBytes: stallAfter, seconds: stallSeconds))]
         if let manifestStall {
             faults.append(.init(path: "/v2/\(repository)/manifests/1", times: 1, .stall(afterBytes: 0, seconds: manifestStall)))
         }
@@ -42,8 +42,10 @@ struct ProgressDisplayTests {
     @Test func terminalShowsLayersAndVantagesRedrawnInPlace() async throws {
         // The layer is held longer than the route: the two free routes agree at once, so the layer
         // starts downloading (into the cache) while the held route is still waited for, and is
-        // still held when the verdict is in.
-        let setup = try await Self.setUp(repository: "progress/tty", stallSeconds: 8, manifestStall: 4)
+        // still held when the verdict is in. Every request for the layer stalls (not only the
+        // first): the early downloads may hand a stalled layer to their second route, which
+        // would otherwise bring it before the verdict.
+        let setup = try await Self.setUp(repository: "progress/tty", stallSeconds: 8, manifestStall: 4, layerStalls: nil)
         defer { setup.proxy.stop() }
         let lab = setup.lab
         let output = lab.home.file("out.tar")

@@ -69,7 +69,8 @@ public final class ManagedProcess: @unchecked Sendable {
 
     /// True while the process has not exited.
     public var isRunning: Bool {
-        process.isRunning
+        // Foundation may learn of the end late (see `Shell.exitedStatus`); the kernel knows.
+        process.isRunning && Shell.exitedStatus(of: processIdentifier) == nil
     }
 
     /// Everything the process wrote to stdout and stderr so far.
