@@ -34,7 +34,7 @@ struct CurlTransportFailureTests {
                 try await transport.perform(HTTPRequest(url: server.url("/slow")), into: .discard)
             }
             #expect(error?.kind == .timeout)
-            // /slow would take 60 s; the timeout ends it within seconds. Measured by when the
+            // /slow would take 15 minutes; the timeout ends it within seconds. Measured by when the
             // server saw the connection close, not by when this test got a thread back (the rest
             // of the suite may keep the test process's two cooperative threads busy).
             let closedAt = try #require(try await server.slowClientClosedAt())
@@ -57,7 +57,7 @@ struct CurlTransportFailureTests {
             let cancelledAt = Date().timeIntervalSince1970
             task.cancel()
             let result = await task.result
-            // The server would take 60 s to finish; a cancelled transfer drops the connection
+            // The server would take 15 minutes to finish; a cancelled transfer drops the connection
             // within about a second (libcurl's progress callback). Measured by when the server
             // saw the connection close, not by when this test got a thread back.
             let closedAt = try #require(try await server.slowClientClosedAt())

@@ -137,7 +137,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "1000000")
             self.end_headers()
             try:
-                for _ in range(300):
+                # 15 minutes: however long a starved test process takes to cancel, the answer is
+                # still running then, so the only way it ends early is the client leaving.
+                for _ in range(4500):
                     self.wfile.write(b"x")
                     self.wfile.flush()
                     time.sleep(0.2)
