@@ -35,6 +35,8 @@ final class ResultDocument: @unchecked Sendable {
         var seconds: Double
         /// The chain a failed TLS verification was shown (shown, not trusted), as the report has it.
         var shownNotTrusted: [AgreementReport.Evidence.UntrustedCertificate]? = nil
+        /// Why a failed TLS verification's chain could not be recorded (an SSH remote without openssl).
+        var shownNotRecorded: String? = nil
     }
 
     /// Records one verified subject (an image, a file, a bottle): its verdict, reason and every
@@ -52,6 +54,7 @@ final class ResultDocument: @unchecked Sendable {
                 "seconds": (vantage.seconds * 1000).rounded() / 1000, "observed": observed,
             ]
             if let shown = vantage.shownNotTrusted, !shown.isEmpty { entry["tlsCertificatesShownNotTrusted"] = Self.jsonObject(shown) }
+            if let reason = vantage.shownNotRecorded { entry["tlsCertificatesNotRecorded"] = reason }
             return entry
         }
         var subject: [String: Any] = [
@@ -153,7 +156,7 @@ extension ResultDocument.Vantage {
     init<Subject, Payload>(_ run: SubjectRun<Subject, Payload>) {
         self.init(
             name: run.spec.name, kind: run.spec.kind.rawValue, route: run.route, failure: run.failure, seconds: run.seconds,
-            shownNotTrusted: run.evidence?.tlsCertificatesShownNotTrusted)
+            shownNotTrusted: run.evidence?.tlsCertificatesShownNotTrusted, shownNotRecorded: run.evidence?.tlsCertificatesNotRecorded)
     }
 }
 

@@ -14,7 +14,9 @@ enum FailureEvidence {
         case let error as CoordinatorError: return error.evidence
         default: seen = nil
         }
-        guard let seen, seen.remoteIP != nil || seen.effectiveURL != nil || !seen.certificateSHA256.isEmpty || seen.sshHostKey != nil || seen.untrustedCertificates != nil else { return nil }
+        guard let seen, seen.remoteIP != nil || seen.effectiveURL != nil || !seen.certificateSHA256.isEmpty || seen.sshHostKey != nil || seen.untrustedCertificates != nil
+            || seen.untrustedCertificatesNotRecorded != nil
+        else { return nil }
         return ReportBuilder.evidence(seen, chain: seen.effectiveURL.map { [$0] } ?? [])
     }
 

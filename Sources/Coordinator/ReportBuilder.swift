@@ -97,6 +97,7 @@ public enum ReportBuilder {
                 firstByte: seen.timings.firstByte, total: seen.timings.total),
             rateLimit: seen.rateLimit, sshHostKey: seen.sshHostKey)
         evidence.tlsCertificatesShownNotTrusted = seen.untrustedCertificates.map { $0.map(FailureEvidence.untrusted) }
+        evidence.tlsCertificatesNotRecorded = seen.untrustedCertificatesNotRecorded
         return evidence
     }
 

@@ -116,13 +116,15 @@ public enum AgentProtocol {
             self.error = nil
         }
 
-        public init(error kind: String, detail: String) {
+        /// An error head; `evidence`: what the agent saw of the failed exchange (after a failed TLS
+        /// verification, the chain it was shown over a connection that sent nothing).
+        public init(error kind: String, detail: String, evidence: TransportEvidence? = nil) {
             self.protocol = AgentProtocol.version
             self.status = nil
             self.headers = []
             self.bodyLength = 0
             self.bodySHA256 = ""
-            self.evidence = nil
+            self.evidence = evidence
             self.error = ErrorInfo(kind: kind, detail: detail)
         }
 

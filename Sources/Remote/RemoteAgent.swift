@@ -105,7 +105,8 @@ public enum RemoteAgent {
             let transport = try CurlTransport(configuration: configuration)
             reply = try await exchange(request, httpRequest, transport: transport, bodyFile: scratch.appendingPathComponent("body").path)
         } catch let error as TransportError {
-            try output(AgentProtocol.line(AgentProtocol.ReplyHead(error: error.kind.rawValue, detail: error.detail)))
+            // What it saw goes back with the error (a failed verification's shown chain included).
+            try output(AgentProtocol.line(AgentProtocol.ReplyHead(error: error.kind.rawValue, detail: error.detail, evidence: error.evidence)))
             return
         } catch {
             try output(AgentProtocol.line(AgentProtocol.ReplyHead(error: TransportError.Kind.other.rawValue, detail: String(describing: error))))

@@ -109,12 +109,34 @@ enum RemoteCurlReply {
         var curlMessage: String?
         /// DER certificates curl reported (`%{certs}`), leaf first.
         var certificates: [Data] = []
+        /// After a failed verification (curl 60): the chain `openssl s_client` was shown on the
+        /// remote (nil when it did not run), or why it could not be recorded.
+        var shown: [ShownCertificate]?
+        var shownNotRecorded: String?
 
         static func parse(_ data: Data) -> Trailer {
             var trailer = Trailer()
             var inCertificates = false
             var pemLines: [String]?
+            var shownLines: [String]?
             for line in RemoteCurlReply.lines(data) where !line.isEmpty {
+                if line == "3tofu-shown-begin" { shownLines = []; continue }
+                if line == "3tofu-shown-end", let lines = shownLines {
+                    let chain = ShownChain.certificates(in: lines)
+                    trailer.shown = chain
+                    if chain.isEmpty { trailer.shownNotRecorded = "openssl s_client on the remote host was shown no certificate" }
+                    shownLines = nil
+                    continue
+                }
+                if shownLines != nil {
+                    // The chain's lines as openssl printed them: nothing else is read from them.
+                    shownLines?.append(line)
+                    continue
+                }
+                if line.hasPrefix("3tofu-shown-none ") {
+                    trailer.shownNotRecorded = ShownCertificate.printable(String(line.dropFirst("3tofu-shown-none ".count)))
+                    continue
+                }
                 if line == "3tofu-w certs-begin" { inCertificates = true; continue }
                 if line == "3tofu-w certs-end" { inCertificates = false; continue }
                 if inCertificates {
@@ -159,6 +181,7 @@ enum RemoteCurlReply {
                     nameLookup: seconds("time_namelookup"), connect: seconds("time_connect"), tlsHandshake: seconds("time_appconnect"),
                     firstByte: seconds("time_starttransfer"), total: seconds("time_total")),
                 rateLimit: TransportEvidence.rateLimitFields(in: headers))
+                .withShown(shown.flatMap { $0.isEmpty ? nil : $0 }, notRecorded: shownNotRecorded)
         }
 
         static func httpVersion(_ value: String) -> String? {

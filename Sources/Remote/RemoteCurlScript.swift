@@ -56,7 +56,7 @@ public enum RemoteCurlScript {
         "trap \"rm -rf \\\"\\$t\\\"\" EXIT;",
         "trap \"exit 129\" HUP INT TERM PIPE;",
         "r() { while IFS= read -r l; do if [ \"$l\" = \(configTerminator) ]; then return 0; fi; printf \"%s\\n\" \"$l\"; done; return 1; };",
-        "while IFS=\" \" read -r v mode ca max n; do",
+        "while IFS=\" \" read -r v mode ca max n p; do",
         "case \"$v\" in \(requestVersion)) ;; *) echo \"3tofu-error unsupported request format\" >&2; exit 90;; esac;",
         "printf \"3tofu-begin %s\\n\" \"$n\" >&2;",
         "rm -f \"$t/ca\" \"$t/h\" \"$t/rc\" \"$t/sum\";",
@@ -78,11 +78,28 @@ public enum RemoteCurlScript {
         "*) echo \"3tofu-error unknown mode\" >&2; exit 90;;",
         "esac;",
         "c=;",
+        // curl 60: the server's certificate failed verification. What it showed is recorded by a
+        // handshake of openssl's own (stdin empty: no request is sent), never trusted.
+        "case \"$rc $p\" in \"60 \"|\"60 -\") ;; \"60 \"*)",
+        "if command -v openssl >/dev/null 2>&1; then",
+        "set -- s_client -connect \"${p%%,*}\" -showcerts;",
+        "if [ \"${p#*,}\" = - ]; then set -- \"$@\" -noservername; else set -- \"$@\" -servername \"${p#*,}\"; fi;",
+        "if command -v timeout >/dev/null 2>&1; then set -- timeout \(shownTimeout) openssl \"$@\"; else set -- openssl \"$@\"; fi;",
+        "echo 3tofu-shown-begin >&2;",
+        "\"$@\" </dev/null 2>/dev/null | sed -n \"/^Certificate chain/,/^---$/p\" | head -c \(shownLimit) >&2;",
+        "printf \"\\n3tofu-shown-end\\n\" >&2;",
+        "else echo \"3tofu-shown-none openssl is not installed (or not on PATH) on the remote host\" >&2; fi;;",
+        "esac;",
         "echo \"3tofu-exit $rc\" >&2;",
         "printf \"3tofu-end %s\\n\" \"$n\" >&2;",
         "printf \"3tofu-end %s\\n\" \"$n\";",
         "done",
     ].joined(separator: " ")
+
+    /// Seconds `openssl s_client` may take to show a certificate after a failed verification.
+    static let shownTimeout = 20
+    /// The most of its output kept (the chain's lines).
+    static let shownLimit = 65536
 
     /// The exact command line sent to the SSH server (run by the login shell of the remote user).
     public static let command = "sh -c '" + script + "'"
@@ -130,7 +147,8 @@ public enum RemoteCurlScript {
     /// `nonce` (`makeNonce()`) is echoed in the reply's end lines.
     public static func standardInput(for request: HTTPRequest, mode: Mode, memoryLimit: Int?, options: Options, nonce: String) -> Data {
         let hashLimit = mode == .hash ? hashedBodyLimit(request).map(String.init) ?? "-" : "-"
-        var text = "\(requestVersion) \(mode.rawValue) \(options.extraCAPEM == nil ? 0 : 1) \(hashLimit) \(nonce)\n"
+        let shown = ShownChain.target(url: request.url) ?? "-"
+        var text = "\(requestVersion) \(mode.rawValue) \(options.extraCAPEM == nil ? 0 : 1) \(hashLimit) \(nonce) \(shown)\n"
         if let pem = options.extraCAPEM {
             let lines = String(decoding: pem, as: UTF8.self)
                 .replacingOccurrences(of: "\r", with: "")

@@ -57,7 +57,7 @@ public final class SSHAgentTransport: HTTPTransport, Sendable {
             guard let kind = TransportError.Kind(rawValue: error.kind) else {
                 throw SSHError(.remote, "`\(AgentProtocol.command)` on \(route) refused the request (\(error.kind)): \(error.detail); install the same 3tofu version on both hosts")
             }
-            throw TransportError(kind: kind, url: shownURL, detail: "3tofu agent on \(route): \(error.detail)")
+            throw TransportError(kind: kind, url: shownURL, detail: "3tofu agent on \(route): \(error.detail)", evidence: head.evidence.map(Self.failureEvidence))
         }
         guard let status = head.status else {
             throw TransportError(kind: .other, url: shownURL, detail: "3tofu agent on \(route) sent no HTTP status")
@@ -81,6 +81,18 @@ public final class SSHAgentTransport: HTTPTransport, Sendable {
             }
             return HTTPResponse(status: status, headers: head.httpHeaders, body: Data(), bodySHA256: head.bodySHA256.lowercased(), bodyLength: head.bodyLength, evidence: evidence)
         }
+    }
+
+    /// What the agent saw of an exchange that failed, as this side keeps it: its URL without user
+    /// information, a shown chain only with well-formed fingerprints, its text on one printable
+    /// line (the agent's host is a vantage, not trusted with the terminal or the report).
+    static func failureEvidence(_ seen: TransportEvidence) -> TransportEvidence {
+        var evidence = seen
+        evidence.effectiveURL = seen.effectiveURL.map(URLRedaction.removingUserInfo)
+        evidence.sshHostKey = nil
+        evidence.untrustedCertificates = seen.untrustedCertificates.map { $0.compactMap { $0.checked() } }.flatMap { $0.isEmpty ? nil : $0 }
+        evidence.untrustedCertificatesNotRecorded = seen.untrustedCertificatesNotRecorded.map(ShownCertificate.printable)
+        return evidence
     }
 
     /// What `vantages check` can report about an agent host.

@@ -192,6 +192,9 @@ public struct AgreementReport: Codable, Sendable, Equatable {
         /// A vantage whose TLS verification failed: the chain its route showed (leaf first),
         /// recorded over a connection that sent nothing. Shown, not trusted; absent otherwise.
         public var tlsCertificatesShownNotTrusted: [UntrustedCertificate]?
+        /// A vantage whose TLS verification failed on a route that could not record what it was
+        /// shown (an SSH vantage's remote without `openssl`): why. Absent otherwise.
+        public var tlsCertificatesNotRecorded: String?
 
         /// One certificate a route showed when it failed verification.
         public struct UntrustedCertificate: Codable, Sendable, Equatable {

@@ -80,6 +80,9 @@ public enum ReportHTML {
                            shown.notAfter.map { "valid " + escape(shown.notBefore ?? "?") + " to " + escape($0) }]
                         .compactMap { $0 }.map { "<br>" + $0 }.joined() + "</dd>\n"
                 }
+                if let reason = evidence.tlsCertificatesNotRecorded {
+                    out += "<dt>TLS certificate shown, not recorded</dt><dd class=\"failed\">\(escape(reason))</dd>\n"
+                }
                 if let digest = evidence.dockerContentDigest { out += "<dt>Docker-Content-Digest</dt><dd><code>\(escape(digest))</code></dd>\n" }
                 let timings = evidence.timings
                 out += "<dt>Timings (s)</dt><dd>DNS \(format(timings.nameLookup)), connect \(format(timings.connect)), TLS \(format(timings.tlsHandshake)), first byte \(format(timings.firstByte)), total \(format(timings.total))</dd>\n"

@@ -224,6 +224,7 @@ public enum ReportRenderer {
                 fields.append(("  valid", text("\(shown.notBefore ?? "?") to \(shown.notAfter ?? "?")")))
             }
         }
+        if let reason = evidence.tlsCertificatesNotRecorded { fields.append(("TLS shown, not recorded", text(reason))) }
         for key in evidence.rateLimit.keys.sorted() where key.lowercased().hasSuffix("remaining") {
             fields.append(("rate limit remaining", code(evidence.rateLimit[key] ?? "")))
         }

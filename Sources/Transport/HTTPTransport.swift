@@ -127,6 +127,9 @@ public struct TransportEvidence: Sendable, Equatable, Codable {
     /// After a TLS verification failure: the chain the route showed, recorded over a connection
     /// that sent nothing (`UntrustedCertificates`). Shown, not trusted; nil when none was recorded.
     public var untrustedCertificates: [ShownCertificate]?
+    /// After a TLS verification failure on a route that could not record the chain it was shown
+    /// (an SSH vantage's remote without `openssl`): why. Nil otherwise.
+    public var untrustedCertificatesNotRecorded: String?
 
     public struct Timings: Sendable, Equatable, Codable {
         public var nameLookup: Double

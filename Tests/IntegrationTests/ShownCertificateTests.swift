@@ -65,9 +65,10 @@ struct ShownCertificateTests {
     }
 
     /// The leaf certificate's SHA-256 that `openssl s_client` is shown through the HTTP proxy at
-    /// `proxyPort` when it connects to `target` ("host:port").
-    static func leafFingerprint(proxyPort: Int, target: String) throws -> String {
-        let shown = try Shell.run(["openssl", "s_client", "-proxy", "127.0.0.1:\(proxyPort)", "-connect", target], stdin: Data(), timeout: .seconds(60))
+    /// `proxyPort` (nil: directly) when it connects to `target` ("host:port").
+    static func leafFingerprint(proxyPort: Int?, target: String) throws -> String {
+        let proxy = proxyPort.map { ["-proxy", "127.0.0.1:\($0)"] } ?? []
+        let shown = try Shell.run(["openssl", "s_client"] + proxy + ["-connect", target], stdin: Data(), timeout: .seconds(60))
         let pem = try #require(Self.firstPEM(in: shown.stdout), "s_client showed no certificate: \(shown.stderr)")
         let fingerprint = try Shell.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256"], stdin: Data(pem.utf8))
         let hex = fingerprint.stdout.split(separator: "=").last.map { $0.replacingOccurrences(of: ":", with: "").trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }

@@ -37,7 +37,7 @@ import Transport
         let text = String(decoding: RemoteCurlScript.standardInput(
             for: request, mode: .hash, memoryLimit: nil, options: .init(extraCAPEM: pem), nonce: "n0"), as: UTF8.self)
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines[0] == "3tofu-curl/2 hash 1 - n0")
+        #expect(lines[0] == "3tofu-curl/2 hash 1 - n0 r.example:443,r.example")
         #expect(lines.last == "3TOFU-END-CONFIG")
         #expect(lines[1...4] == ["-----BEGIN CERTIFICATE-----", "AAAA", "-----END CERTIFICATE-----", "3TOFU-END-CA"])
         #expect(lines.contains("url = \"https://r.example/v2/a/blobs/sha256:00\""))
@@ -51,10 +51,10 @@ import Transport
     /// The most bytes the remote hashes travels on the first line: the maximum, less a range start,
     /// only in mode hash (a streamed body is held to the limit here, where it arrives).
     @Test(arguments: [
-        (HTTPRequest(url: "https://r/b", maximumBodyLength: 23_456), RemoteCurlScript.Mode.hash, "3tofu-curl/2 hash 0 23456 n"),
-        (HTTPRequest(url: "https://r/b", rangeStart: 456, maximumBodyLength: 23_456), .hash, "3tofu-curl/2 hash 0 23000 n"),
-        (HTTPRequest(url: "https://r/b"), .hash, "3tofu-curl/2 hash 0 - n"),
-        (HTTPRequest(url: "https://r/b", maximumBodyLength: 23_456), .stream, "3tofu-curl/2 stream 0 - n"),
+        (HTTPRequest(url: "https://r/b", maximumBodyLength: 23_456), RemoteCurlScript.Mode.hash, "3tofu-curl/2 hash 0 23456 n r:443,r"),
+        (HTTPRequest(url: "https://r/b", rangeStart: 456, maximumBodyLength: 23_456), .hash, "3tofu-curl/2 hash 0 23000 n r:443,r"),
+        (HTTPRequest(url: "https://r/b"), .hash, "3tofu-curl/2 hash 0 - n r:443,r"),
+        (HTTPRequest(url: "https://r/b", maximumBodyLength: 23_456), .stream, "3tofu-curl/2 stream 0 - n r:443,r"),
     ])
     func theHashedBodyLimitIsOnTheFirstLine(request: HTTPRequest, mode: RemoteCurlScript.Mode, line: String) {
         let text = String(decoding: RemoteCurlScript.standardInput(for: request, mode: mode, memoryLimit: nil, options: .init(), nonce: "n"), as: UTF8.self)
