@@ -351,11 +351,11 @@ struct SSHVantageTests {
 /// Remote hosts that cannot do the fetching: curl missing, or curl failing.
 @Suite("SSH vantages: remote faults", .serialized)
 struct SSHRemoteFaultTests {
-    /// A PATH directory with every program of /usr/bin except curl.
-    static func pathWithoutCurl(in directory: String) throws -> String {
-        let bin = directory + "/no-curl-bin"
+    /// A PATH directory with every program of /usr/bin except `tool`.
+    static func pathWithout(_ tool: String, in directory: String) throws -> String {
+        let bin = directory + "/no-\(tool)-bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        for name in try FileManager.default.contentsOfDirectory(atPath: "/usr/bin") where name != "curl" {
+        for name in try FileManager.default.contentsOfDirectory(atPath: "/usr/bin") where name != tool {
             try? FileManager.default.createSymbolicLink(atPath: bin + "/" + name, withDestinationPath: "/usr/bin/" + name)
         }
         return bin
@@ -366,7 +366,7 @@ struct SSHRemoteFaultTests {
         let image = try lab.makeImage(layers: [5_000], seed: 21)
         _ = try lab.push(image, SSHVantageTests.repository, tag: "1")
         let scratch = try TemporaryDirectory(prefix: "remote-path")
-        let server = try await SSHServer(environment: ["PATH": try Self.pathWithoutCurl(in: scratch.path)])
+        let server = try await SSHServer(environment: ["PATH": try Self.pathWithout("curl", in: scratch.path)])
         let vantages = try lab.vantagesFile(extra: SSHVantageTests.sshVantage("vps", server), only: [.direct, .httpProxy])
 
         let check = try lab.run(["vantages", "check", "--vantages", vantages, "--registry", lab.registry.host] + lab.registryOptions())
@@ -383,8 +383,10 @@ struct SSHRemoteFaultTests {
 
     /// The registry needs a password; the SSH vantage's curl gets it on standard input (`-K -`),
     /// never as an argument. A wrapper around the remote curl records its own arguments and the
-    /// machine's whole process list while each request runs (sshd is on this machine, so that
-    /// list also holds 3tofu itself and the session's shell): no credential in any of them.
+    /// process list while each request runs; of that list only this test's own processes are
+    /// read: the sshd fixture's tree (its sessions, the remote shell, the wrapper) and the 3tofu
+    /// pull with its children (other tests' processes on the machine are not this test's to
+    /// judge). No credential in any of them.
     @Test func credentialsNeverReachTheRemoteCommandLineOrTheProcessList() async throws {
         let ca = try TestCA()
         let user = "dave"
@@ -395,7 +397,7 @@ struct SSHRemoteFaultTests {
         let scratch = try TemporaryDirectory(prefix: "argv")
         let seen = scratch.file("seen.txt")
         let bin = try SSHVantageTests.curlWrapper(in: scratch.path, body: """
-            { printf 'ARGV:'; printf ' %s' "$@"; printf '\n'; ps -eo args; } >> \(seen)
+            { printf 'ARGV:'; printf ' %s' "$@"; printf '\n'; echo PS-BEGIN; ps -eo pid=,ppid=,args=; echo PS-END; } >> \(seen)
             exec /usr/bin/curl "$@"
             """)
         let server = try await SSHServer(environment: ["PATH": "\(bin):/usr/bin:/bin"])
@@ -405,17 +407,52 @@ struct SSHRemoteFaultTests {
             ["pull", "\(lab.registry.host)/\(SSHVantageTests.repository):creds", "--output", output, "--vantages", vantages] + lab.registryOptions())
         #expect(pull.status == 0, "\(pull.stderr)")
         let text = try String(contentsOfFile: seen, encoding: .utf8)
+        let argv = text.split(separator: "\n").filter { $0.hasPrefix("ARGV:") }.map(String.init)
+        let ours = Self.processesOfThisTest(in: text, sshd: server.daemonPID, marker: output)
         // The wrapper ran for the manifest requests and saw the 3tofu process and the remote shell.
-        #expect(text.components(separatedBy: "ARGV:").count > 2, "\(text.prefix(2000))")
-        #expect(text.contains("3tofu") && text.contains(" pull "), "\(text.prefix(2000))")
-        #expect(text.contains("ARGV: -q -K - "), "curl reads its headers from standard input: \(text.prefix(2000))")
+        #expect(argv.count > 1, "\(text.prefix(2000))")
+        #expect(ours.contains { $0.contains("3tofu") && $0.contains(" pull ") && $0.contains(output) }, "\(ours.prefix(20))")
+        #expect(ours.contains { $0.contains("3tofu-curl/2") }, "the remote shell is in the sshd's tree: \(ours.prefix(20))")
+        #expect(argv.allSatisfy { $0.hasPrefix("ARGV: -q -K - ") }, "curl reads its headers from standard input: \(argv)")
         let basic = Data("\(user):\(password)".utf8).base64EncodedString()
         for secret in [password, basic, "Authorization", "authorization", "Basic ", "Bearer "] {
-            #expect(!text.contains(secret), "'\(secret)' appeared in a command line or the process list")
+            #expect(!argv.contains { $0.contains(secret) }, "'\(secret)' appeared on the remote curl's command line")
+            #expect(!ours.contains { $0.contains(secret) }, "'\(secret)' appeared in the command line of one of this test's processes")
         }
         for stream in [pull.stdout, pull.stderr] {
             #expect(!stream.contains(password) && !stream.contains(basic))
         }
+    }
+
+    /// The command lines, from every `ps -eo pid=,ppid=,args=` snapshot in `text`, of the
+    /// processes below the sshd listener `sshd` and of any process whose command line holds
+    /// `marker` (the 3tofu run) and those below it.
+    static func processesOfThisTest(in text: String, sshd: Int32, marker: String) -> [String] {
+        var found: [String] = []
+        for snapshot in text.components(separatedBy: "PS-BEGIN\n").dropFirst() {
+            let listing = snapshot.components(separatedBy: "PS-END").first ?? ""
+            var parent: [Int32: Int32] = [:]
+            var args: [Int32: String] = [:]
+            for line in listing.split(separator: "\n") {
+                let fields = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+                guard fields.count >= 2, let pid = Int32(fields[0]), let ppid = Int32(fields[1]) else { continue }
+                parent[pid] = ppid
+                args[pid] = fields.count > 2 ? String(fields[2]) : ""
+            }
+            let roots = Set([sshd] + args.filter { $0.value.contains(marker) }.map(\.key))
+            func isOurs(_ pid: Int32) -> Bool {
+                var current: Int32? = pid
+                var steps = 0
+                while let pid = current, steps < 64 {
+                    if roots.contains(pid) { return true }
+                    current = parent[pid]
+                    steps += 1
+                }
+                return false
+            }
+            found += args.filter { isOurs($0.key) }.map(\.value)
+        }
+        return found
     }
 
     @Test func remoteCommandFailingIsAClearFailure() async throws {
