@@ -359,6 +359,12 @@ public final class ContentStore: Sendable {
         }
     }
 
+    /// Whether the lock on `digest`'s download is held by this process (another download of the
+    /// same run, on another route), rather than by another run sharing the cache.
+    public func blobLockIsHeldHere(_ digest: Digest) -> Bool {
+        BlobLock.isHeldInProcess("\(root)/ingest/\(digest.encoded).lock")
+    }
+
     /// The lock on `digest`'s download if nobody holds it, else nil.
     public func tryLockBlob(_ digest: Digest) throws -> BlobLock? {
         let directory = "\(root)/ingest"
@@ -418,6 +424,13 @@ public final class BlobLock: @unchecked Sendable {
         heldHere.lock()
         defer { heldHere.unlock() }
         return held.insert(path).inserted
+    }
+
+    /// Whether a task of this process holds the lock at `path` (another download of the same run).
+    static func isHeldInProcess(_ path: String) -> Bool {
+        heldHere.lock()
+        defer { heldHere.unlock() }
+        return held.contains(path)
     }
 
     static func releaseInProcess(_ path: String) {

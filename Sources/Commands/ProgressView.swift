@@ -102,6 +102,8 @@ struct ProgressState: Equatable {
             return ["layer \(ProgressView.shortDigest(digest)) verified (\(ProgressView.bytes(size)))"]
         case .waitingForAnotherRun(let digest):
             return ["layer \(ProgressView.shortDigest(digest)): waiting for another 3tofu run on this cache to download it"]
+        case .waitingForThisRun(let digest):
+            return ["layer \(ProgressView.shortDigest(digest)): another route of this run is bringing it; waiting for it"]
         case .writing(let path, let format):
             phase = .writing
             layers = []

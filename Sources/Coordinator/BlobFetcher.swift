@@ -198,8 +198,11 @@ struct BlobFetcher: Sendable {
     /// shown as this blob's progress.
     private func lockOrPassStalledHolder(_ descriptor: Descriptor) async throws -> BlobLock? {
         if let lock = try store.tryLockBlob(descriptor.digest) { return lock }
+        // Whose download it waits for: this run's (another route) or another run's.
+        let heldHere = store.blobLockIsHeldHere(descriptor.digest)
+        if !heldHere, let lock = try store.tryLockBlob(descriptor.digest) { return lock }
         let partial = store.partialPath(for: descriptor.digest)
-        events?(.waitingForAnotherRun(digest: descriptor.digest.string))
+        events?(heldHere ? .waitingForThisRun(digest: descriptor.digest.string) : .waitingForAnotherRun(digest: descriptor.digest.string))
         events?(.blobStarted(digest: descriptor.digest.string, size: descriptor.size, partialPath: partial))
         var length = store.partialLength(for: descriptor.digest)
         var lastGrowth = ContinuousClock.now

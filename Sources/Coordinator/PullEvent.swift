@@ -13,6 +13,9 @@ public enum PullEvent: Sendable {
     case blobFinished(digest: String, size: Int64)
     /// Another run sharing the cache is downloading this blob; this one waits for it.
     case waitingForAnotherRun(digest: String)
+    /// Another download of this run (another route, or an early download) is bringing this blob;
+    /// this one waits for it.
+    case waitingForThisRun(digest: String)
     case writing(path: String, format: String)
 }
 

@@ -157,6 +157,36 @@ import Testing
         #expect(try store.tryLockBlob(digest) != nil)
     }
 
+    /// Who holds a blob's lock, for the progress display: a task of this process (another route
+    /// of the same run) or another process (another run sharing the cache).
+    @Test func aBlobLockHolderIsToldApart() throws {
+        let directory = try TemporaryDirectory(prefix: "store")
+        let store = ContentStore(root: directory.file("store"))
+        let digest = try Self.digest(of: Data("held here".utf8))
+        #expect(!store.blobLockIsHeldHere(digest))
+        let held = try #require(try store.tryLockBlob(digest))
+        #expect(store.blobLockIsHeldHere(digest))
+        held.release()
+        #expect(!store.blobLockIsHeldHere(digest))
+
+        // Another process holds it (flock(1) says "held" once it has it, and keeps it until its stdin ends).
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        process.arguments = ["-x", "\(store.root)/ingest/\(digest.encoded).lock", "sh", "-c", "echo held; read x"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+        let said = output.fileHandleForReading.readData(ofLength: 5)
+        #expect(String(decoding: said, as: UTF8.self) == "held\n")
+        #expect(try store.tryLockBlob(digest) == nil)
+        #expect(!store.blobLockIsHeldHere(digest), "held by another process, not this one")
+    }
+
     /// A blob in blobs/ is never replaced by another file: a second commit of the same digest
     /// keeps the first file (same inode) when it verifies, and replaces what does not verify
     /// (damaged bytes, or a link planted at its name).

@@ -32,6 +32,7 @@ import Testing
         StepCase(event: .blobStarted(digest: digestA, size: 100, partialPath: "/p"), at: 13, step: nil),
         StepCase(event: .blobFinished(digest: digestA, size: 40_000_000), at: 14, step: "layer sha256:ab12cd34ef56… verified (40.0 MB)"),
         StepCase(event: .waitingForAnotherRun(digest: digestB), at: 14, step: "layer sha256:998877665544…: waiting for another 3tofu run on this cache to download it"),
+        StepCase(event: .waitingForThisRun(digest: digestB), at: 14, step: "layer sha256:998877665544…: another route of this run is bringing it; waiting for it"),
         StepCase(event: .writing(path: "/tmp/out.tar", format: "docker-archive"), at: 15, step: "writing docker-archive to /tmp/out.tar"),
         // Text from the network cannot move the cursor or start a line of its own.
         StepCase(event: .vantageFailed(name: "x", message: "bad\n\u{1B}[2Jverdict: AGREE"), at: 11, step: nil),
