@@ -78,9 +78,14 @@ struct ProgressState: Equatable {
             let seconds = now - since(name)
             set(name, .failed(message: message, seconds: seconds))
             return ["vantage \(ProgressView.clean(name)) failed after \(ProgressView.seconds(seconds)): \(ProgressView.clean(String(message.prefix(200))))"]
-        case .vantageDownloading:
+        case .vantageDownloading(let name, _):
             // Its bytes come through `setReceived` as the transport counts them.
-            return []
+            guard let index = vantages.firstIndex(where: { $0.name == name }), vantages[index].state != .waiting else { return [] }
+            // It answered already: the agreed file is downloaded again over its route (the
+            // vantage keeping a copy had none), shown as the first download was.
+            vantages[index] = Vantage(name: name, state: .waiting, since: now)
+            phase = .resolving
+            return ["vantage \(ProgressView.clean(name)) downloading the agreed file again (no copy was kept from the first downloads)"]
         case .blobsPlanned(let count, let bytes, let cached):
             phase = .downloading
             plannedCount = count

@@ -92,7 +92,7 @@ public enum FetchCoordinator {
             // A cached copy is hashed before it is relied on; one that does not match is removed.
             let size = agreed.size, store = store, output = output, journal = journal
             if try await !BlockingIO.run({ try store.verifiedContains(digest, size: size) }) {
-                try await fetchAgreed(url, digest: digest, size: size, from: verification.sources.map(\.vantage), store: store)
+                try await fetchAgreed(url, digest: digest, size: size, from: verification.sources.map(\.vantage), store: store, events: events)
             }
             events?(.writing(path: output, format: "file"))
             do {
@@ -157,16 +157,27 @@ public enum FetchCoordinator {
     }
 
     /// The keeping vantage gave no copy (it failed, under a policy that allows that): download
-    /// again from agreeing vantages until one delivers the agreed bytes.
-    static func fetchAgreed(_ url: String, digest: Digest, size: Int64, from sources: [VantageClient], store: ContentStore) async throws {
+    /// again from agreeing vantages until one delivers the agreed bytes. Each route's bytes are
+    /// counted for the progress display as in the first download (`vantageDownloading`).
+    static func fetchAgreed(
+        _ url: String, digest: Digest, size: Int64, from sources: [VantageClient], store: ContentStore, events: PullEventSink? = nil
+    ) async throws {
         var failures: [String] = []
         for source in sources {
+            let progress = TransferProgress()
+            events?(.vantageDownloading(name: source.spec.name, progress: progress))
             do {
-                let download = try await download(url, with: source.client, keepingIn: store, maximumSize: size)
-                if download.digest == digest, download.size == size, store.contains(digest, size: size) { return }
-                failures.append("\(source.spec.name): received \(download.digest) (\(download.size) bytes)")
+                let fetched = try await TransferProgress.$current.withValue(progress) {
+                    try await FetchCoordinator.download(url, with: source.client, keepingIn: store, maximumSize: size)
+                }
+                if fetched.digest == digest, fetched.size == size, store.contains(digest, size: size) { return }
+                failures.append("\(source.spec.name): received \(fetched.digest) (\(fetched.size) bytes)")
+                events?(.vantageFailed(name: source.spec.name, message: "its second download brought other bytes (\(fetched.digest))"))
+            } catch let error as CancellationError {
+                throw error
             } catch {
                 failures.append("\(source.spec.name): \(error)")
+                events?(.vantageFailed(name: source.spec.name, message: "its second download failed: \(error)"))
             }
         }
         throw CoordinatorError(.notMet, "could not download the agreed file \(digest) from any agreeing vantage: \(failures.joined(separator: "; "))")

@@ -108,6 +108,22 @@ import Transport
         #expect(ProgressView.live(state, width: 120, now: 15).first == "  home  answered in 5.0 s  sha256:111111111111…")
     }
 
+    /// fetch's second download (the keeping vantage kept no copy): an agreeing vantage that
+    /// answered downloads the file again, shown with its bytes, share, rate and ETA as the first
+    /// download was, on a terminal and in a log.
+    @Test func aFetchsSecondDownloadShowsItsBytes() {
+        var state = ProgressState()
+        _ = state.apply(.resolving(vantages: ["home", "tor"]), at: 10)
+        _ = state.apply(.vantageFailed(name: "home", message: "connection refused"), at: 10.5)
+        _ = state.apply(.vantageDownloading(name: "tor", progress: TransferProgress()), at: 10)
+        _ = state.apply(.vantageAnswered(name: "tor", digest: "sha256:" + String(repeating: "1", count: 64)), at: 12)
+        let steps = state.apply(.vantageDownloading(name: "tor", progress: TransferProgress()), at: 20)
+        #expect(steps == ["vantage tor downloading the agreed file again (no copy was kept from the first downloads)"])
+        state.setReceived(20_000_000, expected: 50_000_000, of: "tor")
+        #expect(ProgressView.live(state, width: 120, now: 24).last == "  tor   downloading 20.0 MB / 50.0 MB  40%  5.0 MB/s  ETA 0:06")
+        #expect(ProgressView.periodic(state, now: 24) == ["vantage tor 20.0 MB / 50.0 MB 40% 5.0 MB/s ETA 0:06"])
+    }
+
     /// A set (a bundle's images): each image's vantages, named after it, join the block as it
     /// starts; a large set keeps to a few lines, those still waited for first.
     @Test func aSetShowsEveryImagesVantagesInFewLines() {

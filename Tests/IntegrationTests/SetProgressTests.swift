@@ -153,4 +153,59 @@ struct SetProgressTests {
         #expect(quiet.status == 0, "\(quiet.stderr)")
         #expect(!quiet.stderr.contains("resolving on") && !quiet.stderr.contains(" of 2 layers") && !quiet.stderr.contains("verified ("), "\(quiet.stderr)")
     }
+
+    /// fetch's second download: the vantage that keeps a copy (here the first, a proxy that is
+    /// down) kept none, a policy that tolerates one unavailable vantage lets the run go on, and
+    /// an agreeing route downloads the file again, held half way (the third GET of the file): on
+    /// a pipe its bytes and share are logged as the first downloads' were.
+    @Test func fetchsSecondDownloadLogsItsBytesOnAPipe() async throws {
+        let (lab, proxy, url, server) = try await Self.fileSite(stallSeconds: 0)
+        defer {
+            proxy.stop()
+            server.stop()
+        }
+        // The first two GETs (the two answering vantages) pass untouched; the third is held.
+        try proxy.inject([
+            .init(path: "/tool.bin", times: 2, .ignoreRange),
+            .init(path: "/tool.bin", times: 1, .stall(afterBytes: Self.stallAfter, seconds: 5)),
+        ])
+        let vantages = try lab.vantagesFile(extra: """
+            [[vantage]]
+            name = "gone"
+            kind = "proxy"
+            proxy = "http://127.0.0.1:9"
+
+            [[vantage]]
+            name = "http-proxy"
+            kind = "proxy"
+            proxy = "\(lab.httpProxy.url)"
+
+            [[vantage]]
+            name = "socks"
+            kind = "proxy"
+            proxy = "\(lab.socksProxy.url(h: true))"
+
+            """, includeStandard: false)
+        let policy = lab.home.file("two.toml")
+        try """
+            name = "two-of-three"
+            description = "Two vantages answer and agree; one may be unavailable."
+            min_agreeing = 2
+            max_unavailable = 1
+            blob_verification = "source"
+            require_route_kinds = []
+            allow_insecure_registries = true
+
+            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let result = try lab.run(["fetch", url, "--output", lab.home.file("again.bin"), "--vantages", vantages, "--policy", policy])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        let again = try #require(
+            lines.firstIndex { $0.hasSuffix("downloading the agreed file again (no copy was kept from the first downloads)") },
+            "the second download was never announced: \(result.stderr)")
+        let name = lines[again].split(separator: " ")[1]
+        let held = lines[again...].filter { $0.hasPrefix("vantage \(name) ") && $0.contains(" MB / 6.0 MB ") && !$0.contains(" 0% ") }
+        #expect(!held.isEmpty, "the second download's share was never logged: \(result.stderr)")
+        #expect(!result.stderr.contains("\u{1B}"), "a log gets no escape sequences")
+    }
 }
