@@ -8,14 +8,18 @@ import Transport
 /// It is started once per SSH session and then serves exchange after exchange, so the login
 /// shell (and its start-up files) runs once per session, not once per request. Everything
 /// variable — URL, headers (tokens included), range, an extra CA bundle — travels on standard
-/// input, one request after another: a first line `3tofu-curl/2 MODE CA MAX NONCE`, then (when
+/// input, one request after another: a first line `3tofu-curl/2 MODE CA MAX NONCE SHOWN`, then (when
 /// CA is 1) PEM lines ended by `3TOFU-END-CA`, then a curl config ended by `3TOFU-END-CONFIG`,
 /// which the script hands to `curl -q -K -` through a pipe (`-q` ignores any ~/.curlrc). MAX (mode
 /// `hash`) is the most body bytes hashed on the remote (`head -c`), or `-`: a body past the
 /// request's `maximumBodyLength` is cut there, and its `size_download` shows it. NONCE is 32
 /// random hex digits chosen by 3tofu for this exchange: the reply ends with the line
 /// `3tofu-end NONCE` on stdout and on stderr. Neither the registry nor anything it sends knows
-/// the nonce, so no body can end a reply early.
+/// the nonce, so no body can end a reply early. SHOWN (`ShownChain.target`: `HOST:PORT,SNI`, or
+/// `-`) is where `openssl s_client -showcerts` connects, stdin empty, after curl's exit 60 (a
+/// certificate that failed verification), to record what the server showed: its chain's lines
+/// go to stderr between `3tofu-shown-begin` and `3tofu-shown-end` (`3tofu-shown-none …` without
+/// openssl).
 ///
 /// The remote needs a POSIX `sh`, `curl`, and (for hashing) `sha256sum` or `openssl`. Proxy
 /// variables are cleared and `--noproxy "*"` is set, so the remote's own direct network path is
