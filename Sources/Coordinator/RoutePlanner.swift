@@ -16,8 +16,12 @@
 ///   source. (On loopback, spreading over the proxies cost 20 % in `make bench`: their relaying
 ///   competes for the same two cores.) That route runs downloads side by side as `DownloadRamp`
 ///   would for a single source (`look`: two looks in a row below the ramp's pace, the writer not
-///   setting it, add one, up to `perRouteLimit`), so one route carrying everything is as quick as
-///   the single-source fetch.
+///   setting it, add one, up to `perRouteLimit`), and only then: not also when its download is
+///   about to end (the rule for the other routes below; on loopback the quickest first byte is
+///   measured at a look's grain, ~50 ms, so that rule overlapped nearly every download, and a
+///   download started beside the one streaming to the writer gets no feed: its layer was read
+///   back from the store, the writer waiting for its commit). So one route carrying everything
+///   is as quick as the single-source fetch.
 /// - A route with a pace takes the first waiting blob it would finish no later than the best
 ///   route would (within `slack`), counting what each route still has to bring; it runs another
 ///   download beside its own only while those would end before a new request's first byte.
@@ -233,12 +237,10 @@ struct RoutePlanner: Sendable, Equatable {
         guard !waiting.isEmpty else { return nil }
         let mine = running.filter { $0.route == route }
         guard mine.count < perRouteLimit else { return nil }
-        if let fast = keeper, fast != route {
-            return nil
-        }
-        if keeper == route, mine.count < allowance[route] {
-            // The keeper's ramp let it run one more.
-            return waiting.first
+        if let fast = keeper {
+            // The keeper runs downloads side by side only as its ramp allows, as one source would:
+            // one started beside the download streaming to the writer gets no feed to the writer.
+            return fast == route && mine.count < allowance[route] ? waiting.first : nil
         }
         guard rate(route) != nil else {
             // No pace yet: one blob to measure it.

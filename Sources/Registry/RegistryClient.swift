@@ -206,11 +206,16 @@ public final class RegistryClient: Sendable {
 
     /// Downloads `descriptor` into `partialPath`, resuming what the file already holds with a Range
     /// request and starting over cleanly when the server ignores the range. The caller verifies the digest.
-    /// `tap` sees every body written to the file (each request's, see `BodyTap`). The file never
-    /// grows past `descriptor.size`: a body that would make it is stopped there, the file is
-    /// deleted (its bytes are wrong) and the error is `digestMismatch`.
-    public func downloadBlob(
-        registry: String, repository: String, descriptor: Descriptor, to partialPath: String, tap: (any BodyTap)? = nil
+    /// The file never grows past `descriptor.size`: a body that would make it is stopped there, the
+    /// file is deleted (its bytes are wrong) and the error is `digestMismatch`.
+    public func downloadBlob(registry: String, repository: String, descriptor: Descriptor, to partialPath: String) async throws -> BlobDownload {
+        try await downloadBlob(registry: registry, repository: repository, descriptor: descriptor, to: partialPath, tap: nil)
+    }
+
+    /// `downloadBlob` with a `tap` that sees every body written to the file (each request's, see
+    /// `BodyTap`): package-level, for the layer streaming behind Coordinator's `LayerStream` only.
+    package func downloadBlob(
+        registry: String, repository: String, descriptor: Descriptor, to partialPath: String, tap: (any BodyTap)?
     ) async throws -> BlobDownload {
         let url = baseURL(registry) + "/v2/\(repository)/blobs/\(descriptor.digest)"
         var attempt = 0
@@ -230,7 +235,7 @@ public final class RegistryClient: Sendable {
             do {
                 // This loop retries itself, each time with a range from what the file holds now: a
                 // retry inside `exchange` would repeat a stale range and append bytes twice.
-                (response, _) = try await exchange(request, registry: registry, scope: Self.pullScope(repository), into: .file(path: partialPath, tap: tap), retrying: false)
+                (response, _) = try await exchange(request, registry: registry, scope: Self.pullScope(repository), into: .file(path: partialPath, tap: tap.map(BodyTapHandle.init)), retrying: false)
             } catch let error as TransportError where error.kind == .bodyTooLarge {
                 unlink(partialPath)
                 throw Self.longerThanDescribed("blob \(descriptor.digest)", size: descriptor.size, error, deleted: partialPath)

@@ -12,13 +12,13 @@ import Darwin
 /// writes out what is still buffered, also after a failed transfer, so a resume starts from
 /// every byte received. Errors are the errno of the failed call. A `BodyTap` sees every byte
 /// after the file writer took it.
-public final class DownloadFile {
+package final class DownloadFile {
     public let path: String
     private var fd: Int32
     private let writer: AlignedFileWriter
     private let tap: (any BodyTap)?
 
-    public init(path: String, status: Int, tap: (any BodyTap)? = nil) throws(DirectIOError) {
+    package init(path: String, status: Int, tap: (any BodyTap)? = nil) throws(DirectIOError) {
         let mode = status == 206 ? O_APPEND : O_TRUNC
         // Never through a link, never blocked by a FIFO, never into anything but a plain file.
         let opened = open(path, O_WRONLY | O_CREAT | mode | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o644)

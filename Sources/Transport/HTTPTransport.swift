@@ -50,8 +50,9 @@ public enum BodyDestination: Sendable {
     /// Write the body to the file at `path` (created if missing): a 206 body is appended to what the
     /// file holds (resume), any other 2xx body replaces the file's content (truncate first).
     /// Non-2xx bodies are never written to the file; they go to memory (capped at 64 KiB) so errors can be read.
-    /// With a `tap`, the same bytes are also handed to it as they are written.
-    case file(path: String, tap: (any BodyTap)? = nil)
+    /// With a `tap` (made only inside this package: the Coordinator's layer streaming), the same
+    /// bytes are also handed to it as they are written.
+    case file(path: String, tap: BodyTapHandle? = nil)
     /// Hash and count the body, keep nothing.
     case discard
 }
@@ -59,14 +60,22 @@ public enum BodyDestination: Sendable {
 /// Sees a file-bound 2xx response body as it is written to its file, to pass the bytes on while
 /// they download. Called on the transfer's thread; `receive` may block to slow the transfer down,
 /// and while it blocks the transport's timeouts and cancellation wait too: a tap must not block
-/// for anything that may never come.
-public protocol BodyTap: AnyObject, Sendable {
+/// for anything that may never come. Package-level: the one user is the layer streaming behind
+/// Coordinator's `LayerStream` (its `LayerFeed`); outside the package a tap is not even nameable.
+package protocol BodyTap: AnyObject, Sendable {
     /// A body starts going to the file: appended to what it holds (a 206) or replacing it.
     func begin(appending: Bool)
     /// The next bytes of the body, after they were handed to the file.
     func receive(_ bytes: UnsafeRawBufferPointer)
     /// The body ended, completely or not; everything received has been through `receive`.
     func end()
+}
+
+/// A `BodyTap` for `BodyDestination.file`: opaque outside the package, where none can be made,
+/// so the streaming seam stays out of Transport's public API.
+public struct BodyTapHandle: Sendable {
+    package let tap: any BodyTap
+    package init(_ tap: any BodyTap) { self.tap = tap }
 }
 
 /// Case-insensitive, order-keeping header list.

@@ -153,7 +153,7 @@ public final class ResponseBodySink {
                 break
             }
             do {
-                chosen = .file(try DownloadFile(path: path, status: status, tap: tap))
+                chosen = .file(try DownloadFile(path: path, status: status, tap: tap?.tap))
             } catch {
                 throw .fileOpen(path: path, errno: error.code)
             }

@@ -82,6 +82,22 @@ import Testing
         #expect(planner.allowance == [3, 1])
     }
 
+    @Test func theRouteThatKeepsEveryBlobStartsNoDownloadBesideItsOwnUnlessItsRampSaysSo() {
+        // Loopback: route 0 brings ~400 MB/s, its first byte seen at the first look (50 ms). Its
+        // download is 1.3 ms from done, under that latency; the other routes' rule would start
+        // the next blob beside it, which would then get no feed to the writer. The keeper waits.
+        var planner = RoutePlanner(sizes: [20 * Self.mb, 50 * Self.mb, 50 * Self.mb], routes: 3)
+        #expect(planner.decide() == [.start(item: 0, route: 0)])
+        _ = planner.tick(0.05)
+        planner.progress(item: 0, route: 0, bytes: 10 * Self.mb)
+        _ = planner.tick(0.10)
+        planner.progress(item: 0, route: 0, bytes: 19_500_000)
+        #expect(planner.keeper == 0)
+        #expect(planner.decide() == [], "one download at a time until the ramp adds one")
+        _ = planner.finished(item: 0, route: 0, received: 20 * Self.mb)
+        #expect(planner.decide() == [.start(item: 1, route: 0)])
+    }
+
     @Test func aSlowRouteDoesNotRampItGetsCompany() {
         // Route 0 at 4 MB/s: its looks are slow, but it does not keep every blob; route 1 probes.
         var planner = RoutePlanner(sizes: Array(repeating: 10 * Self.mb, count: 6), routes: 2, perRouteLimit: 3)

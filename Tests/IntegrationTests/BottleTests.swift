@@ -58,12 +58,21 @@ struct BottleTests {
         let output = fixture.lab.home.file("bottles")
         let reportPath = fixture.lab.home.file("report.json")
         let key = fixture.lab.home.file("key")
+        let attestation = fixture.lab.home.file("bottle.intoto.json")
         #expect(try fixture.lab.run(["keygen", "--output", key]).status == 0)
         let result = try fixture.bottle(
-            ["hello@1.2.2"], tag: "sonoma", output: output, vantages: try fixture.lab.vantagesFile(), ["--report", reportPath, "--sign-key", key])
+            ["hello@1.2.2"], tag: "sonoma", output: output, vantages: try fixture.lab.vantagesFile(),
+            ["--report", reportPath, "--sign-key", key, "--attestation", attestation])
         #expect(result.status == 0, "\(result.stderr)")
         let file = output + "/hello--1.2.2.sonoma.bottle.tar.gz"
-        #expect(try sha256sum(file) == old.tags["sonoma"]?.layer.replacingOccurrences(of: "sha256:", with: ""))
+        let bottleSHA256 = try #require(old.tags["sonoma"]?.layer.replacingOccurrences(of: "sha256:", with: ""))
+        #expect(try sha256sum(file) == bottleSHA256)
+        // --attestation is honoured too (issue 17, bug 1): an in-toto statement about the bottle.
+        let statement = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: attestation))) as? [String: Any], "no attestation")
+        #expect(statement["_type"] as? String == InTotoStatement.statementType)
+        let subjects = statement["subject"] as? [[String: Any]] ?? []
+        #expect(subjects.contains { ($0["digest"] as? [String: String])?["sha256"] == bottleSHA256 }, "\(statement)")
         #expect(result.stderr.contains("check was skipped"), "\(result.stderr)")
         let report = try ReportFile.read(reportPath)
         #expect(report.reason.contains("formula API check was skipped"))

@@ -207,7 +207,7 @@ struct CurlTransportBodyTests {
             let tap = MarkRecorder(port: server.port)
             let transport = try CurlTransport(configuration: TransportConfiguration(lowSpeedLimit: 1024, lowSpeedTime: 5, maxParallelTransfers: 1))
             let response = try await transport.perform(
-                HTTPRequest(url: server.url("/fast-then-slow/600000/147456/24576")), into: .file(path: folder.path("body"), tap: tap))
+                HTTPRequest(url: server.url("/fast-then-slow/600000/147456/24576")), into: .file(path: folder.path("body"), tap: BodyTapHandle(tap)))
             #expect(response.bodyLength == 747_456)
             let seen = tap.samples
             #expect(seen.map(\.mark).max() ?? 0 > 1, "the mark was never raised")
