@@ -238,7 +238,8 @@ final class SSHSession: @unchecked Sendable {
             throw SSHError(.connectionLost, "the SSH session to \(target.route) is closed")
         }
         let channel = try start(command, cancellation: cancellation)
-        defer { free(channel, cancellation: cancellation) }
+        // Closed even after a cancellation (its own flag): the session stays for other exchanges.
+        defer { free(channel, cancellation: CancellationFlag()) }
         var stderr = StderrCapture(limit: stderrLimit)
         let ended = try pump(
             channel, stdin: stdin, sendEOF: true, cancellation: cancellation, stdout: stdout, stderr: { stderr.take($0) }, until: { false })
