@@ -180,6 +180,40 @@ struct EarlyLayersTests {
         #expect(try archiveBlobsMatchTheirNames(output) == [])
     }
 
+    /// Small layers download a few at a time before the verdict: the first one (the smallest, in
+    /// the writer's order) stalls for 3 s at a proxy in front of the registry and is then cut off;
+    /// the proxy's log, in the order the requests arrived, shows the other layers asked for while
+    /// it stalled, before it is asked for again. (One at a time, nothing else would be asked for
+    /// until it came whole.) The slow vantage, behind a relay adding 4 s of round trip, keeps the
+    /// verdict out meanwhile.
+    @Test func smallLayersDownloadSideBySideBeforeTheVerdict() async throws {
+        let lab = try await Lab([.plainHTTP])
+        let proxy = try await FaultProxy(upstream: lab.registry.baseURL.absoluteString)
+        defer { proxy.stop() }
+        let scratch = try TemporaryDirectory(prefix: "side")
+        let slow = try await ShapedRoute(upstreamPort: lab.httpProxy.port, megabytesPerSecond: 50, rttMilliseconds: 4000, in: scratch)
+        defer { slow.stop() }
+        let layout = try lab.makeImage(layers: [40_000, 30_000, 20_000, 10_000], seed: 37, content: .incompressible)
+        _ = try lab.push(layout, Self.repository, tag: "1")
+        let smallest = try #require(layout.images.first?.layers.min { $0.size < $1.size }?.digest)
+        try proxy.inject([.init(path: "/blobs/\(smallest)", times: 1, .stall(afterBytes: 1000, seconds: 3))])
+        let vantages = try lab.vantagesFile(extra: AttackTests.proxyVantage("slow", proxy: slow.url(scheme: "http")), only: [.direct, .socks])
+        let output = lab.home.file("app.tar")
+        let pull = try lab.run(
+            ["pull", "\(proxy.host)/\(Self.repository):1", "--output", output, "--vantages", vantages, "--insecure-registry", proxy.host])
+        #expect(pull.status == 0, "\(pull.stderr)")
+        let requests = proxy.requests().map { "\($0.fault) \($0.path)" }
+        print("EarlyLayersTests: side by side, the proxy saw: \(requests)")
+        let stalled = requests.indices.filter { requests[$0].hasSuffix("/blobs/\(smallest)") }
+        try #require(stalled.count >= 2 && requests[stalled[0]].hasPrefix("stall "), "\(requests)")
+        let others = layout.layerDigests.filter { $0 != smallest }
+        let askedMeanwhile = others.filter { digest in
+            requests.indices.contains { $0 > stalled[0] && $0 < stalled[1] && requests[$0].hasSuffix("/blobs/\(digest)") }
+        }
+        #expect(!askedMeanwhile.isEmpty, "no other layer was asked for while the smallest stalled: \(requests)")
+        #expect(try archiveBlobsMatchTheirNames(output) == [])
+    }
+
     /// The late vantage (mitmproxy serving another image's manifest, behind a relay adding 4 s of
     /// round trip) dissents after the first two agreed and their layers came: exit 1, no output,
     /// nothing staged beside it. The layers the early downloads committed stay in the cache,
