@@ -8,14 +8,15 @@ import Synchronization
 /// Layer downloads that start before the verdict, into the store only.
 ///
 /// Once two vantages have answered with the same observation (the same manifest, config and
-/// layers) and the others are still answering `grace` later, the layers they agree on start
-/// downloading from those two routes (this machine's first), while the slower vantages answer.
+/// layers) and the others are still answering `grace` later, the config and the layers they agree
+/// on start downloading from those two routes (this machine's first; small layers a few at a
+/// time), while the slower vantages answer.
 /// (When every vantage answers within the grace, as on a LAN, nothing starts early: the delivery
 /// then streams each layer from its download into the archive, which an early download, made
 /// before the archive's writer exists, cannot do.) Each download goes into the
 /// content store through `BlobFetcher`, so every byte is hashed and a blob is committed only if it
 /// matches its digest; nothing goes to an output: the output's writer starts only in the delivery,
-/// after the full verdict. On agreement the delivery lets the download in progress finish
+/// after the full verdict. On agreement the delivery lets the downloads in progress finish
 /// (`drain`) and fetches the rest, streaming it to the writer as usual; what the early downloads
 /// committed is found in the store (hashed again before it is used, as any cached blob). On any
 /// other verdict the downloads are cancelled (`stop`) and nothing is written.
@@ -76,8 +77,10 @@ final class EarlyLayers: Sendable {
         }
     }
 
-    /// A vantage answered: once `agreeingAnswers` answers are the same, the downloads start.
-    func answered(_ vantage: VantageClient, observed: ObservedImage, layers: [Descriptor]) {
+    /// A vantage answered: once `agreeingAnswers` answers are the same, the downloads start: the
+    /// config first (small, and else the one exchange left between the verdict and the writer,
+    /// `ImageConfig`, which finds it in the store), then the layers.
+    func answered(_ vantage: VantageClient, observed: ObservedImage, config: Descriptor, layers: [Descriptor]) {
         state.withLock { state in
             guard state.downloads == nil, !state.stopping else { return }
             state.answers.append(Answer(name: vantage.spec.name, isLocal: vantage.spec.kind == .local, observed: observed))
@@ -85,10 +88,14 @@ final class EarlyLayers: Sendable {
             guard let names = Self.sources(state.answers) else { return }
             let sources = names.compactMap { name in state.clients[name].map { (name: name, client: $0) } }
             let fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: events)
+            // The config is no layer: no progress events for it.
+            let configFetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil)
             let ordered = LayerOrder.forWriting(layers)
             state.downloads = Task {
                 try? await Task.sleep(for: Self.grace)
                 guard self.begin() else { return BlobFetcher.Statistics() }
+                // Not counted with the layers' bytes, as the delivery's config fetch is not.
+                _ = try? await configFetcher.fetch([config])
                 return await self.download(ordered, fetcher: fetcher)
             }
         }
@@ -113,19 +120,41 @@ final class EarlyLayers: Sendable {
         }
     }
 
-    /// One layer at a time, in the writer's order, until every layer is in the store, one fails
-    /// (the delivery fetches it over every agreeing route), or the verdict is in.
+    /// Small layers (`smallLayer` or less) downloaded `smallLayerWidth` at a time: for them the
+    /// round trips cost more than the bytes, and a route of 20 ms brings a 100 KB layer in less time
+    /// than it takes to ask for it.
+    static let smallLayerWidth = 4
+    static let smallLayer: Int64 = 1 << 20
+
+    /// In the writer's order: small layers a few at a time, a larger one alone (after the ones
+    /// running), until every layer is in the store, one fails (the delivery fetches it over every
+    /// agreeing route), or the verdict is in.
     private func download(_ layers: [Descriptor], fetcher: BlobFetcher) async -> BlobFetcher.Statistics {
-        var total = BlobFetcher.Statistics()
-        for layer in layers {
-            guard !isStopping, !Task.isCancelled else { break }
-            guard let statistics = try? await fetcher.fetch([layer]) else { break }
-            total.downloaded += statistics.downloaded
-            total.resumed += statistics.resumed
-            total.bytesReceived += statistics.bytesReceived
-            total.bytesByRoute.merge(statistics.bytesByRoute, uniquingKeysWith: +)
+        await withTaskGroup(of: BlobFetcher.Statistics?.self) { group in
+            var total = BlobFetcher.Statistics()
+            var running = 0
+            var failed = false
+            func take(_ statistics: BlobFetcher.Statistics?) {
+                running -= 1
+                guard let statistics else {
+                    failed = true
+                    return
+                }
+                total.downloaded += statistics.downloaded
+                total.resumed += statistics.resumed
+                total.bytesReceived += statistics.bytesReceived
+                total.bytesByRoute.merge(statistics.bytesByRoute, uniquingKeysWith: +)
+            }
+            for layer in layers {
+                let width = layer.size <= Self.smallLayer ? Self.smallLayerWidth : 1
+                while running >= width, let next = await group.next() { take(next) }
+                guard !failed, !isStopping, !Task.isCancelled else { break }
+                group.addTask { try? await fetcher.fetch([layer]) }
+                running += 1
+            }
+            while let next = await group.next() { take(next) }
+            return total
         }
-        return total
     }
 
     private var isStopping: Bool { state.withLock(\.stopping) }
@@ -139,7 +168,7 @@ final class EarlyLayers: Sendable {
         sink(.blobsPlanned(count: unique.count, bytes: unique.reduce(Int64(0)) { $0 + max(0, $1.size) }, cached: 0))
     }
 
-    /// The verdict is agreement: no further early download starts; the one running finishes (a
+    /// The verdict is agreement: no further early download starts; the ones running finish (a
     /// grace still running ends at once). What the early downloads brought (nil: none began).
     func drain() async -> BlobFetcher.Statistics? {
         let (downloads, began) = state.withLock { state in

@@ -6,7 +6,8 @@ import Registry
 
 /// An image's observer: the vantage resolves the reference (token, manifest or index, the
 /// platform's manifest; under "every-vantage" also the config blob, hashed as received: under
-/// "source" the delivery fetches it once, `ImageConfig`). With `early`, each answer is told to
+/// "source" the delivery fetches it once, `ImageConfig`, and a platform manifest another vantage
+/// already fetched by the digest its index names is not fetched again, `SharedManifests`). With `early`, each answer is told to
 /// it, so the layers can start downloading into the store once two vantages agree.
 struct ImageObserver: SubjectObserver {
     let reference: ImageReference
@@ -15,6 +16,10 @@ struct ImageObserver: SubjectObserver {
     let history: TimeRules.History?
     let fetchesConfig: Bool
     let early: EarlyLayers?
+    /// Under "source": the platform manifests the vantages fetched by digest, shared among them
+    /// for the run (`SharedManifests`: content-addressed, so one route's checked copy is every
+    /// route's); nil under "every-vantage", where each route brings everything itself.
+    let sharedManifests: SharedManifests?
 
     init(_ request: PullRequest, early: EarlyLayers? = nil) {
         reference = request.reference
@@ -22,15 +27,16 @@ struct ImageObserver: SubjectObserver {
         usesPlainHTTP = request.usesInsecureRegistry
         history = request.history
         fetchesConfig = request.policy.blobVerification == .everyVantage
+        sharedManifests = fetchesConfig ? nil : SharedManifests()
         self.early = early
     }
 
     func history(for runs: [ImageRun]) -> TimeRules.History? { history }
 
     func observe(through vantage: VantageClient) async throws -> VantageAnswer<ObservedImage, ImageResolution> {
-        let resolution = try await vantage.client.resolve(reference, platform: platform, fetchingConfig: fetchesConfig)
+        let resolution = try await vantage.client.resolve(reference, platform: platform, fetchingConfig: fetchesConfig, shared: sharedManifests)
         let observed = Self.observed(resolution)
-        early?.answered(vantage, observed: observed, layers: resolution.manifest.layers)
+        early?.answered(vantage, observed: observed, config: resolution.manifest.config, layers: resolution.manifest.layers)
         return VantageAnswer(subject: observed, payload: resolution, evidence: ReportBuilder.evidence(resolution.top))
     }
 

@@ -61,16 +61,19 @@ public final class RegistryClient: Sendable {
     /// Resolves `reference` to its top manifest or index and, for an index, the manifest for `platform`;
     /// with `fetchingConfig`, also the config blob (its bytes as received: another exchange, which
     /// only a policy that has every vantage hash every blob needs; the manifest fixes its digest).
-    public func resolve(_ reference: ImageReference, platform: Platform, fetchingConfig: Bool = true) async throws -> ImageResolution {
+    /// With `shared`, the platform's manifest (named by digest in the index) is taken from another
+    /// vantage's checked copy when there is one, and this vantage's is kept there for the others
+    /// (`SharedManifests`); the top manifest is always fetched over this client's route.
+    public func resolve(_ reference: ImageReference, platform: Platform, fetchingConfig: Bool = true, shared: SharedManifests? = nil) async throws -> ImageResolution {
         let top = try await fetchManifest(registry: reference.registry, repository: reference.repository, reference: reference.manifestReference, expected: reference.digest)
-        var resolution = try await resolveManifests(reference, top: top, platform: platform)
+        var resolution = try await resolveManifests(reference, top: top, platform: platform, shared: shared)
         if fetchingConfig {
             resolution.config = try await fetchSmallBlob(registry: reference.registry, repository: reference.repository, descriptor: resolution.manifest.config)
         }
         return resolution
     }
 
-    func resolveManifests(_ reference: ImageReference, top: FetchedManifest, platform: Platform) async throws -> ImageResolution {
+    func resolveManifests(_ reference: ImageReference, top: FetchedManifest, platform: Platform, shared: SharedManifests? = nil) async throws -> ImageResolution {
         switch top.document {
         case .manifest(let manifest):
             return ImageResolution(reference: reference, top: top, platformManifest: nil, platform: nil, manifest: manifest)
@@ -81,8 +84,14 @@ public final class RegistryClient: Sendable {
             } catch let error as OCIError {
                 throw RegistryError(.notFound, "\(reference): \(error.message)")
             }
-            let platformManifest = try await fetchManifest(
-                registry: reference.registry, repository: reference.repository, reference: entry.digest.string, expected: entry.digest, size: entry.size)
+            let platformManifest: FetchedManifest
+            if let kept = shared?.manifest(entry.digest) {
+                platformManifest = kept
+            } else {
+                platformManifest = try await fetchManifest(
+                    registry: reference.registry, repository: reference.repository, reference: entry.digest.string, expected: entry.digest, size: entry.size)
+                shared?.keep(platformManifest, as: entry.digest)
+            }
             guard Int64(platformManifest.bytes.count) == entry.size else {
                 throw RegistryError(.digestMismatch, "\(reference): the index says the manifest for \(platform) is \(entry.size) bytes, the registry sent \(platformManifest.bytes.count)")
             }
@@ -284,7 +293,7 @@ public final class RegistryClient: Sendable {
     /// statuses to the caller.
     func exchange(_ request: HTTPRequest, registry: String, scope: String, into destination: BodyDestination, retrying: Bool = true) async throws -> (HTTPResponse, [String]) {
         let cacheKey = "\(registry) \(scope)"
-        var authorization = await tokens.token(for: cacheKey)
+        var authorization = await tokens.current(for: cacheKey)
         for round in 0..<2 {
             let (response, chain) = retrying
                 ? try await withRetries(request.url) { try await self.followRedirects(request, authorization: authorization, into: destination) }
@@ -294,18 +303,20 @@ public final class RegistryClient: Sendable {
                 throw RegistryError(.insecureRealm, reason)
             }
             guard round == 0 else { return (response, chain) }
-            await tokens.invalidate(cacheKey)
             let challenges: [AuthChallenge]
             do {
                 challenges = try response.headers.values("WWW-Authenticate").flatMap { try AuthChallenge.parse($0) }
             } catch let error as OCIError {
                 throw RegistryError(.badResponse, "\(registry) sent a malformed WWW-Authenticate challenge: \(error.message)")
             }
-            guard let fresh = try await authenticate(registry: registry, scope: scope, challenges: challenges) else {
+            // One token request at a time per registry and scope: the client's other requests that
+            // meet the challenge meanwhile wait for it (`TokenCache.refreshed`).
+            guard let fresh = try await tokens.refreshed(for: cacheKey, after: authorization, fetch: {
+                try await self.authenticate(registry: registry, scope: scope, challenges: challenges)
+            }) else {
                 return (response, chain)
             }
-            authorization = fresh.header
-            await tokens.store(fresh.header, for: cacheKey, lifetime: fresh.lifetime)
+            authorization = fresh
         }
         throw RegistryError(.unauthorized, "\(registry) kept refusing authentication")
     }

@@ -5,8 +5,9 @@ import Transport
 /// input that tells it what to fetch.
 ///
 /// The command is a constant: nothing from a request or a registry is ever interpolated into it.
-/// It is started once per SSH session and then serves exchange after exchange, so the login
-/// shell (and its start-up files) runs once per session, not once per request. Everything
+/// It is started once per exchange running at once in an SSH session (at most
+/// `SSHSession.maximumProcesses`) and then serves exchange after exchange, so the login shell
+/// (and its start-up files) runs a few times per session, not once per request. Everything
 /// variable — URL, headers (tokens included), range, an extra CA bundle — travels on standard
 /// input, one request after another: a first line `3tofu-curl/2 MODE CA MAX NONCE SHOWN`, then (when
 /// CA is 1) PEM lines ended by `3TOFU-END-CA`, then a curl config ended by `3TOFU-END-CONFIG`,

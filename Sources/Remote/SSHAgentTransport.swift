@@ -4,11 +4,12 @@ import Transport
 /// `HTTPTransport` for an SSH vantage with `agent = "3tofu"`: every exchange is carried out by
 /// `3tofu agent` on the remote host, with its own libcurl, DNS, network path and CA store.
 ///
-/// The constant `AgentProtocol.command` runs once per SSH session, as a long-lived process that
+/// The constant `AgentProtocol.command` runs as a long-lived process (one per exchange running at
+/// once, at most `SSHSession.maximumProcesses`, in the vantage's one SSH session) that
 /// answers request after request; each request (URL, headers, tokens, extra CAs) travels as one
 /// JSON line on its standard input, never on a command line. A `.discard` body is hashed on the remote and only its SHA-256
 /// and size come back; other bodies stream back, are hashed here and checked against the hash the
-/// agent announced. Exchanges on one vantage run one at a time.
+/// agent announced.
 public final class SSHAgentTransport: HTTPTransport, Sendable {
     public let connection: SSHConnection
     /// PEM certificates the agent trusts in addition to the remote's system bundle.

@@ -4,10 +4,11 @@ import Transport
 /// `HTTPTransport` for an SSH vantage with `agent = "curl"`: every exchange is carried out by curl
 /// on the remote host, so the remote's network path, DNS and CA store do the seeing.
 ///
-/// The constant `RemoteCurlScript.command` runs once per SSH session, as a long-lived process that
+/// The constant `RemoteCurlScript.command` runs as a long-lived process (see `SSHSession.exchange`) that
 /// serves exchange after exchange; each request travels on its standard input, never on a command
 /// line. A `.discard` body is hashed on the remote and only its SHA-256 and size come back; other
-/// bodies stream back and are hashed here. Exchanges on one vantage run one at a time.
+/// bodies stream back and are hashed here. Up to `SSHSession.maximumProcesses` exchanges run on one
+/// vantage at once, each with a process of its own in the one SSH session.
 public final class SSHCurlTransport: HTTPTransport, Sendable {
     public let connection: SSHConnection
     public let options: RemoteCurlScript.Options

@@ -1,5 +1,6 @@
 import CSSH2
 import Foundation
+import Synchronization
 import Transport
 #if canImport(Glibc)
 import Glibc
@@ -7,18 +8,27 @@ import Glibc
 import Darwin
 #endif
 
-/// One authenticated libssh2 session over one TCP connection. Not thread-safe by design:
-/// `SSHConnection` creates it and calls it only on its own serial queue.
+/// One authenticated libssh2 session over one TCP connection, shared by the exchanges of one
+/// vantage: up to `maximumProcesses` of them run at once, each on a channel (a remote process) of
+/// its own, from threads of their own (`SSHConnection`). libssh2 is not thread-safe, so every
+/// libssh2 call on the session is made holding `lock`, which is released while a thread waits
+/// for the socket or hands received bytes on (except while a channel starts, `start`).
 ///
 /// `connect` refuses a host whose key is not in the known_hosts file, or differs from it, before
 /// authenticating (so no credential is ever offered to an impostor).
-final class SSHSession {
+final class SSHSession: @unchecked Sendable {
     let target: SSHTarget
     let hostKey: HostKey
     private let session: OpaquePointer
     private let socket: Int32
+    /// Held for every libssh2 call on `session` and for `idle`.
+    private let lock = NSLock()
+    private let broken = Atomic<Bool>(false)
     /// Set once a socket-level error was seen; the session must then be replaced.
-    private(set) var isBroken = false
+    private(set) var isBroken: Bool {
+        get { broken.load(ordering: .acquiring) }
+        set { broken.store(newValue, ordering: .releasing) }
+    }
 
     private init(target: SSHTarget, session: OpaquePointer, socket: Int32, hostKey: HostKey) {
         self.target = target
@@ -32,7 +42,7 @@ final class SSHSession {
         libssh2_session_set_timeout(session, 2000)
         if !isBroken {
             // The long-lived processes see the end of their input and exit (removing their scratch files).
-            for channel in processes.values { _ = libssh2_channel_send_eof(channel) }
+            for channel in idle.values.flatMap({ $0 }) { _ = libssh2_channel_send_eof(channel) }
             _ = libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "3tofu done", "")
         }
         libssh2_session_free(session)
@@ -218,7 +228,8 @@ final class SSHSession {
     /// Runs `command`, writes `stdin` then EOF, delivers stdout to `stdout` as it arrives, and keeps
     /// stderr (up to `stderrLimit` bytes; the rest is drained). Both streams are drained together, so
     /// a command that fills one while we wait on the other cannot deadlock. The exit status is read
-    /// after the channel closed. If `stdout` throws, the session is abandoned (marked broken).
+    /// after the channel closed. If `stdout` throws or the exchange is cancelled, the channel is
+    /// closed (the session stays).
     func exec(
         _ command: String, stdin: Data, stderrLimit: Int = 256 * 1024, cancellation: CancellationFlag,
         stdout: (UnsafeRawBufferPointer) throws -> Void
@@ -227,7 +238,8 @@ final class SSHSession {
             throw SSHError(.connectionLost, "the SSH session to \(target.route) is closed")
         }
         let channel = try start(command, cancellation: cancellation)
-        defer { free(channel, cancellation: cancellation) }
+        // Closed even after a cancellation (its own flag): the session stays for other exchanges.
+        defer { free(channel, cancellation: CancellationFlag()) }
         var stderr = StderrCapture(limit: stderrLimit)
         let ended = try pump(
             channel, stdin: stdin, sendEOF: true, cancellation: cancellation, stdout: stdout, stderr: { stderr.take($0) }, until: { false })
@@ -237,18 +249,35 @@ final class SSHSession {
 
     // MARK: - Long-lived remote processes
 
-    /// The long-lived remote processes of this session, by command: each is a channel whose command
-    /// reads exchange after exchange on its stdin. They end with the session.
-    private var processes: [String: OpaquePointer] = [:]
-    /// How many remote processes `exchange` started on this session (one per command, unless one ended).
-    private(set) var processesStarted = 0
+    /// Exchanges one session runs at once, each with a long-lived remote process of its own.
+    static let maximumProcesses = 4
 
-    /// One exchange with the long-lived process running `command` (started on first use, and again
-    /// when the previous one ended): writes `stdin` (no EOF), delivers stdout and stderr as they
-    /// arrive, and returns once `isComplete` says the reply is whole. If the process ends first, its
-    /// channel is closed and the result carries its exit status (the next exchange starts a new
-    /// process). Any failure on the way (a receiver that throws, cancellation, a timeout, a lost
-    /// connection) abandons the session: the process is mid-reply and cannot serve another.
+    /// The long-lived remote processes of this session waiting for a request, by command: each is
+    /// a channel whose command reads exchange after exchange on its stdin. At most
+    /// `maximumProcesses` exist per command (`SSHConnection` lets no more exchanges in at once).
+    /// They end with the session. Only touched holding `lock`.
+    private var idle: [String: [OpaquePointer]] = [:]
+    private var startedCount = 0
+    /// Exchanges in progress (holding `lock`): while others run, a thread waiting for the socket
+    /// looks again soon, since another thread's read may have taken in its bytes.
+    private var running = 0
+    /// How many remote processes `exchange` started on this session (one per exchange running at
+    /// once, unless one ended).
+    var processesStarted: Int { locked { startedCount } }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    /// One exchange with a long-lived process running `command` (an idle one, else a new one):
+    /// writes `stdin` (no EOF), delivers stdout and stderr as they arrive, and returns once
+    /// `isComplete` says the reply is whole; the process then waits for the next exchange. If the
+    /// process ends first, its channel is closed and the result carries its exit status. A
+    /// receiver that throws or a cancellation closes this exchange's channel (its process is
+    /// mid-reply and cannot serve another); a timeout or a lost connection abandons the session.
+    /// Other exchanges run on the same session meanwhile, each on its own channel.
     func exchange(
         _ command: String, stdin: Data, stderrLimit: Int = 256 * 1024, cancellation: CancellationFlag,
         stdout: (UnsafeRawBufferPointer) throws -> Void, stderr stderrHandler: (UnsafeRawBufferPointer) throws -> Void, isComplete: () -> Bool
@@ -256,22 +285,29 @@ final class SSHSession {
         guard !isBroken else {
             throw SSHError(.connectionLost, "the SSH session to \(target.route) is closed")
         }
-        if let idle = processes[command], !stillWaiting(idle) {
-            // It ended while idle (killed, or an agent that serves one request), or talked out of
-            // turn: start another.
-            processes[command] = nil
-            free(idle, cancellation: cancellation)
+        var waiting: OpaquePointer?
+        var gone: [OpaquePointer] = []
+        locked {
+            running += 1
+            // One that ended while idle (killed, or an agent that serves one request), or talked
+            // out of turn, is closed; the next one that still waits is taken.
+            while let candidate = idle[command]?.popLast() {
+                if stillWaiting(candidate) {
+                    waiting = candidate
+                    break
+                }
+                gone.append(candidate)
+            }
         }
+        defer { locked { running -= 1 } }
+        for channel in gone { free(channel, cancellation: cancellation) }
         let channel: OpaquePointer
-        let reused: Bool
-        if let running = processes[command] {
-            channel = running
-            reused = true
+        let reused = waiting != nil
+        if let waiting {
+            channel = waiting
         } else {
-            reused = false
             channel = try start(command, cancellation: cancellation)
-            processes[command] = channel
-            processesStarted += 1
+            locked { startedCount += 1 }
         }
         var stderr = StderrCapture(limit: stderrLimit)
         var replyBytes = 0
@@ -289,11 +325,14 @@ final class SSHSession {
                     try stderrHandler(bytes)
                 }, until: isComplete)
         } catch {
-            isBroken = true
+            // Mid-reply: this process cannot serve another exchange.
+            free(channel, cancellation: CancellationFlag())
             throw error
         }
-        guard ended else { return ExecResult(exitStatus: nil, exitSignal: nil, stderr: stderr.data, stderrTruncated: stderr.truncated) }
-        processes[command] = nil
+        guard ended else {
+            locked { idle[command, default: []].append(channel) }
+            return ExecResult(exitStatus: nil, exitSignal: nil, stderr: stderr.data, stderrTruncated: stderr.truncated)
+        }
         defer { free(channel, cancellation: cancellation) }
         var result = try finish(channel, stderr: stderr, cancellation: cancellation)
         result.endedBeforeAnswering = reused && replyBytes == 0
@@ -302,6 +341,7 @@ final class SSHSession {
 
     /// Whether an idle long-lived process is still there, silent, waiting for a request: reads
     /// whatever already arrived for its channel (its end, or output out of turn) without waiting.
+    /// Holding `lock`.
     private func stillWaiting(_ channel: OpaquePointer) -> Bool {
         var byte: CChar = 0
         for stream in [Int32(0), Int32(SSH_EXTENDED_DATA_STDERR)] {
@@ -326,28 +366,45 @@ final class SSHSession {
         }
     }
 
-    /// Opens a session channel and starts `command` on it.
+    /// Opens a session channel and starts `command` on it. Holding `lock` throughout, waits
+    /// included: libssh2 keeps an opening's state in the session, and its wait for the answer to
+    /// the exec request, interleaved with other channels' reads, can end in a bogus failure
+    /// ("Failed waiting for channel success"); the other exchanges pause for those round trips,
+    /// once per process.
     private func start(_ command: String, cancellation: CancellationFlag) throws -> OpaquePointer {
         let deadline = ContinuousClock.now.advanced(by: .seconds(target.idleTimeout))
-        let channel: OpaquePointer = try retry(cancellation, { deadline }) {
+        lock.lock()
+        defer { lock.unlock() }
+        func step<T>(_ attempt: () -> Step<T>) throws -> T {
+            while true {
+                switch attempt() {
+                case .done(let value): return value
+                case .again: try waitSocket(cancellation, deadline: deadline, holdingLock: true)
+                case .failed(let code): throw lost("talking to the SSH server", code)
+                }
+            }
+        }
+        let channel: OpaquePointer = try step {
             if let channel = tofu_ssh_channel_open_session(session) { return .done(channel) }
             return libssh2_session_last_errno(session) == LIBSSH2_ERROR_EAGAIN ? .again : .failed(Int32(libssh2_session_last_errno(session)))
         }
         let commandLength = UInt32(command.utf8.count)
         do {
-            _ = try retry(cancellation, { deadline }) {
+            _ = try step {
                 let status = tofu_ssh_channel_exec(channel, command, commandLength)
                 return status == 0 ? .done(()) : status == LIBSSH2_ERROR_EAGAIN ? .again : .failed(status)
             }
         } catch {
-            free(channel, cancellation: cancellation)
+            while libssh2_channel_free(channel) == LIBSSH2_ERROR_EAGAIN, !isBroken {
+                if (try? waitSocket(CancellationFlag(), deadline: ContinuousClock.now.advanced(by: .seconds(5)), holdingLock: true)) == nil { break }
+            }
             throw error
         }
         return channel
     }
 
     private func free(_ channel: OpaquePointer, cancellation: CancellationFlag) {
-        while libssh2_channel_free(channel) == LIBSSH2_ERROR_EAGAIN, !isBroken {
+        while locked({ libssh2_channel_free(channel) }) == LIBSSH2_ERROR_EAGAIN, !isBroken {
             if (try? waitSocket(cancellation, deadline: ContinuousClock.now.advanced(by: .seconds(5)))) == nil { break }
         }
     }
@@ -363,22 +420,25 @@ final class SSHSession {
             let status = libssh2_channel_wait_closed(channel)
             return status == 0 ? .done(()) : status == LIBSSH2_ERROR_EAGAIN ? .again : .failed(status)
         }
-        var signal: UnsafeMutablePointer<CChar>?
-        var signalLength = 0
-        _ = libssh2_channel_get_exit_signal(channel, &signal, &signalLength, nil, nil, nil, nil)
-        var exitSignal: String?
-        if let signal, signalLength > 0 {
-            exitSignal = String(cString: signal)
-            Glibc.free(signal)
+        return locked {
+            var signal: UnsafeMutablePointer<CChar>?
+            var signalLength = 0
+            _ = libssh2_channel_get_exit_signal(channel, &signal, &signalLength, nil, nil, nil, nil)
+            var exitSignal: String?
+            if let signal, signalLength > 0 {
+                exitSignal = String(cString: signal)
+                Glibc.free(signal)
+            }
+            let status = libssh2_channel_get_exit_status(channel)
+            return ExecResult(exitStatus: exitSignal == nil ? status : nil, exitSignal: exitSignal, stderr: stderr.data, stderrTruncated: stderr.truncated)
         }
-        let status = libssh2_channel_get_exit_status(channel)
-        return ExecResult(exitStatus: exitSignal == nil ? status : nil, exitSignal: exitSignal, stderr: stderr.data, stderrTruncated: stderr.truncated)
     }
 
     /// Writes `stdin` (then EOF if `sendEOF`) and delivers stdout and stderr as they arrive, both
     /// drained together, until `until()` holds after a read (false is returned) or both streams
-    /// ended (true). No progress for the target's idle timeout, cancellation, or a socket error
-    /// throws; a throwing `stdout` marks the session broken.
+    /// ended (true). No progress for the target's idle timeout or a socket error throws (and
+    /// abandons the session); cancellation throws `CancellationError`, and so does whatever
+    /// `stdout` or `stderr` throws. The bytes are handed on with `lock` released.
     private func pump(
         _ channel: OpaquePointer, stdin: Data, sendEOF: Bool, cancellation: CancellationFlag,
         stdout: (UnsafeRawBufferPointer) throws -> Void, stderr: (UnsafeRawBufferPointer) throws -> Void, until: () -> Bool
@@ -390,64 +450,65 @@ final class SSHSession {
         var stdoutOpen = true
         var stderrOpen = true
         let bufferSize = 64 * 1024
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 16)
-        defer { buffer.deallocate() }
+        let outBuffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 16)
+        let errBuffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 16)
+        defer {
+            outBuffer.deallocate()
+            errBuffer.deallocate()
+        }
 
         while stdoutOpen || stderrOpen {
             // Also while output keeps coming: a remote that never stops talking (endless interim
             // responses, a trickling body) must not hold the run past its timeout.
-            if cancellation.isCancelled {
-                isBroken = true
-                throw CancellationError()
-            }
+            if cancellation.isCancelled { throw CancellationError() }
             var moved = false
-            if written < stdin.count {
-                let count = stdin.withUnsafeBytes { bytes -> Int in
-                    guard let base = bytes.baseAddress else { return 0 }
-                    return libssh2_channel_write_ex(channel, 0, base.advanced(by: written).assumingMemoryBound(to: CChar.self), stdin.count - written)
-                }
-                if count > 0 {
-                    written += count
-                    moved = true
-                } else if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
-                    // The command may have exited without reading all of its input; keep reading its output.
-                    written = stdin.count
-                }
-            } else if !eofSent {
-                let status = libssh2_channel_send_eof(channel)
-                if status == 0 || status != LIBSSH2_ERROR_EAGAIN { eofSent = true }
-            }
-            if stdoutOpen {
-                let count = libssh2_channel_read_ex(channel, 0, buffer.assumingMemoryBound(to: CChar.self), bufferSize)
-                if count > 0 {
-                    moved = true
-                    do {
-                        try stdout(UnsafeRawBufferPointer(start: buffer, count: count))
-                    } catch {
-                        isBroken = true
-                        throw error
+            var outCount = 0
+            var errCount = 0
+            try locked {
+                if written < stdin.count {
+                    let count = stdin.withUnsafeBytes { bytes -> Int in
+                        guard let base = bytes.baseAddress else { return 0 }
+                        return libssh2_channel_write_ex(channel, 0, base.advanced(by: written).assumingMemoryBound(to: CChar.self), stdin.count - written)
                     }
-                } else if count == 0 {
-                    if libssh2_channel_eof(channel) != 0 { stdoutOpen = false }
-                } else if count != Int(LIBSSH2_ERROR_EAGAIN) {
-                    throw lost("reading the command's output", Int32(count))
+                    if count > 0 {
+                        written += count
+                        moved = true
+                    } else if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
+                        // The command may have exited without reading all of its input; keep reading its output.
+                        written = stdin.count
+                    }
+                } else if !eofSent {
+                    let status = libssh2_channel_send_eof(channel)
+                    if status == 0 || status != LIBSSH2_ERROR_EAGAIN { eofSent = true }
+                }
+                if stdoutOpen {
+                    let count = libssh2_channel_read_ex(channel, 0, outBuffer.assumingMemoryBound(to: CChar.self), bufferSize)
+                    if count > 0 {
+                        outCount = count
+                    } else if count == 0 {
+                        if libssh2_channel_eof(channel) != 0 { stdoutOpen = false }
+                    } else if count != Int(LIBSSH2_ERROR_EAGAIN) {
+                        throw lost("reading the command's output", Int32(count))
+                    }
+                }
+                if stderrOpen {
+                    let count = libssh2_channel_read_ex(channel, Int32(SSH_EXTENDED_DATA_STDERR), errBuffer.assumingMemoryBound(to: CChar.self), bufferSize)
+                    if count > 0 {
+                        errCount = count
+                    } else if count == 0 {
+                        if libssh2_channel_eof(channel) != 0 { stderrOpen = false }
+                    } else if count != Int(LIBSSH2_ERROR_EAGAIN) {
+                        throw lost("reading the command's error output", Int32(count))
+                    }
                 }
             }
-            if stderrOpen {
-                let count = libssh2_channel_read_ex(channel, Int32(SSH_EXTENDED_DATA_STDERR), buffer.assumingMemoryBound(to: CChar.self), bufferSize)
-                if count > 0 {
-                    moved = true
-                    do {
-                        try stderr(UnsafeRawBufferPointer(start: buffer, count: count))
-                    } catch {
-                        isBroken = true
-                        throw error
-                    }
-                } else if count == 0 {
-                    if libssh2_channel_eof(channel) != 0 { stderrOpen = false }
-                } else if count != Int(LIBSSH2_ERROR_EAGAIN) {
-                    throw lost("reading the command's error output", Int32(count))
-                }
+            if outCount > 0 {
+                moved = true
+                try stdout(UnsafeRawBufferPointer(start: outBuffer, count: outCount))
+            }
+            if errCount > 0 {
+                moved = true
+                try stderr(UnsafeRawBufferPointer(start: errBuffer, count: errCount))
             }
             if written >= stdin.count, until() { return false }
             if moved {
@@ -463,7 +524,7 @@ final class SSHSession {
     func keepalive() -> Bool {
         guard !isBroken else { return false }
         var next: Int32 = 0
-        let status = libssh2_keepalive_send(session, &next)
+        let status = locked { libssh2_keepalive_send(session, &next) }
         if status != 0, status != LIBSSH2_ERROR_EAGAIN {
             isBroken = true
             return false
@@ -479,41 +540,44 @@ final class SSHSession {
         case failed(Int32)
     }
 
+    /// Runs `step` holding `lock` until it is done, waiting for the socket (without the lock) in between.
     private func retry<T>(_ cancellation: CancellationFlag, _ deadline: () -> ContinuousClock.Instant, _ step: () -> Step<T>) throws -> T {
         while true {
-            switch step() {
+            switch locked(step) {
             case .done(let value): return value
             case .again: try waitSocket(cancellation, deadline: deadline())
-            case .failed(let code): throw lost("talking to the SSH server", code)
+            case .failed(let code): throw locked { lost("talking to the SSH server", code) }
             }
         }
     }
 
+    /// Holding `lock`: the session is abandoned, with the message of the last libssh2 error.
     private func lost(_ doing: String, _ code: Int32) -> SSHError {
         isBroken = true
         return SSHError(.connectionLost, "the SSH connection to \(target.route) broke while \(doing): \(Self.lastError(session)) (libssh2 error \(code))")
     }
 
     /// Waits until the socket is ready in the direction libssh2 is blocked on, checking for
-    /// cancellation and the deadline every 200 ms and sending keepalives while idle.
-    private func waitSocket(_ cancellation: CancellationFlag, deadline: ContinuousClock.Instant) throws {
-        if cancellation.isCancelled {
-            isBroken = true
-            throw CancellationError()
-        }
+    /// cancellation and the deadline every 200 ms (every 5 ms while other exchanges run: their
+    /// reads may take in this one's bytes, leaving the socket quiet) and sending keepalives while
+    /// idle. Called without `lock`.
+    private func waitSocket(_ cancellation: CancellationFlag, deadline: ContinuousClock.Instant, holdingLock: Bool = false) throws {
+        if cancellation.isCancelled { throw CancellationError() }
         if ContinuousClock.now >= deadline {
             isBroken = true
             throw SSHError(.timeout, "the remote command on \(target.route) made no progress for \(Int(target.idleTimeout)) s; giving up")
         }
-        let directions = libssh2_session_block_directions(session)
+        let (directions, others) = holdingLock
+            ? (libssh2_session_block_directions(session), false)
+            : locked { (libssh2_session_block_directions(session), running > 1) }
         var events: Int16 = 0
         if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
         if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
         if events == 0 { events = Int16(POLLIN) }
         var descriptor = pollfd(fd: socket, events: events, revents: 0)
-        let ready = poll(&descriptor, 1, 200)
+        let ready = poll(&descriptor, 1, others ? 5 : 200)
         if ready == 0 {
-            _ = keepalive()
+            if !others, !holdingLock { _ = keepalive() }
         } else if ready > 0, descriptor.revents & Int16(POLLNVAL) != 0 {
             isBroken = true
             throw SSHError(.connectionLost, "the SSH socket to \(target.route) is no longer valid")

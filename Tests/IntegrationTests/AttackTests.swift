@@ -105,11 +105,15 @@ struct AttackTests {
         defer { mitm.stop() }
         let vantages = try lab.vantagesFile(extra: Self.proxyVantage("hostile-proxy", proxy: mitm.url))
 
+        // Under "every-vantage" every route fetches the platform's manifest itself. (Under "source"
+        // a vantage takes the copy another vantage already fetched by that digest, if there is one,
+        // `SharedManifests`: then the hostile route may never be asked, and the true manifest is used.)
+        let policy = try Self.everyVantagePolicy(lab)
         let armOutput = lab.home.file("arm.tar")
         let reportPath = lab.home.file("arm-report.json")
         let arm = try lab.run(
-            ["pull", "\(lab.registry.host)/\(Self.repository):1", "--platform", "linux/arm64", "--output", armOutput, "--vantages", vantages, "--report", reportPath]
-                + lab.registryOptions())
+            ["pull", "\(lab.registry.host)/\(Self.repository):1", "--platform", "linux/arm64", "--output", armOutput, "--vantages", vantages, "--report", reportPath,
+             "--policy", policy] + lab.registryOptions())
         // The client asks for the arm64 manifest by digest, so the swapped body cannot pass as it:
         // bytes that do not match their digest are tampering on that route, a dissent (exit 1).
         #expect(arm.status == 1, "\(arm.stderr)")
@@ -134,6 +138,52 @@ struct AttackTests {
         #expect(amd.status == 0, "\(amd.stderr)")
         #expect(FileManager.default.fileExists(atPath: amdOutput))
         #expect(mitm.rewrites().count == rewritesBefore)
+    }
+
+    /// Under "source", the same swap on a route that answers late (behind a relay adding 2 s of
+    /// round trip): by the time its index arrives the others have fetched the platform's manifest
+    /// by that digest, so the hostile route is never asked for it (`SharedManifests`), its bytes are
+    /// never used, and the pull writes the true image.
+    @Test func aSwappedPlatformManifestOnALateRouteIsNeverUsed() async throws {
+        let lab = try await Lab([.plainHTTP])
+        let good = try lab.makeImage(layers: [30_000], platforms: .multi, seed: 7)
+        let evil = try lab.makeImage(layers: [30_000], platforms: .multi, seed: 669)
+        _ = try lab.push(good, Self.repository, tag: "1")
+        _ = try lab.push(evil, Self.repository, tag: "evil")
+        let target = try #require(good.manifestDigests["linux/amd64"])
+        let replacement = try Self.write(evil.blob(try #require(evil.manifestDigests["linux/amd64"])), to: lab.home.file("evil-amd64.json"))
+        let mitm = try await MitmProxy(attack: .init(.swapPlatformManifest, replacementPath: replacement, targetDigest: target, registry: lab.registry.host))
+        defer { mitm.stop() }
+        let scratch = try TemporaryDirectory(prefix: "late-swap")
+        let late = try await ShapedRoute(upstreamPort: mitm.port, megabytesPerSecond: 50, rttMilliseconds: 2000, in: scratch)
+        defer { late.stop() }
+        let vantages = try lab.vantagesFile(extra: Self.proxyVantage("late-hostile", proxy: late.url(scheme: "http")), only: [.direct, .socks])
+        let output = lab.home.file("amd.tar")
+        let pull = try lab.run(
+            ["pull", "\(lab.registry.host)/\(Self.repository):1", "--platform", "linux/amd64", "--output", output, "--vantages", vantages]
+                + lab.registryOptions())
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(!mitm.rewrites().contains { $0.contains("/manifests/\(target)") }, "the late route was asked for the manifest: \(mitm.rewrites())")
+        #expect(try archiveBlobsMatchTheirNames(output) == [])
+        let amd = try #require(good.images.first { $0.platform == "linux/amd64" })
+        let members = try Shell.run(["tar", "-tf", output]).stdout.split(separator: "\n").map(String.init)
+        #expect(members.contains("blobs/sha256/" + amd.config.digest.replacingOccurrences(of: "sha256:", with: "")), "the true config: \(members)")
+    }
+
+    /// A policy file like strict, but every vantage fetches and hashes every blob (plain HTTP allowed).
+    static func everyVantagePolicy(_ lab: Lab) throws -> String {
+        let policy = lab.home.file("every.toml")
+        try """
+            name = "every-vantage, plain HTTP allowed"
+            description = "Every vantage hashes every blob."
+            min_agreeing = 3
+            max_unavailable = 0
+            blob_verification = "every-vantage"
+            require_route_kinds = []
+            allow_insecure_registries = true
+
+            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        return policy
     }
 
     /// A hostile route that swaps the config blob (other bytes, same JSON, same length: the final
@@ -184,17 +234,7 @@ struct AttackTests {
         let lab = try await Lab()
         let (good, config, mitm) = try await Self.swappedConfig(lab, seed: 5)
         defer { mitm.stop() }
-        let policy = lab.home.file("every.toml")
-        try """
-            name = "every-vantage, plain HTTP allowed"
-            description = "Every vantage hashes every blob."
-            min_agreeing = 3
-            max_unavailable = 0
-            blob_verification = "every-vantage"
-            require_route_kinds = []
-            allow_insecure_registries = true
-
-            """.write(toFile: policy, atomically: true, encoding: .utf8)
+        let policy = try Self.everyVantagePolicy(lab)
         let vantages = try lab.vantagesFile(extra: Self.proxyVantage("hostile-proxy", proxy: mitm.url), only: [.direct, .httpProxy])
         let output = lab.home.file("app.tar")
         let reportPath = lab.home.file("report.json")

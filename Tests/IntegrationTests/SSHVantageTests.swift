@@ -85,7 +85,9 @@ struct SSHVantageTests {
     /// The remote login shell (bash) reads `~/.bashrc` each time sshd starts a command; here (HOME
     /// is a test directory) it notes each start and sleeps 0.2 s, as a slow `.bashrc` (pyenv, nvm) does. A pull whose SSH
     /// vantage makes many exchanges (every-vantage: the manifest, the config and every layer)
-    /// starts that shell once: one long-lived remote process serves them all.
+    /// starts that shell once per exchange running at once, not once per exchange: a few
+    /// long-lived remote processes (at most 4, those of the exchanges that ran side by side)
+    /// serve them all.
     @Test(arguments: ["curl", "3tofu"])
     func aPullStartsTheRemoteShellOnceForAllItsExchanges(agent: String) async throws {
         let lab = try await Lab()
@@ -113,7 +115,7 @@ struct SSHVantageTests {
         let elapsed = ContinuousClock.now - began
         #expect(result.status == 0, "\(result.stderr)")
         let started = ((try? String(contentsOfFile: starts, encoding: .utf8)) ?? "").split(separator: "\n").count
-        #expect(started == 1, "the remote shell started \(started) times")
+        #expect((1...4).contains(started), "the remote shell started \(started) times")
         if agent == "curl" {
             // The exchanges were many: the manifest, the config and four layers at least.
             let runs = ((try? String(contentsOfFile: exchanges, encoding: .utf8)) ?? "").split(separator: "\n").count

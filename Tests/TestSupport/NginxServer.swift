@@ -92,4 +92,23 @@ public final class NginxServer: Sendable {
     public func stop() { process.stop() }
 
     deinit { stop() }
+
+    /// `locations` for a registry behind a Bearer login: a token service at /token that hands out
+    /// `token`, and under /v2/ a 401 with a challenge naming it for any request without that
+    /// token; a request with it gets `authorized` (e.g. `proxy_pass http://HOST;`).
+    public static func bearerGate(token: String, authorized: String) -> String {
+        """
+        location = /token {
+            default_type application/json;
+            return 200 '{"token": "\(token)", "expires_in": 300}';
+        }
+        location /v2/ {
+            if ($http_authorization != "Bearer \(token)") {
+                add_header WWW-Authenticate 'Bearer realm="https://$host:$server_port/token",service="gate"' always;
+                return 401;
+            }
+            \(authorized)
+        }
+        """
+    }
 }
