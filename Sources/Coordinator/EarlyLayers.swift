@@ -15,8 +15,9 @@ import Synchronization
 /// before the archive's writer exists, cannot do.) Each download goes into the
 /// content store through `BlobFetcher`, so every byte is hashed and a blob is committed only if it
 /// matches its digest; nothing goes to an output: the output's writer starts only in the delivery,
-/// after the full verdict. On agreement the delivery lets the download in progress finish
-/// (`drain`) and fetches the rest, streaming it to the writer as usual; what the early downloads
+/// after the full verdict. On agreement the delivery lets the downloads in progress finish
+/// (`drain`: over several routes, that is every layer) and fetches the rest, streaming it to the
+/// writer as usual; what the early downloads
 /// committed is found in the store (hashed again before it is used, as any cached blob). On any
 /// other verdict the downloads are cancelled (`stop`) and nothing is written.
 ///
@@ -113,9 +114,16 @@ final class EarlyLayers: Sendable {
         }
     }
 
-    /// One layer at a time, in the writer's order, until every layer is in the store, one fails
-    /// (the delivery fetches it over every agreeing route), or the verdict is in.
+    /// Over several routes (the usual case): every layer in one fetch, spread over the routes by
+    /// what each is measured to deliver (`RoutePlanner`); on agreement it runs to its end (`drain`
+    /// waits for it), else it is cancelled. Over one route: one layer at a time, in the writer's
+    /// order, until every layer is in the store, one fails (the delivery fetches it over every
+    /// agreeing route), or the verdict is in.
     private func download(_ layers: [Descriptor], fetcher: BlobFetcher) async -> BlobFetcher.Statistics {
+        if fetcher.sources.count > 1 {
+            // One layer per fetch would put each on the first route alone.
+            return (try? await fetcher.fetch(layers)) ?? BlobFetcher.Statistics()
+        }
         var total = BlobFetcher.Statistics()
         for layer in layers {
             guard !isStopping, !Task.isCancelled else { break }
