@@ -57,4 +57,61 @@ import TestSupport
         #expect(try archiveBlobsMatchTheirNames(archive) == [])
         #expect(try Shell.run(["skopeo", "inspect", "docker-archive:\(archive)"]).status == 0)
     }
+
+    @Test func aSlowLocalRouteLeavesTheLayersToAFastProxy() async throws {
+        let lab = try await Lab()
+        let scratch = try TemporaryDirectory(prefix: "slowlocal")
+        // This machine's own route to the registry: 3 MB/s (the image reference names the relay).
+        // The proxy's outgoing connections leave from 127.0.0.4 and pass it unshaped; the proxy's
+        // own route is 20 MB/s.
+        let socks = try await MicroSocks(bind: "127.0.0.4")
+        let local = try await ShapedRoute(
+            upstreamPort: lab.registry.port, megabytesPerSecond: 3, rttMilliseconds: 20, passFrom: ["127.0.0.4"], in: scratch)
+        let fast = try await ShapedRoute(upstreamPort: socks.port, megabytesPerSecond: 20, rttMilliseconds: 20, in: scratch)
+        // A third vantage a long way off (its answer comes well after the first two: the layers
+        // start downloading before the verdict, from the first two).
+        let farSocks = try await MicroSocks(bind: "127.0.0.4")
+        let far = try await ShapedRoute(upstreamPort: farSocks.port, megabytesPerSecond: 2, rttMilliseconds: 300, in: scratch)
+        defer { local.stop(); fast.stop(); socks.stop(); far.stop(); farSocks.stop() }
+        let layout = try lab.makeImage(layers: Array(repeating: 8_000_000, count: 4), seed: 23, content: .incompressible, gzipLevel: 1)
+        _ = try lab.push(layout, "wan/slowlocal", tag: "1")
+        let vantages = try lab.vantagesFile(
+            extra: """
+                [[vantage]]
+                name = "local"
+                kind = "local"
+
+                [[vantage]]
+                name = "fast"
+                kind = "proxy"
+                proxy = "\(fast.url(scheme: "socks5h"))"
+
+                [[vantage]]
+                name = "far"
+                kind = "proxy"
+                proxy = "\(far.url(scheme: "socks5h"))"
+
+                """, includeStandard: false)
+        let archive = lab.home.file("slowlocal.tar")
+        let host = "127.0.0.1:\(local.port)"
+        let run = try lab.run(["pull", "\(host)/wan/slowlocal:1", "--output", archive, "--vantages", vantages, "--json", "--insecure-registry", host])
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)")
+        let routes = try #require(summary["blobRoutes"] as? [[String: Any]], "\(run.stdout)")
+        var carried: [String: Int] = [:]
+        for route in routes { carried[route["vantage"] as? String ?? "?"] = route["bytes"] as? Int ?? 0 }
+        let layerBytes = layout.images[0].layers.reduce(0) { $0 + Int($1.size) }
+        // The local route took the first layer (it is preferred, and nothing was measured yet); at
+        // 3 MB/s it would need 2.7 s for it, the proxy 0.4 s: once both are measured, the proxy
+        // takes every other layer, and this one too (it resumes what the local route brought, or,
+        // at the end, downloads a copy of its own).
+        #expect((carried["local"] ?? 0) < 8_000_000, "the local route landed no whole layer: \(carried)")
+        #expect((carried["fast"] ?? 0) + (carried["far"] ?? 0) >= layerBytes - 8_000_000, "\(carried)")
+        #expect((carried["fast"] ?? 0) >= layerBytes / 2, "\(carried)")
+        // Every byte is counted once, for the route that brought it.
+        let received = summary["bytesReceived"] as? Int ?? -1
+        #expect(carried.values.reduce(0, +) == received && received == layerBytes, "\(carried), received \(received) of \(layerBytes)")
+        #expect(try archiveBlobsMatchTheirNames(archive) == [])
+        #expect(try Shell.run(["skopeo", "inspect", "docker-archive:\(archive)"]).status == 0)
+    }
 }
