@@ -7,6 +7,22 @@ import TestSupport
 /// The routes are real proxies (tinyproxy, microsocks) behind bench/shaper.py relays that cap
 /// their bandwidth; the registry is real.
 @Suite struct RouteSpreadTests {
+    /// Vantages for the vantages file: a local one (no proxy), or a proxy.
+    static func vantages(_ list: [(name: String, proxy: String?)]) -> String {
+        list.map { name, proxy in
+            "[[vantage]]\nname = \"\(name)\"\n" + (proxy.map { "kind = \"proxy\"\nproxy = \"\($0)\"\n" } ?? "kind = \"local\"\n")
+        }.joined(separator: "\n")
+    }
+
+    /// The `--json` summary, and the bytes each route carried (its `blobRoutes`).
+    static func routesCarried(_ stdout: String) throws -> (summary: [String: Any], carried: [String: Int]) {
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any], "\(stdout)")
+        let routes = try #require(summary["blobRoutes"] as? [[String: Any]], "\(stdout)")
+        var carried: [String: Int] = [:]
+        for route in routes { carried[route["vantage"] as? String ?? "?"] = route["bytes"] as? Int ?? 0 }
+        return (summary, carried)
+    }
+
     @Test func slowRoutesCarryTheLayersTogetherAndOneThatBreaksHandsItsShareOver() async throws {
         let lab = try await Lab()
         let scratch = try TemporaryDirectory(prefix: "routes")
@@ -19,31 +35,13 @@ import TestSupport
         let layout = try lab.makeImage(layers: Array(repeating: 1_000_000, count: 8), seed: 19, content: .incompressible, gzipLevel: 1)
         _ = try lab.push(layout, "wan/spread", tag: "1")
         let vantages = try lab.vantagesFile(
-            extra: """
-                [[vantage]]
-                name = "first"
-                kind = "proxy"
-                proxy = "\(first.url(scheme: "http"))"
-
-                [[vantage]]
-                name = "second"
-                kind = "proxy"
-                proxy = "\(second.url(scheme: "socks5h"))"
-
-                [[vantage]]
-                name = "breaks"
-                kind = "proxy"
-                proxy = "\(breaks.url(scheme: "http"))"
-
-                """, includeStandard: false)
+            extra: Self.vantages([("first", first.url(scheme: "http")), ("second", second.url(scheme: "socks5h")), ("breaks", breaks.url(scheme: "http"))]),
+            includeStandard: false)
         let archive = lab.home.file("spread.tar")
         let run = try lab.run(["pull", "\(lab.registry.host)/wan/spread:1", "--output", archive, "--vantages", vantages, "--json"] + lab.registryOptions())
         #expect(run.status == 0, "\(run.stderr)")
         print("RouteSpreadTests: \(run.stdout)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)")
-        let routes = try #require(summary["blobRoutes"] as? [[String: Any]], "\(run.stdout)")
-        var carried: [String: Int] = [:]
-        for route in routes { carried[route["vantage"] as? String ?? "?"] = route["bytes"] as? Int ?? 0 }
+        let (summary, carried) = try Self.routesCarried(run.stdout)
         let layerBytes = layout.images[0].layers.reduce(0) { $0 + Int($1.size) }
         #expect(Set(carried.keys).isSubset(of: ["first", "second", "breaks"]), "\(carried)")
         #expect((carried["first"] ?? 0) > 0 && (carried["second"] ?? 0) > 0, "both working routes carried layers: \(carried)")
@@ -76,30 +74,12 @@ import TestSupport
         let layout = try lab.makeImage(layers: Array(repeating: 8_000_000, count: 4), seed: 23, content: .incompressible, gzipLevel: 1)
         _ = try lab.push(layout, "wan/slowlocal", tag: "1")
         let vantages = try lab.vantagesFile(
-            extra: """
-                [[vantage]]
-                name = "local"
-                kind = "local"
-
-                [[vantage]]
-                name = "fast"
-                kind = "proxy"
-                proxy = "\(fast.url(scheme: "socks5h"))"
-
-                [[vantage]]
-                name = "far"
-                kind = "proxy"
-                proxy = "\(far.url(scheme: "socks5h"))"
-
-                """, includeStandard: false)
+            extra: Self.vantages([("local", nil), ("fast", fast.url(scheme: "socks5h")), ("far", far.url(scheme: "socks5h"))]), includeStandard: false)
         let archive = lab.home.file("slowlocal.tar")
         let host = "127.0.0.1:\(local.port)"
         let run = try lab.run(["pull", "\(host)/wan/slowlocal:1", "--output", archive, "--vantages", vantages, "--json", "--insecure-registry", host])
         #expect(run.status == 0, "\(run.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)")
-        let routes = try #require(summary["blobRoutes"] as? [[String: Any]], "\(run.stdout)")
-        var carried: [String: Int] = [:]
-        for route in routes { carried[route["vantage"] as? String ?? "?"] = route["bytes"] as? Int ?? 0 }
+        let (summary, carried) = try Self.routesCarried(run.stdout)
         let layerBytes = layout.images[0].layers.reduce(0) { $0 + Int($1.size) }
         // The local route took the first layer (it is preferred, and nothing was measured yet); at
         // 3 MB/s it would need 2.7 s for it, the proxy 0.4 s: once both are measured, the proxy
