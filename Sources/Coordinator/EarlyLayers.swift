@@ -30,6 +30,8 @@ import Synchronization
 final class EarlyLayers: Sendable {
     /// Answers that must agree before the downloads start.
     static let agreeingAnswers = 2
+    /// Downloads a route may run side by side in the spread fetch (the delivery's default).
+    static let concurrency = 4
     /// How long after those answers the verdict must still be out before the downloads start.
     static let grace: Duration = .milliseconds(250)
 
@@ -121,8 +123,11 @@ final class EarlyLayers: Sendable {
     /// agreeing route), or the verdict is in.
     private func download(_ layers: [Descriptor], fetcher: BlobFetcher) async -> BlobFetcher.Statistics {
         if fetcher.sources.count > 1 {
-            // One layer per fetch would put each on the first route alone.
-            return (try? await fetcher.fetch(layers)) ?? BlobFetcher.Statistics()
+            // One layer per fetch would put each on the first route alone. Downloads side by side
+            // on a route as the delivery's would (small layers: a round trip each otherwise).
+            let spread = BlobFetcher(
+                store: fetcher.store, sources: fetcher.sources, reference: fetcher.reference, concurrency: Self.concurrency, events: fetcher.events)
+            return (try? await spread.fetch(layers)) ?? BlobFetcher.Statistics()
         }
         var total = BlobFetcher.Statistics()
         for layer in layers {
