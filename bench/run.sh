@@ -20,6 +20,7 @@
 #     routes: curl of every layer over all three routes at once into /dev/null (the transfer alone)
 #   BENCH_BASELINE=path/to/3tofu  also time another 3tofu build (base-default, base-every): before/after
 #   BENCH_RECORD=1           also copy results.json to bench/results/<date>.json (for the README)
+#   BENCH_SAVE_JSON=DIR      keep each tofu-default run's --json output in DIR (timings, bytes by route)
 #   BENCH_KEEP=1             keep bench/out/work (registry storage, logs) afterwards
 #   BENCH_LOOPBACK=1         the loopback part above (0 skips it: WAN only)
 #   BENCH_WAN=1              the WAN part (0 skips it): routes shaped by bench/shaper.py relays
@@ -221,6 +222,10 @@ PY
     if [ "$tool" = tofu-default ] && [ "$run" = 1 ] && [ "$status" = 0 ] && [ -z "${label:-}" ]; then
         # The output is a docker-archive skopeo can read (checked once, not timed).
         skopeo inspect --raw "docker-archive:$dir/out.tar" >/dev/null || die "skopeo cannot read 3tofu's output for $image"
+    fi
+    # BENCH_SAVE_JSON=DIR: keep each 3tofu run's --json output there (route timings, bytes by route)
+    if [ -n "${BENCH_SAVE_JSON:-}" ] && [ "$tool" = tofu-default ]; then
+        mkdir -p "$BENCH_SAVE_JSON" && cp "$dir/stdout" "$BENCH_SAVE_JSON/${label:-$image}-$tool-$run.json"; cp "$dir/stderr" "$BENCH_SAVE_JSON/${label:-$image}-$tool-$run.stderr"
     fi
     rm -rf "$dir"
 }

@@ -32,7 +32,8 @@ extension BlobFetcher {
         /// `item` is in the store: this route's download committed it (`received` bytes over
         /// the network), or another run's had (`received` 0).
         case landed(item: Int, route: Int, received: Int64, resumed: Bool, elsewhere: Bool)
-        case failed(item: Int, route: Int, reason: String, cancelled: Bool)
+        /// `brought`: bytes the download left in the blob's partial file (for a download handed over).
+        case failed(item: Int, route: Int, reason: String, cancelled: Bool, brought: Int64 = 0)
         case look
     }
 
@@ -57,6 +58,8 @@ extension BlobFetcher {
             return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         }
         var tasks: [Key: (task: Task<RouteStep, Never>, progress: RouteDownloadProgress)] = [:]
+        /// Downloads handed over to a quicker route: what they brought stays in the partial file.
+        var handedOver: Set<Key> = []
         var failures: [String] = []
         var stats = statistics
         try await withThrowingTaskGroup(of: RouteStep.self) { group in
@@ -71,6 +74,9 @@ extension BlobFetcher {
                         tasks[Key(item: item, route: route)] = (task, progress)
                         group.addTask { await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() } }
                     case .cancel(let item, let route):
+                        tasks[Key(item: item, route: route)]?.task.cancel()
+                    case .handOver(let item, let route):
+                        handedOver.insert(Key(item: item, route: route))
                         tasks[Key(item: item, route: route)]?.task.cancel()
                     }
                 }
@@ -102,8 +108,13 @@ extension BlobFetcher {
                         }
                     }
                     carry(planner.finished(item: item, route: route, received: received))
-                case .failed(let item, let route, let reason, let cancelled):
+                case .failed(let item, let route, let reason, let cancelled, let brought):
                     tasks[Key(item: item, route: route)] = nil
+                    if handedOver.remove(Key(item: item, route: route)) != nil, brought > 0 {
+                        // The route that resumes the partial file counts only what it brings.
+                        stats.bytesByRoute[sources[route].name, default: 0] += brought
+                        stats.bytesReceived += brought
+                    }
                     if !cancelled { failures.append(reason) }
                     carry(planner.failed(item: item, route: route, reason: reason, dropRoute: !cancelled))
                 case .look:
@@ -136,7 +147,9 @@ extension BlobFetcher {
                 return .failed(item: item, route: route, reason: "unexpected step", cancelled: false)
             }
         } catch {
-            return .failed(item: item, route: route, reason: "\(error)", cancelled: Task.isCancelled || error is CancellationError)
+            // Read before the next route resumes the file: it waits for the blob's lock and a first byte.
+            let brought = hedge ? 0 : progress.received() ?? 0
+            return .failed(item: item, route: route, reason: "\(error)", cancelled: Task.isCancelled || error is CancellationError, brought: brought)
         }
     }
 }

@@ -17,7 +17,8 @@ import Synchronization
 /// content store through `BlobFetcher`, so every byte is hashed and a blob is committed only if it
 /// matches its digest; nothing goes to an output: the output's writer starts only in the delivery,
 /// after the full verdict. On agreement the delivery lets the downloads in progress finish
-/// (`drain`) and fetches the rest, streaming it to the writer as usual; what the early downloads
+/// (`drain`: over several routes, that is every layer) and fetches the rest, streaming it to the
+/// writer as usual; what the early downloads
 /// committed is found in the store (hashed again before it is used, as any cached blob). On any
 /// other verdict the downloads are cancelled (`stop`) and nothing is written.
 ///
@@ -30,6 +31,8 @@ import Synchronization
 final class EarlyLayers: Sendable {
     /// Answers that must agree before the downloads start.
     static let agreeingAnswers = 2
+    /// Downloads a route may run side by side in the spread fetch (the delivery's default).
+    static let concurrency = 4
     /// How long after those answers the verdict must still be out before the downloads start.
     static let grace: Duration = .milliseconds(250)
 
@@ -126,11 +129,20 @@ final class EarlyLayers: Sendable {
     static let smallLayerWidth = 4
     static let smallLayer: Int64 = 1 << 20
 
-    /// In the writer's order: small layers a few at a time, a larger one alone (after the ones
-    /// running), until every layer is in the store, one fails (the delivery fetches it over every
-    /// agreeing route), or the verdict is in.
+    /// Over several routes (the usual case): every layer in one fetch, spread over the routes by
+    /// what each is measured to deliver (`RoutePlanner`, which also runs small layers side by side
+    /// on a route); on agreement it runs to its end (`drain` waits for it), else it is cancelled.
+    /// Over one route: in the writer's order, small layers a few at a time, a larger one alone
+    /// (after the ones running), until every layer is in the store, one fails (the delivery
+    /// fetches it over every agreeing route), or the verdict is in.
     private func download(_ layers: [Descriptor], fetcher: BlobFetcher) async -> BlobFetcher.Statistics {
-        await withTaskGroup(of: BlobFetcher.Statistics?.self) { group in
+        if fetcher.sources.count > 1 {
+            // One layer per fetch would put each on the first route alone.
+            let spread = BlobFetcher(
+                store: fetcher.store, sources: fetcher.sources, reference: fetcher.reference, concurrency: Self.concurrency, events: fetcher.events)
+            return (try? await spread.fetch(layers)) ?? BlobFetcher.Statistics()
+        }
+        return await withTaskGroup(of: BlobFetcher.Statistics?.self) { group in
             var total = BlobFetcher.Statistics()
             var running = 0
             var failed = false

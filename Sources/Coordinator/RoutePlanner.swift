@@ -22,9 +22,16 @@
 ///   download started beside the one streaming to the writer gets no feed: its layer was read
 ///   back from the store, the writer waiting for its commit). So one route carrying everything
 ///   is as quick as the single-source fetch.
-/// - A route with a pace takes the first waiting blob it would finish no later than the best
-///   route would (within `slack`), counting what each route still has to bring; it runs another
-///   download beside its own only while those would end before a new request's first byte.
+/// - The routes with a pace share the waiting blobs in proportion to their paces: a plan puts
+///   each waiting blob, the largest first, on the route that would finish it first after what it
+///   has running and what the plan already gave it (a new request costs one latency); a route
+///   takes the first of its blobs in the writer's order. It runs another download beside its own
+///   only while those would end before a new request's first byte.
+/// - A route whose running download would take more than `handoverSeconds` and more than twice
+///   as long there as on another route after that route's planned work (its pace measured over
+///   half a second at least) hands it over (`handOver`):
+///   the download stops, its partial file stays, and the other route resumes it (the bytes
+///   already brought are kept, unlike a hedge).
 /// - Once nothing waits, an idle route also downloads a blob a slower route is still on (a
 ///   hedge), if it would finish it well before (`hedgeFactor`); the first copy to land wins and
 ///   the other is cancelled.
@@ -39,6 +46,9 @@ struct RoutePlanner: Sendable, Equatable {
         case hedge(item: Int, route: Int)
         /// Stop the download of `item` over `route` (it landed elsewhere, or the route is dropped).
         case cancel(item: Int, route: Int)
+        /// Stop the download of `item` over `route`, keeping its partial file: a quicker route
+        /// resumes it.
+        case handOver(item: Int, route: Int)
     }
 
     struct Download: Sendable, Equatable {
@@ -66,7 +76,6 @@ struct RoutePlanner: Sendable, Equatable {
     let sizes: [Int64]
     let perRouteLimit: Int
     let stallSeconds: Double
-    let slack: Double
     let hedgeFactor: Double
     private(set) var routes: [Route]
     private(set) var waiting: [Int]
@@ -76,16 +85,23 @@ struct RoutePlanner: Sendable, Equatable {
 
     let probeAfter: Double
     let fastEnough: Double
+    let handoverSeconds: Double
+    /// Per blob: bytes a download that was handed over left in its partial file (the next one resumes them).
+    private(set) var partial: [Int: Int64] = [:]
+    /// Downloads handed over whose end the fetcher has not reported yet: the route does not take
+    /// that blob again before (the fetcher knows a download by its blob and route).
+    private var leaving: Set<[Int]> = []
     /// Per route: the downloads it may run side by side while it keeps every blob (raised by `look`).
     private(set) var allowance: [Int]
     private var ramps: [DownloadRamp]
     private var lastLook = 0.0
 
     init(
-        sizes: [Int64], routes: Int, perRouteLimit: Int = 4, stallSeconds: Double = 3, slack: Double = 0.25, hedgeFactor: Double = 0.6,
-        probeAfter: Double = 0.15, fastEnough: Double = 64 * 1024 * 1024, rampFast: Double = 192 * 1024 * 1024
+        sizes: [Int64], routes: Int, perRouteLimit: Int = 4, stallSeconds: Double = 3, hedgeFactor: Double = 0.6,
+        probeAfter: Double = 0.15, fastEnough: Double = 64 * 1024 * 1024, rampFast: Double = 192 * 1024 * 1024, handoverSeconds: Double = 1
     ) {
         self.probeAfter = probeAfter
+        self.handoverSeconds = handoverSeconds
         self.fastEnough = fastEnough
         self.allowance = Array(repeating: 1, count: routes)
         self.ramps = Array(repeating: DownloadRamp(limit: max(1, perRouteLimit), fastBytesPerSecond: rampFast), count: routes)
@@ -94,7 +110,6 @@ struct RoutePlanner: Sendable, Equatable {
         self.waiting = Array(sizes.indices)
         self.perRouteLimit = max(1, perRouteLimit)
         self.stallSeconds = stallSeconds
-        self.slack = slack
         self.hedgeFactor = hedgeFactor
     }
 
@@ -174,6 +189,7 @@ struct RoutePlanner: Sendable, Equatable {
     /// `item` landed over `route` (`received` bytes of it came over the network): every other
     /// copy of it is cancelled.
     mutating func finished(item: Int, route: Int, received: Int64) -> [Action] {
+        leaving.remove([item, route])
         if let index = running.firstIndex(where: { $0.item == item && $0.route == route }) {
             let grown = received - running[index].bytes
             if grown > 0 { routes[route].bytes += grown }
@@ -190,6 +206,7 @@ struct RoutePlanner: Sendable, Equatable {
     /// The download of `item` over `route` failed (or was cancelled: `dropRoute` false): a failed
     /// route is dropped, and its blobs go back to the queue.
     mutating func failed(item: Int, route: Int, reason: String, dropRoute: Bool = true) -> [Action] {
+        if leaving.remove([item, route]) != nil { return [] }
         running.removeAll { $0.item == item && $0.route == route }
         var actions: [Action] = []
         if dropRoute, routes[route].alive {
@@ -203,7 +220,7 @@ struct RoutePlanner: Sendable, Equatable {
 
     /// What to start now.
     mutating func decide() -> [Action] {
-        var actions: [Action] = []
+        var actions = handOverSlowDownload()
         var progress = true
         while progress {
             progress = false
@@ -229,7 +246,7 @@ struct RoutePlanner: Sendable, Equatable {
     /// request: one latency more).
     func finishTime(_ route: Int, adding extra: Int64) -> Double? {
         guard let rate = rate(route) else { return nil }
-        let backlog = running.filter { $0.route == route }.reduce(Int64(0)) { $0 + max(0, sizes[$1.item] - $1.bytes) }
+        let backlog = running.filter { $0.route == route }.reduce(Int64(0)) { $0 + max(0, remaining($1.item) - $1.bytes) }
         return Double(backlog + extra) / rate + (extra > 0 ? routes[route].latency ?? 0 : 0)
     }
 
@@ -253,12 +270,67 @@ struct RoutePlanner: Sendable, Equatable {
             // Another download beside those running only while they would end before its first byte.
             guard let latency = routes[route].latency, let busy = finishTime(route, adding: 0), busy < latency else { return nil }
         }
-        for item in waiting {
-            guard let mineTime = finishTime(route, adding: sizes[item]) else { return nil }
-            let best = routes.indices.filter { routes[$0].alive }.compactMap { finishTime($0, adding: sizes[item]) }.min() ?? mineTime
-            if mineTime <= best * (1 + slack) + 0.05 { return item }
+        let plan = self.plan().assignment
+        return waiting.first { plan[$0] == route && !leaving.contains([$0, route]) }
+    }
+
+    /// Bytes of `item` still to bring (less what a download handed over left in its partial file).
+    func remaining(_ item: Int) -> Int64 {
+        max(0, sizes[item] - (partial[item] ?? 0))
+    }
+
+    /// Seconds a new request for `bytes` takes over `route` (nil: no pace yet).
+    private func cost(_ route: Int, _ bytes: Int64) -> Double? {
+        rate(route).map { Double(bytes) / $0 + (routes[route].latency ?? 0) }
+    }
+
+    /// The waiting blobs over the routes with a pace, the largest first, each on the route that
+    /// would finish it first after what it has running and what the plan gave it already; and when
+    /// each route would be done with all that.
+    func plan() -> (assignment: [Int: Int], done: [Int: Double]) {
+        let measured = routes.indices.filter { routes[$0].alive && rate($0) != nil }
+        var done: [Int: Double] = [:]
+        for route in measured { done[route] = finishTime(route, adding: 0) ?? 0 }
+        var assignment: [Int: Int] = [:]
+        for item in waiting.sorted(by: { (remaining($0), $1) > (remaining($1), $0) }) {
+            var best: (route: Int, end: Double)?
+            for route in measured {
+                guard let cost = cost(route, remaining(item)), let start = done[route] else { continue }
+                if best == nil || start + cost < best!.end { best = (route, start + cost) }
+            }
+            guard let best else { break }
+            assignment[item] = best.route
+            done[best.route] = best.end
         }
-        return nil
+        return (assignment, done)
+    }
+
+    /// One running download (the one with the most time left) whose route would take more than
+    /// `handoverSeconds` and more than twice as long as another route would after its planned
+    /// work: it stops, keeping its partial file, and goes back to the queue for that route.
+    private mutating func handOverSlowDownload() -> [Action] {
+        let done = plan().done
+        var slowest: (index: Int, here: Double)?
+        for (index, download) in running.enumerated() where !download.hedge && download.transferring {
+            // A pace measured over half a second at least: the first bytes of a request say little.
+            let route = routes[download.route]
+            guard let rate = rate(download.route), route.activeSeconds - (route.latency ?? 0) >= 0.5 else { continue }
+            let left = max(0, remaining(download.item) - download.bytes)
+            let here = Double(left) / rate
+            guard here > handoverSeconds else { continue }
+            let quicker = done.contains { route, start in
+                route != download.route && start + (cost(route, left) ?? .infinity) < here / 2
+            }
+            if quicker, here > slowest?.here ?? 0 { slowest = (index, here) }
+        }
+        guard let (index, _) = slowest else { return [] }
+        let download = running.remove(at: index)
+        partial[download.item] = (partial[download.item] ?? 0) + download.bytes
+        // What it brought stays in use: the next download resumes it.
+        routes[download.route].carried += download.bytes
+        leaving.insert([download.item, download.route])
+        requeue(download.item)
+        return [.handOver(item: download.item, route: download.route)]
     }
 
     private func hedgeTarget(for route: Int) -> Int? {
@@ -269,10 +341,10 @@ struct RoutePlanner: Sendable, Equatable {
             guard !running.contains(where: { $0.item == download.item && $0.route == route }),
                 running.filter({ $0.item == download.item }).count < 2
             else { continue }
-            let left = max(0, sizes[download.item] - download.bytes)
+            let left = max(0, self.remaining(download.item) - download.bytes)
             // The slower route's time left for this blob: at its own pace, or, with none yet, never.
             let remaining = self.rate(download.route).map { Double(left) / $0 } ?? .infinity
-            let mine = latency + Double(sizes[download.item]) / rate
+            let mine = latency + Double(self.remaining(download.item)) / rate
             guard mine < hedgeFactor * remaining else { continue }
             if best == nil || remaining > best!.remaining { best = (download.item, remaining) }
         }

@@ -7,13 +7,15 @@ public final class MicroSocks: Sendable {
     public let password: String?
     public let process: ManagedProcess
 
-    /// Starts microsocks and waits until its port accepts connections.
-    public init(user: String? = nil, password: String? = nil, executable: String = "microsocks") async throws {
+    /// Starts microsocks and waits until its port accepts connections. `bind`: the address its
+    /// outgoing connections leave from (a `ShapedRoute` can pass them unshaped).
+    public init(user: String? = nil, password: String? = nil, bind: String? = nil, executable: String = "microsocks") async throws {
         var lastError: Error?
         for _ in 0..<3 {
             let port = try FreePort.pick()
             var arguments = ["-i", "127.0.0.1", "-p", String(port)]
             if let user, let password { arguments += ["-u", user, "-P", password] }
+            if let bind { arguments += ["-b", bind] }
             let process = try ManagedProcess(executable: executable, arguments: arguments)
             do {
                 try await process.waitForPort(port, timeout: .seconds(10))
