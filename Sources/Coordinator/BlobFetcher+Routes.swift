@@ -9,6 +9,7 @@ final class RouteDownloadProgress: @unchecked Sendable {
     private let lock = NSLock()
     private var path: String?
     private var start: Int64 = 0
+    private var over = false
 
     func transferring(path: String, from start: Int64) {
         lock.withLock {
@@ -16,6 +17,15 @@ final class RouteDownloadProgress: @unchecked Sendable {
             self.start = start
         }
     }
+
+    /// The file and the length it had when this download began writing it; nil before.
+    func file() -> (path: String, start: Int64)? {
+        lock.withLock { path.map { ($0, start) } }
+    }
+
+    /// The download is over (landed, failed or cancelled): its file grows no more from it.
+    func ended() { lock.withLock { over = true } }
+    var hasEnded: Bool { lock.withLock { over } }
 
     /// Bytes this download has written so far; nil while it has no file yet.
     func received() -> Int64? {
@@ -31,7 +41,8 @@ extension BlobFetcher {
     enum RouteStep: Sendable {
         /// `item` is in the store: this route's download committed it (`received` bytes over
         /// the network), or another run's had (`received` 0).
-        case landed(item: Int, route: Int, received: Int64, resumed: Bool, elsewhere: Bool)
+        /// `splitFrom`: a split's tail landed, with the head route's bytes before it.
+        case landed(item: Int, route: Int, received: Int64, resumed: Bool, elsewhere: Bool, splitFrom: Int64? = nil)
         /// `brought`: bytes the download left in the blob's partial file (for a download handed over).
         case failed(item: Int, route: Int, reason: String, cancelled: Bool, brought: Int64 = 0)
         case look
@@ -60,6 +71,8 @@ extension BlobFetcher {
         var tasks: [Key: (task: Task<RouteStep, Never>, progress: RouteDownloadProgress)] = [:]
         /// Downloads handed over to a quicker route: what they brought stays in the partial file.
         var handedOver: Set<Key> = []
+        /// Splits running: the head's route and where its download began in the blob.
+        var splits: [Int: (head: Int, headStart: Int64)] = [:]
         var failures: [String] = []
         var stats = statistics
         try await withThrowingTaskGroup(of: RouteStep.self) { group in
@@ -75,6 +88,20 @@ extension BlobFetcher {
                         group.addTask { await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() } }
                     case .cancel(let item, let route):
                         tasks[Key(item: item, route: route)]?.task.cancel()
+                    case .split(let item, let route, let from):
+                        // The download the tail's start comes from: the one on the blob that is not a split.
+                        var head: (route: Int, progress: RouteDownloadProgress)?
+                        if let running = planner.running.first(where: { $0.item == item && $0.splitFrom == nil }),
+                            let entry = tasks[Key(item: item, route: running.route)]
+                        {
+                            head = (running.route, entry.progress)
+                            splits[item] = (running.route, entry.progress.file()?.start ?? 0)
+                        }
+                        let progress = RouteDownloadProgress()
+                        let descriptor = missing[item]
+                        let task = Task { await downloadTail(descriptor, item: item, route: route, from: from, head: head?.progress, progress: progress) }
+                        tasks[Key(item: item, route: route)] = (task, progress)
+                        group.addTask { await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() } }
                     case .handOver(let item, let route):
                         handedOver.insert(Key(item: item, route: route))
                         tasks[Key(item: item, route: route)]?.task.cancel()
@@ -94,10 +121,16 @@ extension BlobFetcher {
             while !planner.isFinished, let step = try await group.next() {
                 carry(planner.tick(seconds()))
                 switch step {
-                case .landed(let item, let route, let received, let resumed, let elsewhere):
+                case .landed(let item, let route, let received, let resumed, let elsewhere, let splitFrom):
                     tasks[Key(item: item, route: route)] = nil
                     let first = !planner.done.contains(item)
                     if received > 0 { stats.bytesByRoute[sources[route].name, default: 0] += received }
+                    if first, let splitFrom, let head = splits[item] {
+                        // The tail's file begins with the head route's bytes up to the split.
+                        let headBytes = max(0, splitFrom - head.headStart)
+                        stats.bytesByRoute[sources[head.head].name, default: 0] += headBytes
+                        stats.bytesReceived += headBytes
+                    }
                     if first {
                         if elsewhere {
                             stats.cached += 1
@@ -137,6 +170,7 @@ extension BlobFetcher {
     }
 
     private func download(_ descriptor: Descriptor, item: Int, route: Int, hedge: Bool, progress: RouteDownloadProgress) async -> RouteStep {
+        defer { progress.ended() }
         do {
             switch try await fetchOne(descriptor, from: [sources[route]], privateCopy: hedge, progress: progress) {
             case .finished(_, let resumedFrom, let size, _):

@@ -35,6 +35,14 @@
 /// - Once nothing waits, an idle route also downloads a blob a slower route is still on (a
 ///   hedge), if it would finish it well before (`hedgeFactor`); the first copy to land wins and
 ///   the other is cancelled.
+/// - Before a hedge, an idle route (once nothing waits, no route is the keeper) takes the TAIL of
+///   a large blob (`splitBytes` or more) a slower route would still need more than
+///   `handoverSeconds` for (`split`): bytes [k, size) with a range request, k chosen so that
+///   both routes end together at their paces (the tail route's assumed equal to the head's while
+///   it has none), and only when that ends well before the head alone would (`splitGain`). One
+///   split per blob; the head download goes on past k (it is neither handed over nor hedged
+///   meanwhile): whichever completes the blob first wins, as with a hedge. So an image of one
+///   large layer is carried by two routes together.
 /// - A route that errs, or whose started downloads bring nothing for `stallSeconds`, is dropped
 ///   and its blobs go back to the front of the queue for the others (the last route standing is
 ///   never dropped for a stall: the transport's own low-speed limit decides then).
@@ -49,6 +57,9 @@ struct RoutePlanner: Sendable, Equatable {
         /// Stop the download of `item` over `route`, keeping its partial file: a quicker route
         /// resumes it.
         case handOver(item: Int, route: Int)
+        /// Download bytes [`from`, size) of `item` over `route`, into a file of its own; the route
+        /// already on `item` brings [0, `from`) (see `BlobFetcher+Split.swift`).
+        case split(item: Int, route: Int, from: Int64)
     }
 
     struct Download: Sendable, Equatable {
@@ -61,6 +72,8 @@ struct RoutePlanner: Sendable, Equatable {
         var transferring = false
         var lastGrowthAt: Double
         var hedge: Bool
+        /// A split's tail: its bytes start here (`bytes` counts from it).
+        var splitFrom: Int64? = nil
     }
 
     struct Route: Sendable, Equatable {
@@ -95,11 +108,20 @@ struct RoutePlanner: Sendable, Equatable {
     private(set) var allowance: [Int]
     private var ramps: [DownloadRamp]
     private var lastLook = 0.0
+    /// Blobs split once already (never again).
+    private(set) var splitItems: Set<Int> = []
+    /// Blobs whose split running now was made without a pace for its tail route.
+    private var guessedSplits: Set<Int> = []
+    let splitBytes: Int64
+    let splitGain: Double
 
     init(
         sizes: [Int64], routes: Int, perRouteLimit: Int = 4, stallSeconds: Double = 3, hedgeFactor: Double = 0.6,
-        probeAfter: Double = 0.15, fastEnough: Double = 64 * 1024 * 1024, rampFast: Double = 192 * 1024 * 1024, handoverSeconds: Double = 1
+        probeAfter: Double = 0.15, fastEnough: Double = 64 * 1024 * 1024, rampFast: Double = 192 * 1024 * 1024, handoverSeconds: Double = 1,
+        splitBytes: Int64 = 16 * 1024 * 1024, splitGain: Double = 0.85
     ) {
+        self.splitBytes = splitBytes
+        self.splitGain = splitGain
         self.probeAfter = probeAfter
         self.handoverSeconds = handoverSeconds
         self.fastEnough = fastEnough
@@ -139,7 +161,8 @@ struct RoutePlanner: Sendable, Equatable {
         }
         var actions: [Action] = []
         for index in routes.indices where routes[index].alive {
-            let mine = running.filter { $0.route == index && $0.transferring }
+            // A tail that has all its bytes waits for its head: not stalled.
+            let mine = running.filter { $0.route == index && $0.transferring && left($0) > 0 }
             guard !mine.isEmpty, mine.allSatisfy({ now - $0.lastGrowthAt >= stallSeconds }) else { continue }
             guard routes.indices.contains(where: { $0 != index && routes[$0].alive }) else { continue }
             actions += drop(index, because: "brought nothing for \(Int(stallSeconds)) s")
@@ -191,6 +214,10 @@ struct RoutePlanner: Sendable, Equatable {
     mutating func finished(item: Int, route: Int, received: Int64) -> [Action] {
         leaving.remove([item, route])
         if let index = running.firstIndex(where: { $0.item == item && $0.route == route }) {
+            if let from = running[index].splitFrom, let head = running.first(where: { $0.item == item && $0.splitFrom == nil }) {
+                // A split landed: the head route's bytes up to `from` are in it.
+                routes[head.route].carried += max(0, from - (partial[item] ?? 0))
+            }
             let grown = received - running[index].bytes
             if grown > 0 { routes[route].bytes += grown }
             running.remove(at: index)
@@ -220,7 +247,7 @@ struct RoutePlanner: Sendable, Equatable {
 
     /// What to start now.
     mutating func decide() -> [Action] {
-        var actions = handOverSlowDownload()
+        var actions = reconsiderGuessedSplits() + handOverSlowDownload()
         var progress = true
         while progress {
             progress = false
@@ -234,6 +261,13 @@ struct RoutePlanner: Sendable, Equatable {
         }
         if waiting.isEmpty {
             for route in routes.indices where routes[route].alive && !running.contains(where: { $0.route == route }) {
+                if let (item, from) = splitTarget(for: route) {
+                    splitItems.insert(item)
+                    if rate(route) == nil { guessedSplits.insert(item) }
+                    running.append(Download(item: item, route: route, startedAt: now, lastGrowthAt: now, hedge: true, splitFrom: from))
+                    actions.append(.split(item: item, route: route, from: from))
+                    continue
+                }
                 guard let item = hedgeTarget(for: route) else { continue }
                 running.append(Download(item: item, route: route, startedAt: now, lastGrowthAt: now, hedge: true))
                 actions.append(.hedge(item: item, route: route))
@@ -246,7 +280,7 @@ struct RoutePlanner: Sendable, Equatable {
     /// request: one latency more).
     func finishTime(_ route: Int, adding extra: Int64) -> Double? {
         guard let rate = rate(route) else { return nil }
-        let backlog = running.filter { $0.route == route }.reduce(Int64(0)) { $0 + max(0, remaining($1.item) - $1.bytes) }
+        let backlog = running.filter { $0.route == route }.reduce(Int64(0)) { $0 + left($1) }
         return Double(backlog + extra) / rate + (extra > 0 ? routes[route].latency ?? 0 : 0)
     }
 
@@ -277,6 +311,12 @@ struct RoutePlanner: Sendable, Equatable {
     /// Bytes of `item` still to bring (less what a download handed over left in its partial file).
     func remaining(_ item: Int) -> Int64 {
         max(0, sizes[item] - (partial[item] ?? 0))
+    }
+
+    /// Bytes `download` still has to bring.
+    func left(_ download: Download) -> Int64 {
+        if let from = download.splitFrom { return max(0, sizes[download.item] - from - download.bytes) }
+        return max(0, remaining(download.item) - download.bytes)
     }
 
     /// Seconds a new request for `bytes` takes over `route` (nil: no pace yet).
@@ -314,6 +354,8 @@ struct RoutePlanner: Sendable, Equatable {
         for (index, download) in running.enumerated() where !download.hedge && download.transferring {
             // A pace measured over half a second at least: the first bytes of a request say little.
             let route = routes[download.route]
+            // A head whose tail another route brings is not handed over: its first bytes complete the tail.
+            guard !running.contains(where: { $0.item == download.item && $0.splitFrom != nil }) else { continue }
             guard let rate = rate(download.route), route.activeSeconds - (route.latency ?? 0) >= 0.5 else { continue }
             let left = max(0, remaining(download.item) - download.bytes)
             let here = Double(left) / rate
@@ -331,6 +373,63 @@ struct RoutePlanner: Sendable, Equatable {
         leaving.insert([download.item, download.route])
         requeue(download.item)
         return [.handOver(item: download.item, route: download.route)]
+    }
+
+    /// The blob whose tail `route` (idle) should bring, and where the tail starts: the running
+    /// download (not a hedge, not on a route at `fastEnough`) with the most time left among those
+    /// worth it (see the type's comment).
+    func splitTarget(for route: Int) -> (item: Int, from: Int64)? {
+        guard keeper == nil, now >= probeAfter else { return nil }
+        var best: (item: Int, from: Int64, alone: Double)?
+        for download in running where !download.hedge && download.route != route && download.transferring {
+            let item = download.item
+            guard !splitItems.contains(item), !leaving.contains([item, route]), running.filter({ $0.item == item }).count == 1 else { continue }
+            let size = sizes[item]
+            guard size >= splitBytes, let head = rate(download.route), head < fastEnough else { continue }
+            let position = (partial[item] ?? 0) + download.bytes
+            let alone = Double(size - position) / head
+            guard alone > handoverSeconds else { continue }
+            let latency = routes[route].latency ?? routes[download.route].latency ?? 0
+            let (from, together) = Self.splitPoint(size: size, position: position, head: head, tail: rate(route) ?? head, latency: latency)
+            // The head must still be short of k when the tail lands, and the tail worth a request.
+            guard together < splitGain * alone, from - position >= splitBytes / 16, size - from >= splitBytes / 4 else { continue }
+            if best == nil || alone > best!.alone { best = (item, from, alone) }
+        }
+        return best.map { ($0.item, $0.from) }
+    }
+
+    /// Where to split a blob of `size` whose head download is at `position`, so that the head's
+    /// bytes up to k at its pace take as long as one latency and the bytes from k at the tail's
+    /// pace; and the seconds both then take.
+    static func splitPoint(size: Int64, position: Int64, head: Double, tail: Double, latency: Double) -> (from: Int64, together: Double) {
+        let k = (latency + Double(size) / tail + Double(position) / head) / (1 / head + 1 / tail)
+        let from = min(size, max(position, Int64(k.rounded(.up))))
+        return (from, Double(from - position) / head)
+    }
+
+    /// A split made before its tail route had a pace (assumed the head's) is looked at again once
+    /// that route is measured over half a second: when a split from now would end well before
+    /// this one (`splitGain`), it is cancelled (its bytes are lost) and the blob may be split again.
+    private mutating func reconsiderGuessedSplits() -> [Action] {
+        var actions: [Action] = []
+        for download in running where download.splitFrom != nil && guessedSplits.contains(download.item) {
+            let route = routes[download.route]
+            guard let tail = rate(download.route), route.activeSeconds - (route.latency ?? 0) >= 0.5 else { continue }
+            guessedSplits.remove(download.item)
+            guard let from = download.splitFrom, let head = running.first(where: { $0.item == download.item && $0.splitFrom == nil }),
+                let headRate = rate(head.route)
+            else { continue }
+            let size = sizes[download.item]
+            let position = (partial[download.item] ?? 0) + head.bytes
+            let current = max(Double(left(download)) / tail, Double(max(0, from - position)) / headRate)
+            let (_, again) = Self.splitPoint(size: size, position: position, head: headRate, tail: tail, latency: route.latency ?? 0)
+            guard again < splitGain * current else { continue }
+            running.removeAll { $0.item == download.item && $0.route == download.route }
+            splitItems.remove(download.item)
+            leaving.insert([download.item, download.route])
+            actions.append(.cancel(item: download.item, route: download.route))
+        }
+        return actions
     }
 
     private func hedgeTarget(for route: Int) -> Int? {

@@ -298,7 +298,7 @@ import Testing
     static func simulate(_ sizes: [Int64], _ routes: [SimulatedRoute], limit: Double = 120) -> (seconds: Double, carried: [Int64], planner: RoutePlanner) {
         var planner = RoutePlanner(sizes: sizes, routes: routes.count)
         // (probes after 0.05 s, as in a run)
-        struct Running { var item: Int; var route: Int; var started: Double; var bytes: Double; var need: Double }
+        struct Running { var item: Int; var route: Int; var started: Double; var bytes: Double; var need: Double; var splitFrom: Double? = nil }
         var running: [Running] = []
         /// Bytes a download handed over left in the blob's partial file (a hedge starts from nothing).
         var partial: [Int: Double] = [:]
@@ -311,8 +311,13 @@ import Testing
                     running.append(Running(item: item, route: route, started: now, bytes: 0, need: Double(sizes[item]) - partial[item, default: 0]))
                 case .hedge(let item, let route):
                     running.append(Running(item: item, route: route, started: now, bytes: 0, need: Double(sizes[item])))
+                case .split(let item, let route, let from):
+                    running.append(Running(item: item, route: route, started: now, bytes: 0, need: Double(sizes[item] - from), splitFrom: Double(from)))
                 case .cancel(let item, let route):
+                    let split = running.contains { $0.item == item && $0.route == route && $0.splitFrom != nil } && !planner.done.contains(item)
                     running.removeAll { $0.item == item && $0.route == route }
+                    // The fetcher reports a cancelled tail's end.
+                    if split { carry(planner.failed(item: item, route: route, reason: "cancelled", dropRoute: false)) }
                 case .handOver(let item, let route):
                     let left = running.filter { $0.item == item && $0.route == route }
                     partial[item, default: 0] += left.map { $0.bytes.rounded(.down) }.reduce(0, +)
@@ -334,15 +339,30 @@ import Testing
             }
             for index in running.indices {
                 let route = routes[running[index].route]
-                let flowing = running.filter { $0.route == running[index].route && now - $0.started >= route.latency }.count
-                if now - running[index].started >= route.latency, flowing > 0 {
-                    running[index].bytes += route.bytesPerSecond * step / Double(flowing)
+                let flowing = running.filter { $0.route == running[index].route && now - $0.started >= route.latency && $0.bytes < $0.need }.count
+                if now - running[index].started >= route.latency, flowing > 0, running[index].bytes < running[index].need {
+                    running[index].bytes = min(running[index].need, running[index].bytes + route.bytesPerSecond * step / Double(flowing))
                 }
             }
             var landed: [Running] = []
+            var tailsFailed: [Running] = []
             for download in running {
                 planner.progress(item: download.item, route: download.route, bytes: Int64(min(download.need, download.bytes.rounded(.down))))
-                if download.bytes >= download.need { landed.append(download) }
+                guard download.bytes >= download.need else { continue }
+                guard let from = download.splitFrom else {
+                    landed.append(download)
+                    continue
+                }
+                // A tail lands once the head's file holds its start; fails once the head is gone.
+                if let head = running.first(where: { $0.item == download.item && $0.splitFrom == nil }) {
+                    if partial[download.item, default: 0] + head.bytes >= from { landed.append(download) }
+                } else {
+                    tailsFailed.append(download)
+                }
+            }
+            for tail in tailsFailed {
+                running.removeAll { $0.item == tail.item && $0.route == tail.route }
+                carry(planner.failed(item: tail.item, route: tail.route, reason: "the head stopped", dropRoute: false))
             }
             for download in landed where running.contains(where: { $0.item == download.item && $0.route == download.route }) {
                 running.removeAll { $0.item == download.item && $0.route == download.route }
@@ -399,5 +419,112 @@ import Testing
         let alone = Self.simulate(sizes, [Self.home]).seconds
         #expect(result.seconds <= alone + 0.1, "\(result.seconds) s over three routes, \(alone) s over the best")
         #expect(result.carried[0] > result.carried[2])
+    }
+
+    // MARK: splits (a large blob's tail over a second route)
+
+    @Test func oneLargeBlobOverAFastAndASlowerRouteEndsSoonerSplit() {
+        let sizes: [Int64] = [200 * Self.mb]
+        let fast = SimulatedRoute(bytesPerSecond: 40e6, latency: 0.04)
+        let slower = SimulatedRoute(bytesPerSecond: 10e6, latency: 0.1)
+        let alone = Self.simulate(sizes, [fast]).seconds
+        let together = Self.simulate(sizes, [fast, slower])
+        #expect(alone > 4.9)
+        // The limit: 200 MB / 50 MB/s = 4 s.
+        #expect(together.seconds < 0.9 * alone, "\(together.seconds) s over two routes, \(alone) s over the fast one")
+        #expect(together.carried[1] > 20 * Self.mb, "\(together.carried)")
+        #expect(together.carried.reduce(0, +) == 200 * Self.mb, "every byte counted once, for the route that brought it: \(together.carried)")
+    }
+
+    @Test func aSlowHeadRouteLeavesMostOfTheBlobToTheTail() {
+        // The preferred route brings 3 MB/s, the other (not measured yet) 30 MB/s.
+        let sizes: [Int64] = [120 * Self.mb]
+        let slow = SimulatedRoute(bytesPerSecond: 3e6, latency: 0.04)
+        let quick = SimulatedRoute(bytesPerSecond: 30e6, latency: 0.06)
+        let alone = Self.simulate(sizes, [slow]).seconds
+        let together = Self.simulate(sizes, [slow, quick])
+        #expect(together.seconds < 0.25 * alone, "\(together.seconds) s, \(alone) s over the slow route alone")
+        #expect(together.carried.reduce(0, +) == 120 * Self.mb, "\(together.carried)")
+    }
+
+    /// Route 0 on blob 0 (`size`) at `headPace` for 0.55 s; route 1 measured at `tailPace` on two
+    /// 1 MB blobs, idle now, nothing waiting.
+    static func headWithAnIdleRoute(size: Int64, headPace: Double, tailPace: Double) -> RoutePlanner {
+        var planner = Self.measured([size, 1 * Self.mb, 1 * Self.mb], paces: [headPace, tailPace], probes: [0, 1])
+        _ = planner.finished(item: 1, route: 1, received: 1 * Self.mb)
+        precondition(planner.decide() == [.start(item: 2, route: 1)])
+        _ = planner.finished(item: 2, route: 1, received: 1 * Self.mb)
+        return planner
+    }
+
+    @Test func aSplitTakesTheTailFromAPointWhereBothRoutesEndTogether() {
+        // Route 0 (40 MB/s) is 22 MB into a 200 MB blob; route 1 (10 MB/s) is idle.
+        var planner = Self.headWithAnIdleRoute(size: 200 * Self.mb, headPace: 40e6, tailPace: 10e6)
+        let actions = planner.decide()
+        guard case .split(0, 1, let from)? = actions.first, actions.count == 1 else {
+            Issue.record("expected one split of blob 0 over route 1: \(actions)")
+            return
+        }
+        let position: Int64 = 22 * Self.mb
+        #expect(from > position && from < 200 * Self.mb, "k inside (partial, size): \(from)")
+        let head = Double(from - position) / planner.rate(0)!
+        let tail = planner.routes[1].latency! + Double(200 * Self.mb - from) / planner.rate(1)!
+        #expect(abs(head - tail) < 0.01, "both end together: head \(head) s, tail \(tail) s")
+        #expect(planner.decide() == [], "one split per blob")
+        // The tail lands: the head is cancelled; each route carried its part.
+        planner.progress(item: 0, route: 1, bytes: 200 * Self.mb - from)
+        #expect(planner.finished(item: 0, route: 1, received: 200 * Self.mb - from) == [.cancel(item: 0, route: 0)])
+        #expect(planner.routes[0].carried == from && planner.routes[1].carried == 2 * Self.mb + 200 * Self.mb - from)
+        #expect(planner.isFinished)
+    }
+
+    @Test func neverASplitBesideTheKeeperNorOfASmallBlobNorWhenTheHeadIsNearlyDone() {
+        // The keeper (loopback: 500 MB/s) keeps its blob whole.
+        var keeper = RoutePlanner(sizes: [2000 * Self.mb], routes: 2, probeAfter: 0)
+        #expect(keeper.decide() == [.start(item: 0, route: 0)])
+        _ = keeper.tick(0.05)
+        keeper.progress(item: 0, route: 0, bytes: 1)
+        _ = keeper.tick(0.6)
+        keeper.progress(item: 0, route: 0, bytes: 275 * Self.mb)
+        #expect(keeper.keeper == 0)
+        #expect(keeper.decide() == [], "no split on the keeper route (3.5 s left there)")
+        // A blob under `splitBytes` is not split (a hedge may still take it whole).
+        var small = Self.headWithAnIdleRoute(size: 15 * Self.mb, headPace: 4e6, tailPace: 4e6)
+        #expect(!small.decide().contains { if case .split = $0 { true } else { false } })
+        var large = Self.headWithAnIdleRoute(size: 17 * Self.mb, headPace: 4e6, tailPace: 4e6)
+        #expect(large.decide().contains { if case .split = $0 { true } else { false } }, "the same at 17 MB: split")
+        // A head with under `handoverSeconds` to go: no split.
+        var nearly = Self.headWithAnIdleRoute(size: 30 * Self.mb, headPace: 40e6, tailPace: 10e6)
+        #expect(nearly.decide() == [], "8 MB left at 40 MB/s")
+    }
+
+    @Test func aTailWhoseHeadStopsShortFailsAndTheBlobGoesBackToTheQueue() {
+        var planner = Self.headWithAnIdleRoute(size: 200 * Self.mb, headPace: 40e6, tailPace: 10e6)
+        guard case .split(0, 1, _)? = planner.decide().first else {
+            Issue.record("no split")
+            return
+        }
+        // The head's route breaks: its download goes; the blob waits for the tail's end.
+        #expect(planner.failed(item: 0, route: 0, reason: "reset") == [])
+        #expect(!planner.routes[0].alive && planner.waiting.isEmpty)
+        // The tail cannot be completed: it fails, and the blob goes to the route left, whole.
+        #expect(planner.failed(item: 0, route: 1, reason: "the head stopped", dropRoute: false) == [])
+        #expect(planner.waiting == [0])
+        #expect(planner.decide() == [.start(item: 0, route: 1)])
+    }
+
+    @Test func aFinishedTailWaitingForItsHeadIsNotAStall() {
+        var planner = Self.headWithAnIdleRoute(size: 200 * Self.mb, headPace: 20e6, tailPace: 10e6)
+        guard case .split(0, 1, let from)? = planner.decide().first else {
+            Issue.record("no split")
+            return
+        }
+        planner.progress(item: 0, route: 1, bytes: 200 * Self.mb - from)
+        // The head goes on bringing its bytes; the tail, complete, brings nothing more for 5 s.
+        for second in 1...5 {
+            #expect(planner.tick(0.6 + Double(second)) == [], "the tail has all its bytes; it waits for the head")
+            planner.progress(item: 0, route: 0, bytes: Int64(second) * 20 * Self.mb)
+        }
+        #expect(planner.routes[1].alive)
     }
 }

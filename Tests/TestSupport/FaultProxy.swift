@@ -16,6 +16,9 @@ public final class FaultProxy: Sendable {
         case cutBody(fraction: Double)
         /// Forward without the request's Range header: the whole body comes back with 200.
         case ignoreRange
+        /// Forward; when the request asked for a range and got a 206, flip the body's first byte
+        /// (a route that corrupts the tail of a blob split over two routes).
+        case flipRangedByte
         /// 302 to the very same URL.
         case redirectLoop
         /// 302 to `location`.
@@ -35,6 +38,7 @@ public final class FaultProxy: Sendable {
             case .status(let code, let headers): ["kind": "status", "status": code, "headers": headers]
             case .cutBody(let fraction): ["kind": "cut", "fraction": fraction]
             case .ignoreRange: ["kind": "ignore-range"]
+            case .flipRangedByte: ["kind": "flip-ranged"]
             case .redirectLoop: ["kind": "redirect-loop"]
             case .redirect(let location): ["kind": "redirect", "location": location]
             case .stall(let afterBytes, let seconds): ["kind": "stall", "after": afterBytes, "seconds": seconds]
@@ -309,6 +313,7 @@ public final class FaultProxy: Sendable {
                 elif kind == "stall":
                     limit = action["after"]
                 sent = 0
+                flip = kind == "flip-ranged" and self.headers.get("Range") and resp.status == 206
                 while True:
                     want = 65536 if limit is None else min(65536, limit - sent)
                     if want <= 0:
@@ -316,6 +321,8 @@ public final class FaultProxy: Sendable {
                     chunk = resp.read(want)
                     if not chunk:
                         break
+                    if flip and sent == 0:
+                        chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
                     self.wfile.write(chunk)
                     sent += len(chunk)
                 self.wfile.flush()
