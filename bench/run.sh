@@ -26,13 +26,14 @@
 #   BENCH_WAN=1              the WAN part (0 skips it): routes shaped by bench/shaper.py relays
 #                            (bandwidth cap and added delay per route), checked with curl first:
 #                            home 40 MB/s 20 ms (direct), VPS tunnel 10 MB/s 100 ms (HTTP proxy),
-#                            Tor 2 MB/s 400 ms (SOCKS5 proxy); scenarios wan-large, wan-medium,
+#                            Tor 2 MB/s 400 ms (SOCKS5 proxy); scenarios wan-large, wan-one-layer
+#                            (BENCH_WAN_MB in one layer), wan-medium,
 #                            wan-small-layers, wan-slow-local (direct 3 MB/s, HTTP proxy 40 MB/s),
 #                            wan-tor-fails (the Tor route resets after BENCH_WAN_TOR_DIES_MB)
 #   BENCH_WAN_MB=200         size of wan-large, wan-slow-local and wan-tor-fails (MiB, 8 layers)
 #   BENCH_WAN_MEDIUM_MB=20   size of wan-medium
 #   BENCH_WAN_RUNS=3         runs of each tool per WAN scenario
-#   BENCH_WAN_SCENARIOS="wan-large wan-medium wan-small-layers wan-slow-local wan-tor-fails"
+#   BENCH_WAN_SCENARIOS="wan-large wan-one-layer wan-medium wan-small-layers wan-slow-local wan-tor-fails"
 #   BENCH_WAN_TOR_DIES_MB=4  wan-tor-fails: MB the Tor route carries before it resets
 #   BENCH_WAN_SCALE=1        multiplies every route's bandwidth (0.25: a slower WAN)
 #   BENCH_WAN_TOLERANCE=0.3  how far a route's rate measured by the check may be from its setting

@@ -145,17 +145,20 @@ wan_scenario() {
 
 wan_run() {
     local large=${BENCH_WAN_MB:-200} medium=${BENCH_WAN_MEDIUM_MB:-20} dies=${BENCH_WAN_TOR_DIES_MB:-4}
-    local scenarios=${BENCH_WAN_SCENARIOS:-wan-large wan-medium wan-small-layers wan-slow-local wan-tor-fails}
+    local scenarios=${BENCH_WAN_SCENARIOS:-wan-large wan-one-layer wan-medium wan-small-layers wan-slow-local wan-tor-fails}
     wan_start_proxies || die "the WAN proxies did not start"
     say "WAN: generating and pushing the images ($large MiB, $medium MiB, 100 x 100 KB)"
     [[ " $scenarios " =~ \ wan-(large|slow-local|tor-fails)\  ]] && make_image wanlarge "$(mixed_layers "$large")"
     [[ " $scenarios " == *" wan-medium "* ]] && make_image wanmedium "$(mixed_layers "$medium")"
+    # One large layer (many images are one): only byte ranges over several routes share it.
+    [[ " $scenarios " == *" wan-one-layer "* ]] && make_image wanone "[$((large << 20))]"
     [[ " $scenarios " == *" wan-small-layers "* ]] && { [ -f "$work/small.summary.json" ] || make_image small "$(python3 -c 'print([100000]*100)')"; }
     local home="40 20" vps="10 100" tor="2 400"
     for scenario in $scenarios; do
         case $scenario in
         wan-large) wan_scenario "$scenario" wanlarge "$home $vps $tor" ;;
         wan-medium) wan_scenario "$scenario" wanmedium "$home $vps $tor" ;;
+        wan-one-layer) wan_scenario "$scenario" wanone "$home $vps $tor" ;;
         wan-small-layers) wan_scenario "$scenario" small "$home $vps $tor" ;;
         wan-slow-local) wan_scenario "$scenario" wanlarge "3 20 40 30 $tor" ;;
         wan-tor-fails) wan_scenario "$scenario" wanlarge "$home $vps $tor $((dies * 1000000))" ;;

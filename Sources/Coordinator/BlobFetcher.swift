@@ -7,7 +7,8 @@ import Registry
 /// downloads in the order given, more than one at a time only on slow routes (`DownloadRamp`,
 /// at most `concurrency`), resume of partial downloads, and another agreeing vantage as fallback
 /// when one fails or sends wrong bytes. With several sources, the blobs are spread over them by
-/// what each is measured to deliver (`RoutePlanner`, BlobFetcher+Routes.swift). With a `gate` that streams to a writer, a download from a
+/// what each is measured to deliver (`RoutePlanner`, BlobFetcher+Routes.swift), a large one's tail
+/// over a second route (BlobFetcher+Split.swift). With a `gate` that streams to a writer, a download from a
 /// layer's first byte is also handed to the archive writer as it arrives (`LayerFeed`).
 struct BlobFetcher: Sendable {
     let store: ContentStore
