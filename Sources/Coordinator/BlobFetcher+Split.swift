@@ -12,15 +12,17 @@ import Glibc
 ///
 /// The tail route downloads bytes [k, size) with a range request into a file of its own (no blob
 /// lock, no feed to the writer: like a hedge's copy), a sparse file of k bytes it appends to;
-/// a server that ignores the range is refused at its first byte (`downloadBlobTail`). Then it
-/// waits until the head download's file holds k bytes, copies them into its file's start, and
-/// hashes the whole file against the agreed digest before the commit (`verifyAndCommit`): every
-/// byte is checked on its way in as for a resumed partial, and a wrong byte from either route
-/// means no commit. The first copy of the blob to land wins: the head download is then
-/// cancelled (its feed to the writer abandoned: the writer reads the committed blob from the
-/// store, hashed again). A split that fails (the head stopped before k, no range, wrong bytes,
-/// an error) removes its file and drops no route: the head download goes on, or the blob goes
-/// back to the planner as after any failed download.
+/// a server that ignores the range is refused at its first byte (`downloadBlobTail`).
+/// Meanwhile the head download's bytes before k are copied into the file's start as the head
+/// brings them, each hashed on its way (`BlobJoin`); once both parts are in, the rest is hashed
+/// as it is read back, and the file is committed only if the whole of it hashes to the agreed
+/// digest: every byte is checked, and a wrong byte from either route means no commit. Following
+/// the head as it goes leaves almost nothing to do when both parts are in (copying and hashing
+/// 200 MB at the end took as long as the head needed for its last bytes). The first copy of the
+/// blob to land wins: the head download is then cancelled (its feed to the writer abandoned: the
+/// writer reads the committed blob from the store, hashed again). A split that fails (the head
+/// stopped before k, no range, wrong bytes, an error) removes its file and drops no route: the
+/// head download goes on, or the blob goes back to the planner as after any failed download.
 extension BlobFetcher {
     func downloadTail(
         _ descriptor: Descriptor, item: Int, route: Int, from start: Int64, head: RouteDownloadProgress?, progress: RouteDownloadProgress
@@ -35,13 +37,31 @@ extension BlobFetcher {
             tail = path
             try Self.createPlaceholder(path, length: start)
             progress.transferring(path: path, from: start)
-            _ = try await sources[route].client.downloadBlobTail(
-                registry: reference.registry, repository: reference.repository, descriptor: descriptor, from: start, to: path)
-            let headPath = try await Self.waitForHead(head, reaching: start)
+            let client = sources[route].client
+            let reference = self.reference
+            let outcome = TailOutcome()
+            let download = Task {
+                do {
+                    _ = try await client.downloadBlobTail(
+                        registry: reference.registry, repository: reference.repository, descriptor: descriptor, from: start, to: path)
+                    outcome.end(nil)
+                } catch {
+                    outcome.end(error)
+                }
+            }
+            defer { download.cancel() }
+            let join = BlobJoin(file: path, prefix: start, algorithm: descriptor.digest.algorithm)
+            try await withTaskCancellationHandler {
+                try await Self.follow(head, into: join, until: outcome)
+                await download.value
+            } onCancel: {
+                download.cancel()
+            }
+            if let error = outcome.error { throw error }
             let store = self.store
             try await BlockingIO.run {
-                try Self.copyPrefix(of: headPath, into: path, length: start)
-                _ = try store.verifyAndCommit(file: path, as: descriptor.digest, expectedSize: descriptor.size)
+                let hex = try join.finish(size: descriptor.size)
+                _ = try store.commit(file: path, as: descriptor.digest, verifiedSHA256: hex, size: descriptor.size)
             }
             events?(.blobFinished(digest: descriptor.digest.string, size: descriptor.size))
             return .landed(item: item, route: route, received: descriptor.size - start, resumed: false, elsewhere: false, splitFrom: start)
@@ -61,45 +81,42 @@ extension BlobFetcher {
         }
     }
 
-    /// The head download's file, once it holds `length` bytes; throws once the head download is
-    /// over short of them (it failed, was cancelled or handed over), so the wait always ends.
-    static func waitForHead(_ head: RouteDownloadProgress, reaching length: Int64) async throws -> String {
-        while true {
+    /// Copies the head download's bytes into `join` as its file grows, until the prefix is in;
+    /// throws once the head download is over short of it (failed, cancelled, handed over) or the
+    /// tail's download failed, so the wait always ends.
+    static func follow(_ head: RouteDownloadProgress, into join: BlobJoin, until tail: TailOutcome) async throws {
+        while !join.prefixIsIn {
             try Task.checkCancellation()
-            // Read the end flag first: a file long enough after that still counts.
+            if let error = tail.error { throw error }
+            // Read the end flag first: bytes in the file after that still count.
             let over = head.hasEnded
             if let (path, _) = head.file() {
                 var info = stat()
-                if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) >= length { return path }
+                if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) > join.copied {
+                    let available = Int64(info.st_size)
+                    try await BlockingIO.run { try join.takePrefix(from: path, available: available) }
+                    continue
+                }
             }
-            if over { throw CoordinatorError(.notMet, "the download of the blob's start stopped before byte \(length)") }
+            if over { throw CoordinatorError(.notMet, "the download of the blob's start stopped before byte \(join.prefix)") }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
+}
 
-    /// Copies the first `length` bytes of `source` over the start of `target`.
-    static func copyPrefix(of source: String, into target: String, length: Int64) throws {
-        let input = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard input >= 0 else { throw CoordinatorError(.notMet, "could not open \(source): \(String(cString: strerror(errno)))") }
-        defer { close(input) }
-        let output = open(target, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard output >= 0 else { throw CoordinatorError(.notMet, "could not open \(target): \(String(cString: strerror(errno)))") }
-        defer { close(output) }
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
-        defer { buffer.deallocate() }
-        var offset: Int64 = 0
-        while offset < length {
-            let count = pread(input, buffer, Int(min(length - offset, 1 << 20)), off_t(offset))
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { throw CoordinatorError(.notMet, "could not read \(source) before byte \(length)") }
-            var written = 0
-            while written < count {
-                let put = pwrite(output, buffer + written, count - written, off_t(offset) + off_t(written))
-                if put < 0, errno == EINTR { continue }
-                guard put > 0 else { throw CoordinatorError(.notMet, "could not write \(target): \(String(cString: strerror(errno)))") }
-                written += put
-            }
-            offset += Int64(count)
+/// How the tail's download ended: nil until it has; then the error, if any.
+final class TailOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ended = false
+    private var failure: (any Error)?
+
+    func end(_ error: (any Error)?) {
+        lock.withLock {
+            ended = true
+            failure = error
         }
     }
+
+    /// The tail's download failed.
+    var error: (any Error)? { lock.withLock { failure } }
 }
