@@ -47,6 +47,9 @@ struct ProgressState: Equatable {
     var plannedCount = 0
     var plannedBytes: Int64 = 0
     var downloadStarted: Double = 0
+    /// Bytes already on disk when the plan was announced (layers the early downloads had begun
+    /// before the verdict): not part of the rate since then.
+    var bytesAtPlan: Int64 = 0
     /// Layers in flight, in the order they started.
     var layers: [Layer] = []
     var finishedCount = 0
@@ -93,6 +96,7 @@ struct ProgressState: Equatable {
             finishedCount = cached
             finishedBytes = 0
             downloadStarted = now
+            bytesAtPlan = doneBytes
             overallRate = RecentRate()
             return ["downloading \(count - cached) of \(ProgressView.count(count, "layer")) (\(ProgressView.bytes(bytes)) in all, \(cached) already verified in the cache)"]
         case .blobStarted(let digest, let size, _):
@@ -154,9 +158,10 @@ struct ProgressState: Equatable {
     /// Bytes verified or on disk so far.
     var doneBytes: Int64 { finishedBytes + layers.reduce(0) { $0 + $1.bytes } }
 
-    /// The downloads' rate: the recent one, or the average since they began before there is one.
+    /// The downloads' rate: the recent one, or the average since they began before there is one
+    /// (of the bytes that came since: a layer half-brought before the plan did not come in no time).
     func downloadRate(now: Double) -> Double {
-        overallRate.rate(or: Double(doneBytes) / max(0.001, now - downloadStarted))
+        overallRate.rate(or: Double(max(0, doneBytes - bytesAtPlan)) / max(0.001, now - downloadStarted))
     }
 }
 

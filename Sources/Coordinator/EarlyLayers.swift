@@ -16,10 +16,12 @@ import Synchronization
 /// before the archive's writer exists, cannot do.) Each download goes into the
 /// content store through `BlobFetcher`, so every byte is hashed and a blob is committed only if it
 /// matches its digest; nothing goes to an output: the output's writer starts only in the delivery,
-/// after the full verdict. On agreement the delivery lets the downloads in progress finish
+/// after the full verdict. On agreement the delivery starts the writer at once, and each layer the
+/// downloads commit from then on wakes it (`whenCommitted`), so it copies the layers from the
+/// store as they land while the rest still come; it lets the downloads in progress finish
 /// (`drain`: over several routes, that is every layer) and fetches the rest, streaming it to the
 /// writer as usual; what the early downloads
-/// committed is found in the store (hashed again before it is used, as any cached blob). On any
+/// committed is read from the store (hashed again on its way into the output). On any
 /// other verdict the downloads are cancelled (`stop`) and nothing is written.
 ///
 /// What the early downloads committed stays in the store whatever the verdict: the store is
@@ -50,6 +52,8 @@ final class EarlyLayers: Sendable {
         /// The grace is over and the downloads began.
         var began = false
         var stopping = false
+        /// Told of each layer the downloads commit (the delivery's writer, once it has started).
+        var onCommit: (@Sendable () -> Void)?
     }
 
     private let state = Mutex(State())
@@ -90,7 +94,12 @@ final class EarlyLayers: Sendable {
             state.clients[vantage.spec.name] = vantage.client
             guard let names = Self.sources(state.answers) else { return }
             let sources = names.compactMap { name in state.clients[name].map { (name: name, client: $0) } }
-            let fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: events)
+            let events = self.events
+            let layerEvents: PullEventSink = { [self] event in
+                if case .blobFinished = event { committed() }
+                events?(event)
+            }
+            let fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: layerEvents)
             // The config is no layer: no progress events for it.
             let configFetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil)
             let ordered = LayerOrder.forWriting(layers)
@@ -180,8 +189,30 @@ final class EarlyLayers: Sendable {
         sink(.blobsPlanned(count: unique.count, bytes: unique.reduce(Int64(0)) { $0 + max(0, $1.size) }, cached: 0))
     }
 
-    /// The verdict is agreement: no further early download starts; the ones running finish (a
-    /// grace still running ends at once). What the early downloads brought (nil: none began).
+    /// The verdict is agreement: over one route no further early download starts (over several,
+    /// the one fetch runs to its end), and a grace still running will not begin any. Whether the
+    /// downloads began.
+    func verdictIn() -> Bool {
+        state.withLock { state in
+            state.stopping = true
+            return state.began
+        }
+    }
+
+    /// `body` is told of each layer the downloads commit from now on (and once now, for what
+    /// they committed before): the delivery's writer, started while they run, then copies each
+    /// layer from the store as it lands instead of waiting for the last one.
+    func whenCommitted(_ body: @escaping @Sendable () -> Void) {
+        state.withLock { $0.onCommit = body }
+        body()
+    }
+
+    private func committed() {
+        state.withLock(\.onCommit)?()
+    }
+
+    /// The verdict is agreement (`verdictIn`): waits for the downloads that began to end (a grace
+    /// still running ends at once). What the early downloads brought (nil: none began).
     func drain() async -> BlobFetcher.Statistics? {
         let (downloads, began) = state.withLock { state in
             state.stopping = true

@@ -86,14 +86,17 @@ struct ImageDelivery: SubjectDelivery {
 
     func deliver(_ verification: inout Verification<ObservedImage, ImageResolution>) async throws -> Delivered {
         guard let primary = verification.sources.first, var resolution = primary.payload else { return Delivered() }
-        // The downloads started before the verdict stop starting more; what they committed is
-        // found in the store by the fetch below.
+        // The downloads started before the verdict stop starting more (over one route; over
+        // several their one fetch runs on); what they committed is found in the store by the
+        // writer as each layer lands, and by the fetch below.
         early?.announce(resolution.manifest.layers, to: events)
-        let early = await early?.drain()
+        let earlyBegan = early?.verdictIn() ?? false
         if output != nil {
             resolution = try await ImageConfig.received(resolution, from: verification.sources.map { ($0.name, $0.client) }, store: store)
         }
         let stream = try await LayerStream.start(resolution, output: output, store: store)
+        if earlyBegan { early?.whenCommitted { stream.layerStored() } }
+        let early = await early?.drain()
         var delivered = Delivered()
         do {
             if everyVantage {

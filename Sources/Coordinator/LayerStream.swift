@@ -52,6 +52,12 @@ struct LayerStream: Sendable {
         try await fetcher(sources: sources, reference: reference, concurrency: concurrency, events: events).fetch(LayerOrder.forWriting(layers))
     }
 
+    /// A layer was committed by downloads the stream did not start (`EarlyLayers`): the writer,
+    /// waiting for it, looks at the store again.
+    func layerStored() {
+        gate.layerStored()
+    }
+
     /// The fetch finished: the writer waits for nothing more (what is still missing fails it).
     func fetchFinished() {
         gate.close()

@@ -76,6 +76,22 @@ import Transport
         #expect(zip(etas, etas.dropFirst()).allSatisfy { abs($0 - $1) <= 3 }, "\(etas)")
     }
 
+    /// A layer the early downloads had half brought when the plan is announced (at the verdict):
+    /// its bytes did not come in no time. Right after the plan the overall rate is what came
+    /// since (nothing: no rate, no ETA), not 4 MB over a millisecond; then the pace since.
+    @Test func bytesBroughtBeforeThePlanAreNotARate() throws {
+        var state = ProgressState()
+        let digest = "sha256:" + String(repeating: "cd", count: 32)
+        _ = state.apply(.blobStarted(digest: digest, size: 6_000_000, partialPath: "/p"), at: 1)
+        state.setBytes(4_000_000, of: digest)
+        _ = state.apply(.blobsPlanned(count: 1, bytes: 6_000_000, cached: 0), at: 5)
+        let atPlan = try #require(ProgressView.live(state, width: 120, now: 5.001).last)
+        #expect(atPlan == "0/1 layers  4.0 MB / 6.0 MB  66%  0 B/s", "\(atPlan)")
+        state.setBytes(5_000_000, of: digest)
+        let later = try #require(ProgressView.live(state, width: 120, now: 6).last)
+        #expect(later == "0/1 layers  5.0 MB / 6.0 MB  83%  1.0 MB/s  ETA 0:01", "\(later)")
+    }
+
     static func etaSeconds(_ line: String) -> Int? {
         guard let range = line.range(of: "ETA ") else { return nil }
         let parts = line[range.upperBound...].split(separator: ":").compactMap { Int($0) }
