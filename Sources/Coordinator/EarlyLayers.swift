@@ -9,8 +9,8 @@ import Synchronization
 ///
 /// Once two vantages have answered with the same observation (the same manifest, config and
 /// layers) and the others are still answering `grace` later, the config and the layers they agree
-/// on start downloading from those two routes (this machine's first; small layers a few at a
-/// time), while the slower vantages answer.
+/// on start downloading from those two routes (this machine's first), while the slower vantages
+/// answer.
 /// (When every vantage answers within the grace, as on a LAN, nothing starts early: the delivery
 /// then streams each layer from its download into the archive, which an early download, made
 /// before the archive's writer exists, cannot do.) Each download goes into the
@@ -18,9 +18,8 @@ import Synchronization
 /// matches its digest; nothing goes to an output: the output's writer starts only in the delivery,
 /// after the full verdict. On agreement the delivery starts the writer at once, and each layer the
 /// downloads commit from then on wakes it (`whenCommitted`), so it copies the layers from the
-/// store as they land while the rest still come; it lets the downloads in progress finish
-/// (`drain`: over several routes, that is every layer) and fetches the rest, streaming it to the
-/// writer as usual; what the early downloads
+/// store as they land while the rest still come; it lets the downloads run to their end (`drain`)
+/// and fetches what they did not bring, streaming it to the writer as usual; what the early downloads
 /// committed is read from the store (hashed again on its way into the output). On any
 /// other verdict the downloads are cancelled (`stop`) and nothing is written.
 ///
@@ -99,7 +98,10 @@ final class EarlyLayers: Sendable {
                 if case .blobFinished = event { committed() }
                 events?(event)
             }
-            let fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: layerEvents)
+            // Every layer in one fetch over the agreeing routes (at least `agreeingAnswers`), spread
+            // by what each is measured to deliver (`RoutePlanner`, which also runs small layers
+            // side by side on a route); on agreement it runs to its end (`drain`), else it is cancelled.
+            let fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: Self.concurrency, events: layerEvents)
             // The config is no layer: no progress events for it.
             let configFetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil)
             let ordered = LayerOrder.forWriting(layers)
@@ -108,7 +110,7 @@ final class EarlyLayers: Sendable {
                 guard self.begin() else { return BlobFetcher.Statistics() }
                 // Not counted with the layers' bytes, as the delivery's config fetch is not.
                 _ = try? await configFetcher.fetch([config])
-                return await self.download(ordered, fetcher: fetcher)
+                return (try? await fetcher.fetch(ordered)) ?? BlobFetcher.Statistics()
             }
         }
     }
@@ -132,54 +134,6 @@ final class EarlyLayers: Sendable {
         }
     }
 
-    /// Small layers (`smallLayer` or less) downloaded `smallLayerWidth` at a time: for them the
-    /// round trips cost more than the bytes, and a route of 20 ms brings a 100 KB layer in less time
-    /// than it takes to ask for it.
-    static let smallLayerWidth = 4
-    static let smallLayer: Int64 = 1 << 20
-
-    /// Over several routes (the usual case): every layer in one fetch, spread over the routes by
-    /// what each is measured to deliver (`RoutePlanner`, which also runs small layers side by side
-    /// on a route); on agreement it runs to its end (`drain` waits for it), else it is cancelled.
-    /// Over one route: in the writer's order, small layers a few at a time, a larger one alone
-    /// (after the ones running), until every layer is in the store, one fails (the delivery
-    /// fetches it over every agreeing route), or the verdict is in.
-    private func download(_ layers: [Descriptor], fetcher: BlobFetcher) async -> BlobFetcher.Statistics {
-        if fetcher.sources.count > 1 {
-            // One layer per fetch would put each on the first route alone.
-            let spread = BlobFetcher(
-                store: fetcher.store, sources: fetcher.sources, reference: fetcher.reference, concurrency: Self.concurrency, events: fetcher.events)
-            return (try? await spread.fetch(layers)) ?? BlobFetcher.Statistics()
-        }
-        return await withTaskGroup(of: BlobFetcher.Statistics?.self) { group in
-            var total = BlobFetcher.Statistics()
-            var running = 0
-            var failed = false
-            func take(_ statistics: BlobFetcher.Statistics?) {
-                running -= 1
-                guard let statistics else {
-                    failed = true
-                    return
-                }
-                total.downloaded += statistics.downloaded
-                total.resumed += statistics.resumed
-                total.bytesReceived += statistics.bytesReceived
-                total.bytesByRoute.merge(statistics.bytesByRoute, uniquingKeysWith: +)
-            }
-            for layer in layers {
-                let width = layer.size <= Self.smallLayer ? Self.smallLayerWidth : 1
-                while running >= width, let next = await group.next() { take(next) }
-                guard !failed, !isStopping, !Task.isCancelled else { break }
-                group.addTask { try? await fetcher.fetch([layer]) }
-                running += 1
-            }
-            while let next = await group.next() { take(next) }
-            return total
-        }
-    }
-
-    private var isStopping: Bool { state.withLock(\.stopping) }
-
     /// The verdict is agreement: when early downloads began, the progress shows every layer to
     /// download from now on (the one still running with them), through `sink`.
     func announce(_ layers: [Descriptor], to sink: PullEventSink?) {
@@ -189,9 +143,8 @@ final class EarlyLayers: Sendable {
         sink(.blobsPlanned(count: unique.count, bytes: unique.reduce(Int64(0)) { $0 + max(0, $1.size) }, cached: 0))
     }
 
-    /// The verdict is agreement: over one route no further early download starts (over several,
-    /// the one fetch runs to its end), and a grace still running will not begin any. Whether the
-    /// downloads began.
+    /// The verdict is agreement: a grace still running will not begin the downloads (begun, their
+    /// one fetch runs to its end). Whether they began.
     func verdictIn() -> Bool {
         state.withLock { state in
             state.stopping = true

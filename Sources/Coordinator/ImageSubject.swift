@@ -86,9 +86,8 @@ struct ImageDelivery: SubjectDelivery {
 
     func deliver(_ verification: inout Verification<ObservedImage, ImageResolution>) async throws -> Delivered {
         guard let primary = verification.sources.first, var resolution = primary.payload else { return Delivered() }
-        // The downloads started before the verdict stop starting more (over one route; over
-        // several their one fetch runs on); what they committed is found in the store by the
-        // writer as each layer lands, and by the fetch below.
+        // The downloads started before the verdict run on; what they commit is found in the store
+        // by the writer as each layer lands, and by the fetch below.
         early?.announce(resolution.manifest.layers, to: events)
         let earlyBegan = early?.verdictIn() ?? false
         if output != nil {
