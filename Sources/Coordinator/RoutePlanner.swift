@@ -357,7 +357,7 @@ struct RoutePlanner: Sendable, Equatable {
             // A head whose tail another route brings is not handed over: its first bytes complete the tail.
             guard !running.contains(where: { $0.item == download.item && $0.splitFrom != nil }) else { continue }
             guard let rate = rate(download.route), route.activeSeconds - (route.latency ?? 0) >= 0.5 else { continue }
-            let left = max(0, remaining(download.item) - download.bytes)
+            let left = self.left(download)
             let here = Double(left) / rate
             guard here > handoverSeconds else { continue }
             let quicker = done.contains { route, start in
@@ -440,7 +440,7 @@ struct RoutePlanner: Sendable, Equatable {
             guard !running.contains(where: { $0.item == download.item && $0.route == route }),
                 running.filter({ $0.item == download.item }).count < 2
             else { continue }
-            let left = max(0, self.remaining(download.item) - download.bytes)
+            let left = self.left(download)
             // The slower route's time left for this blob: at its own pace, or, with none yet, never.
             let remaining = self.rate(download.route).map { Double(left) / $0 } ?? .infinity
             let mine = latency + Double(self.remaining(download.item)) / rate
