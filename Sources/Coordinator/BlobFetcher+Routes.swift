@@ -36,6 +36,28 @@ final class RouteDownloadProgress: @unchecked Sendable {
     }
 }
 
+/// Agreeing routes that join a fetch over several routes while it runs: the vantages whose answer
+/// matched the early downloads' after they began (`EarlyLayers`). One consumer: the fetch.
+final class RouteJoins: Sendable {
+    private let stream: AsyncStream<BlobFetcher.Source>
+    private let continuation: AsyncStream<BlobFetcher.Source>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream(of: BlobFetcher.Source.self)
+    }
+
+    func add(_ source: BlobFetcher.Source) { continuation.yield(source) }
+
+    /// No route joins any more.
+    func close() { continuation.finish() }
+
+    /// The next route to join; nil once closed or when the waiting task is cancelled.
+    func next() async -> BlobFetcher.Source? {
+        var iterator = stream.makeAsyncIterator()
+        return await iterator.next()
+    }
+}
+
 extension BlobFetcher {
     /// What one child of a fetch over several routes brings back.
     enum RouteStep: Sendable {
@@ -46,6 +68,8 @@ extension BlobFetcher {
         /// `brought`: bytes the download left in the blob's partial file (for a download handed over).
         case failed(item: Int, route: Int, reason: String, cancelled: Bool, brought: Int64 = 0)
         case look
+        /// Another agreeing route joins (`RouteJoins`); nil: no more will.
+        case joined(Source?)
     }
 
     private struct Key: Hashable {
@@ -58,11 +82,14 @@ extension BlobFetcher {
     /// measured to deliver during this fetch. Each download is `fetchOne` over one route: the
     /// lock, the resume, the live feed to the writer and the hash on the way in are the same as
     /// with one source. A hedge downloads into a private copy; the first copy to land wins.
+    /// Routes that agree later (`joins`) are added to the planner as they come.
     func fetchOverRoutes(_ missing: [Descriptor], statistics: inout Statistics) async throws {
         if let negative = missing.first(where: { $0.size < 0 }) {
             throw CoordinatorError(.badInput, "blob \(negative.digest) has a negative size in the manifest")
         }
         var planner = RoutePlanner(sizes: missing.map(\.size), routes: sources.count, perRouteLimit: concurrency)
+        /// The routes, by the planner's index: the sources, then those that joined.
+        var routes = sources
         let begin = ContinuousClock.now
         func seconds() -> Double {
             let elapsed = ContinuousClock.now - begin
@@ -83,7 +110,8 @@ extension BlobFetcher {
                         let hedge = action == .hedge(item: item, route: route)
                         let progress = RouteDownloadProgress()
                         let descriptor = missing[item]
-                        let task = Task { await download(descriptor, item: item, route: route, hedge: hedge, progress: progress) }
+                        let source = routes[route]
+                        let task = Task { await download(descriptor, item: item, route: route, over: source, hedge: hedge, progress: progress) }
                         tasks[Key(item: item, route: route)] = (task, progress)
                         group.addTask { await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() } }
                     case .cancel(let item, let route):
@@ -99,7 +127,10 @@ extension BlobFetcher {
                         }
                         let progress = RouteDownloadProgress()
                         let descriptor = missing[item]
-                        let task = Task { await downloadTail(descriptor, item: item, route: route, from: from, head: head?.progress, progress: progress) }
+                        let source = routes[route]
+                        let task = Task {
+                            await downloadTail(descriptor, item: item, route: route, over: source, from: from, head: head?.progress, progress: progress)
+                        }
                         tasks[Key(item: item, route: route)] = (task, progress)
                         group.addTask { await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() } }
                     case .handOver(let item, let route):
@@ -116,19 +147,25 @@ extension BlobFetcher {
                     return .look
                 }
             }
+            func awaitJoin() {
+                guard let joins else { return }
+                // Cancelled when the fetch is done: the wait ends with nil.
+                group.addTask { .joined(await joins.next()) }
+            }
             carry(planner.decide())
             look()
+            awaitJoin()
             while !planner.isFinished, let step = try await group.next() {
                 carry(planner.tick(seconds()))
                 switch step {
                 case .landed(let item, let route, let received, let resumed, let elsewhere, let splitFrom):
                     tasks[Key(item: item, route: route)] = nil
                     let first = !planner.done.contains(item)
-                    if received > 0 { stats.bytesByRoute[sources[route].name, default: 0] += received }
+                    if received > 0 { stats.bytesByRoute[routes[route].name, default: 0] += received }
                     if first, let splitFrom, let head = splits[item] {
                         // The tail's file begins with the head route's bytes up to the split.
                         let headBytes = max(0, splitFrom - head.headStart)
-                        stats.bytesByRoute[sources[head.head].name, default: 0] += headBytes
+                        stats.bytesByRoute[routes[head.head].name, default: 0] += headBytes
                         stats.bytesReceived += headBytes
                     }
                     if first {
@@ -145,7 +182,7 @@ extension BlobFetcher {
                     tasks[Key(item: item, route: route)] = nil
                     if handedOver.remove(Key(item: item, route: route)) != nil, brought > 0 {
                         // The route that resumes the partial file counts only what it brings.
-                        stats.bytesByRoute[sources[route].name, default: 0] += brought
+                        stats.bytesByRoute[routes[route].name, default: 0] += brought
                         stats.bytesReceived += brought
                     }
                     if !cancelled { failures.append(reason) }
@@ -158,6 +195,13 @@ extension BlobFetcher {
                     }
                     planner.look(writerSetPace: gate?.writerSetPace() ?? false)
                     if !planner.isFinished { look() }
+                case .joined(let source):
+                    guard let source else { break }
+                    if !routes.contains(where: { $0.name == source.name }) {
+                        _ = planner.addRoute()
+                        routes.append(source)
+                    }
+                    awaitJoin()
                 }
                 if planner.isExhausted {
                     throw CoordinatorError(.notMet, "could not download the agreed blobs from any agreeing vantage: \(failures.joined(separator: "; "))")
@@ -169,10 +213,12 @@ extension BlobFetcher {
         statistics = stats
     }
 
-    private func download(_ descriptor: Descriptor, item: Int, route: Int, hedge: Bool, progress: RouteDownloadProgress) async -> RouteStep {
+    private func download(
+        _ descriptor: Descriptor, item: Int, route: Int, over source: Source, hedge: Bool, progress: RouteDownloadProgress
+    ) async -> RouteStep {
         defer { progress.ended() }
         do {
-            switch try await fetchOne(descriptor, from: [sources[route]], privateCopy: hedge, progress: progress) {
+            switch try await fetchOne(descriptor, from: [source], privateCopy: hedge, progress: progress) {
             case .finished(_, let resumedFrom, let size, _):
                 return .landed(item: item, route: route, received: size - (resumedFrom ?? 0), resumed: resumedFrom != nil, elsewhere: false)
             case .committedElsewhere:

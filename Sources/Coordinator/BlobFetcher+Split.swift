@@ -25,19 +25,20 @@ import Glibc
 /// head download goes on, or the blob goes back to the planner as after any failed download.
 extension BlobFetcher {
     func downloadTail(
-        _ descriptor: Descriptor, item: Int, route: Int, from start: Int64, head: RouteDownloadProgress?, progress: RouteDownloadProgress
+        _ descriptor: Descriptor, item: Int, route: Int, over source: Source, from start: Int64, head: RouteDownloadProgress?,
+        progress: RouteDownloadProgress
     ) async -> RouteStep {
         defer { progress.ended() }
         var tail: String?
         defer { if let tail { unlink(tail) } }
-        let name = sources[route].name
+        let name = source.name
         do {
             guard let head else { throw CoordinatorError(.notMet, "no download of the blob's start to split from") }
             let path = try store.privatePartialPath(for: descriptor.digest)
             tail = path
             try Self.createPlaceholder(path, length: start)
             progress.transferring(path: path, from: start)
-            let client = sources[route].client
+            let client = source.client
             let reference = self.reference
             let outcome = TailOutcome()
             let download = Task {

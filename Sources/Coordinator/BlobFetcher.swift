@@ -11,13 +11,19 @@ import Registry
 /// over a second route (BlobFetcher+Split.swift). With a `gate` that streams to a writer, a download from a
 /// layer's first byte is also handed to the archive writer as it arrives (`LayerFeed`).
 struct BlobFetcher: Sendable {
+    /// An agreeing vantage a blob may come from: its name and its registry client.
+    typealias Source = (name: String, client: RegistryClient)
+
     let store: ContentStore
     /// Agreeing vantages (name and client), preferred first.
-    let sources: [(name: String, client: RegistryClient)]
+    let sources: [Source]
     let reference: ImageReference
     let concurrency: Int
     let events: PullEventSink?
     var gate: LayerGate?
+    /// Vantages that agree after the fetch began (`EarlyLayers`): each joins the routes the blobs
+    /// are spread over (with two sources or more).
+    var joins: RouteJoins?
     /// How long another run may hold a blob's lock without its download growing before this run
     /// downloads the blob itself: `THREETOFU_LOW_SPEED_TIME`, else 30 s.
     var holderStallLimit: Duration = TransportTuning.stallLimit(ProcessInfo.processInfo.environment)

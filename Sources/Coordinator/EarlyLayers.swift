@@ -8,9 +8,10 @@ import Synchronization
 /// Layer downloads that start before the verdict, into the store only.
 ///
 /// Once two vantages have answered with the same observation (the same manifest, config and
-/// layers) and the others are still answering `grace` later, the config and the layers they agree
-/// on start downloading from those two routes (this machine's first), while the slower vantages
-/// answer.
+/// layers) and the others are still answering `grace` after the resolution began, the config and
+/// the layers they agree on start downloading from those two routes (this machine's first), while
+/// the slower vantages answer; each vantage that answers the same afterwards joins the routes the
+/// layers are spread over (`RouteJoins`), so on agreement every agreeing route carries bytes.
 /// (When every vantage answers within the grace, as on a LAN, nothing starts early: the delivery
 /// then streams each layer from its download into the archive, which an early download, made
 /// before the archive's writer exists, cannot do.) Each download goes into the
@@ -34,7 +35,7 @@ final class EarlyLayers: Sendable {
     static let agreeingAnswers = 2
     /// Downloads a route may run side by side in the spread fetch (the delivery's default).
     static let concurrency = 4
-    /// How long after those answers the verdict must still be out before the downloads start.
+    /// How long after the resolution began the verdict must still be out before the downloads start.
     static let grace: Duration = .milliseconds(250)
 
     /// One vantage's answer, as the decision sees it.
@@ -48,6 +49,9 @@ final class EarlyLayers: Sendable {
         var answers: [Answer] = []
         var clients: [String: RegistryClient] = [:]
         var downloads: Task<BlobFetcher.Statistics, Never>?
+        /// What the downloads are for, and the vantages they come from (or joined).
+        var agreed: ObservedImage?
+        var routes: Set<String> = []
         /// The grace is over and the downloads began.
         var began = false
         var stopping = false
@@ -58,6 +62,10 @@ final class EarlyLayers: Sendable {
     private let state = Mutex(State())
     let store: ContentStore
     let reference: ImageReference
+    /// When the resolution began (this was made just before): the grace counts from then.
+    let began = ContinuousClock.now
+    /// Agreeing vantages that answer after the downloads began.
+    private let joins = RouteJoins()
     /// Progress of the early downloads (each layer started, its bytes, verified), without the
     /// plan each one-layer fetch would announce: the delivery announces the whole plan once the
     /// verdict is in (`announce`).
@@ -85,14 +93,23 @@ final class EarlyLayers: Sendable {
 
     /// A vantage answered: once `agreeingAnswers` answers are the same, the downloads start: the
     /// config first (small, and else the one exchange left between the verdict and the writer,
-    /// `ImageConfig`, which finds it in the store), then the layers.
+    /// `ImageConfig`, which finds it in the store), then the layers. A later answer that is the
+    /// same joins the layers' routes.
     func answered(_ vantage: VantageClient, observed: ObservedImage, config: Descriptor, layers: [Descriptor]) {
         state.withLock { state in
-            guard state.downloads == nil, !state.stopping else { return }
+            guard !state.stopping else { return }
+            if let agreed = state.agreed {
+                if observed == agreed, state.routes.insert(vantage.spec.name).inserted {
+                    joins.add((vantage.spec.name, vantage.client))
+                }
+                return
+            }
             state.answers.append(Answer(name: vantage.spec.name, isLocal: vantage.spec.kind == .local, observed: observed))
             state.clients[vantage.spec.name] = vantage.client
             guard let names = Self.sources(state.answers) else { return }
             let sources = names.compactMap { name in state.clients[name].map { (name: name, client: $0) } }
+            state.agreed = observed
+            state.routes = Set(names)
             let events = self.events
             let layerEvents: PullEventSink = { [self] event in
                 if case .blobFinished = event { committed() }
@@ -101,12 +118,14 @@ final class EarlyLayers: Sendable {
             // Every layer in one fetch over the agreeing routes (at least `agreeingAnswers`), spread
             // by what each is measured to deliver (`RoutePlanner`, which also runs small layers
             // side by side on a route); on agreement it runs to its end (`drain`), else it is cancelled.
-            let fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: Self.concurrency, events: layerEvents)
+            var fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: Self.concurrency, events: layerEvents)
+            fetcher.joins = joins
             // The config is no layer: no progress events for it.
             let configFetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil)
             let ordered = LayerOrder.forWriting(layers)
+            let start = began + Self.grace
             state.downloads = Task {
-                try? await Task.sleep(for: Self.grace)
+                try? await Task.sleep(until: start)
                 guard self.begin() else { return BlobFetcher.Statistics() }
                 // Not counted with the layers' bytes, as the delivery's config fetch is not.
                 _ = try? await configFetcher.fetch([config])
@@ -146,7 +165,9 @@ final class EarlyLayers: Sendable {
     /// The verdict is agreement: a grace still running will not begin the downloads (begun, their
     /// one fetch runs to its end). Whether they began.
     func verdictIn() -> Bool {
-        state.withLock { state in
+        // Every vantage has answered: no route joins any more.
+        joins.close()
+        return state.withLock { state in
             state.stopping = true
             return state.began
         }
@@ -167,6 +188,7 @@ final class EarlyLayers: Sendable {
     /// The verdict is agreement (`verdictIn`): waits for the downloads that began to end (a grace
     /// still running ends at once). What the early downloads brought (nil: none began).
     func drain() async -> BlobFetcher.Statistics? {
+        joins.close()
         let (downloads, began) = state.withLock { state in
             state.stopping = true
             return (state.downloads, state.began)
@@ -181,6 +203,7 @@ final class EarlyLayers: Sendable {
 
     /// The verdict is not agreement (or the run failed): the downloads are cancelled and waited for.
     func stop() async {
+        joins.close()
         let downloads = state.withLock { state in
             state.stopping = true
             return state.downloads

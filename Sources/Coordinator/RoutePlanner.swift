@@ -43,6 +43,11 @@
 ///   split per blob; the head download goes on past k (it is neither handed over nor hedged
 ///   meanwhile): whichever completes the blob first wins, as with a hedge. So an image of one
 ///   large layer is carried by two routes together.
+/// - A route may join while the fetch runs (`addRoute`: a vantage that agreed after the early
+///   downloads began, `EarlyLayers`). It answered later than the others, so it is likely the slow
+///   one: until measured it probes only with a blob of `joinedProbeBytes` or less, and a split's
+///   tail for it is sized as if it had `joinedPaceGuess` of the head's pace (the head goes on past
+///   k anyway); measured, it takes blobs by the rules above.
 /// - A route that errs, or whose started downloads bring nothing for `stallSeconds`, is dropped
 ///   and its blobs go back to the front of the queue for the others (the last route standing is
 ///   never dropped for a stall: the transport's own low-speed limit decides then).
@@ -84,6 +89,9 @@ struct RoutePlanner: Sendable, Equatable {
         /// Bytes brought by downloads that landed (what the report says the route carried).
         var carried: Int64 = 0
         var failure: String?
+        /// Joined after the fetch began (`addRoute`): its vantage answered later than the others,
+        /// so it is likely the slow one until measured.
+        var joined = false
     }
 
     let sizes: [Int64]
@@ -114,6 +122,12 @@ struct RoutePlanner: Sendable, Equatable {
     private var guessedSplits: Set<Int> = []
     let splitBytes: Int64
     let splitGain: Double
+    let rampFast: Double
+    /// The largest blob a route that joined late takes to measure its pace.
+    let joinedProbeBytes: Int64 = 4 * 1024 * 1024
+    /// A split's tail over a route that joined late and has no pace yet is sized as if the route
+    /// had this share of the head's pace.
+    let joinedPaceGuess = 0.25
 
     init(
         sizes: [Int64], routes: Int, perRouteLimit: Int = 4, stallSeconds: Double = 3, hedgeFactor: Double = 0.6,
@@ -121,6 +135,7 @@ struct RoutePlanner: Sendable, Equatable {
         splitBytes: Int64 = 16 * 1024 * 1024, splitGain: Double = 0.85
     ) {
         self.splitBytes = splitBytes
+        self.rampFast = rampFast
         self.splitGain = splitGain
         self.probeAfter = probeAfter
         self.handoverSeconds = handoverSeconds
@@ -150,6 +165,15 @@ struct RoutePlanner: Sendable, Equatable {
     }
 
     // MARK: events
+
+    /// Another agreeing route joins the fetch (its vantage answered after the fetch began), with
+    /// no pace yet and the rules of a route that joined late (see the type's comment). Its index.
+    mutating func addRoute() -> Int {
+        routes.append(Route(joined: true))
+        allowance.append(1)
+        ramps.append(DownloadRamp(limit: perRouteLimit, fastBytesPerSecond: rampFast))
+        return routes.count - 1
+    }
 
     /// Time passes (seconds since the fetch began): routes with downloads running accumulate
     /// active time; a route whose started downloads brought nothing for `stallSeconds` is dropped.
@@ -297,8 +321,10 @@ struct RoutePlanner: Sendable, Equatable {
             // No pace yet: one blob to measure it.
             guard mine.isEmpty else { return nil }
             if route == 0 || running.isEmpty { return waiting.first }
-            guard waiting.count >= 2, now >= probeAfter else { return nil }
-            return waiting.min { sizes[$0] < sizes[$1] }
+            guard waiting.count >= 2, now >= probeAfter, let smallest = waiting.min(by: { sizes[$0] < sizes[$1] }) else { return nil }
+            // A route that joined late measures itself on a small blob only (else on a split's tail).
+            guard !routes[route].joined || remaining(smallest) <= joinedProbeBytes else { return nil }
+            return smallest
         }
         if !mine.isEmpty {
             // Another download beside those running only while they would end before its first byte.
@@ -390,7 +416,8 @@ struct RoutePlanner: Sendable, Equatable {
             let alone = Double(size - position) / head
             guard alone > handoverSeconds else { continue }
             let latency = routes[route].latency ?? routes[download.route].latency ?? 0
-            let (from, together) = Self.splitPoint(size: size, position: position, head: head, tail: rate(route) ?? head, latency: latency)
+            let guess = routes[route].joined ? head * joinedPaceGuess : head
+            let (from, together) = Self.splitPoint(size: size, position: position, head: head, tail: rate(route) ?? guess, latency: latency)
             // The head must still be short of k when the tail lands, and the tail worth a request.
             guard together < splitGain * alone, from - position >= splitBytes / 16, size - from >= splitBytes / 4 else { continue }
             if best == nil || alone > best!.alone { best = (item, from, alone) }

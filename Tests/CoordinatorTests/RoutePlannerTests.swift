@@ -527,4 +527,40 @@ import Testing
         }
         #expect(planner.routes[1].alive)
     }
+    // MARK: a route that joins while the fetch runs
+
+    @Test func aRouteThatJoinsLateMeasuresItselfOnASmallBlobOnly() {
+        // Two routes measured, four blobs waiting: 30, 20, 6 and 3 MB.
+        var planner = Self.measured([40 * Self.mb, 2 * Self.mb, 30 * Self.mb, 20 * Self.mb, 6 * Self.mb, 3 * Self.mb], paces: [40e6, 10e6], probes: [0, 1])
+        _ = planner.finished(item: 1, route: 1, received: 2 * Self.mb)
+        _ = planner.decide()
+        let joined = planner.addRoute()
+        #expect(joined == 2 && planner.routes[2].joined && !planner.routes[0].joined)
+        let waiting = planner.waiting
+        #expect(waiting.contains(5), "the 3 MB blob waits: \(waiting)")
+        #expect(planner.decide() == [.start(item: 5, route: 2)], "the smallest waiting, 3 MB: its probe")
+        // The same with only blobs over 4 MiB waiting: the late route takes none.
+        var large = Self.measured([40 * Self.mb, 2 * Self.mb, 30 * Self.mb, 20 * Self.mb, 6 * Self.mb], paces: [40e6, 10e6], probes: [0, 1])
+        _ = large.finished(item: 1, route: 1, received: 2 * Self.mb)
+        _ = large.decide()
+        _ = large.addRoute()
+        #expect(large.waiting.count >= 2)
+        #expect(large.decide() == [], "no probe with a blob over 4 MiB: \(large.waiting)")
+    }
+
+    @Test func aLateRouteWithoutPaceTakesASmallTailAsIfAQuarterOfTheHeadsPace() {
+        var planner = Self.headWithAnIdleRoute(size: 200 * Self.mb, headPace: 40e6, tailPace: 10e6)
+        // Route 1 gone: only a late route is left beside the head.
+        _ = planner.failed(item: 0, route: 1, reason: "reset")
+        let late = planner.addRoute()
+        guard case .split(0, late, let from)? = planner.decide().first else {
+            Issue.record("expected a split of blob 0 over the late route")
+            return
+        }
+        // Both end together if the late route brings 10 MB/s (a quarter of 40): the tail is about
+        // a fifth of what is left, not half as for a route assumed as quick as the head.
+        let position: Int64 = 22 * Self.mb
+        let tail = Double(200 * Self.mb - from) / Double(200 * Self.mb - position)
+        #expect(tail > 0.15 && tail < 0.25, "tail share \(tail)")
+    }
 }

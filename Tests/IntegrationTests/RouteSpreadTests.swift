@@ -94,4 +94,36 @@ import TestSupport
         #expect(try archiveBlobsMatchTheirNames(archive) == [])
         #expect(try Shell.run(["skopeo", "inspect", "docker-archive:\(archive)"]).status == 0)
     }
+    /// A vantage whose answer comes after the layers began downloading (from the first two that
+    /// agreed) joins the routes once it agrees: it measures itself on a small layer and carries
+    /// its share, though it was too late to be one of the first sources.
+    @Test func aVantageThatAgreesLateJoinsTheRoutesTheLayersComeOver() async throws {
+        let lab = try await Lab()
+        let scratch = try TemporaryDirectory(prefix: "latejoin")
+        let socks = try await MicroSocks(bind: "127.0.0.4")
+        // This machine's route and a near proxy, 3 MB/s each; a late one with a long round trip
+        // (its SOCKS handshake and manifest take 4 of them: 2 s) but 8 MB/s once it answers.
+        let local = try await ShapedRoute(
+            upstreamPort: lab.registry.port, megabytesPerSecond: 3, rttMilliseconds: 20, passFrom: ["127.0.0.4"], in: scratch)
+        let near = try await ShapedRoute(upstreamPort: socks.port, megabytesPerSecond: 3, rttMilliseconds: 20, in: scratch)
+        let late = try await ShapedRoute(upstreamPort: socks.port, megabytesPerSecond: 8, rttMilliseconds: 500, in: scratch)
+        defer { local.stop(); near.stop(); late.stop(); socks.stop() }
+        // 18 MB: 3 s over the first two alone; the late one answers at 2 s.
+        let layout = try lab.makeImage(layers: Array(repeating: 1_500_000, count: 12), seed: 29, content: .incompressible, gzipLevel: 1)
+        _ = try lab.push(layout, "wan/latejoin", tag: "1")
+        let vantages = try lab.vantagesFile(
+            extra: Self.vantages([("local", nil), ("near", near.url(scheme: "socks5h")), ("late", late.url(scheme: "socks5h"))]), includeStandard: false)
+        let archive = lab.home.file("latejoin.tar")
+        let host = "127.0.0.1:\(local.port)"
+        let run = try lab.run(["pull", "\(host)/wan/latejoin:1", "--output", archive, "--vantages", vantages, "--json", "--insecure-registry", host])
+        #expect(run.status == 0, "\(run.stderr)")
+        let (summary, carried) = try Self.routesCarried(run.stdout)
+        let layerBytes = layout.images[0].layers.reduce(0) { $0 + Int($1.size) }
+        #expect((carried["late"] ?? 0) >= 1_500_000, "the late vantage carried at least a layer: \(carried)")
+        #expect((carried["local"] ?? 0) > 0 && (carried["near"] ?? 0) > 0, "\(carried)")
+        let received = summary["bytesReceived"] as? Int ?? -1
+        #expect(carried.values.reduce(0, +) == received && received == layerBytes, "\(carried), received \(received) of \(layerBytes)")
+        #expect(try archiveBlobsMatchTheirNames(archive) == [])
+        #expect(try Shell.run(["skopeo", "inspect", "docker-archive:\(archive)"]).status == 0)
+    }
 }
