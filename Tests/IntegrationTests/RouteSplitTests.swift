@@ -127,7 +127,7 @@ import TestSupport
         }
         try setup.proxy.inject(faults)
         // A blob that never goes back to a route would leave the fetch waiting for ever.
-        let (run, archive) = try Self.pull(setup, name, timeout: .seconds(90))
+        let (run, archive) = try Self.pull(setup, name, timeout: .seconds(60))
         #expect(run.status == 0, "\(run.stderr)")
         #expect(try archiveBlobsMatchTheirNames(archive) == [])
         #expect(try Shell.run(["skopeo", "inspect", "docker-archive:\(archive)"]).status == 0)
