@@ -37,7 +37,7 @@ struct RouteSplitSSHTests {
         _ = try lab.push(layout, "wan/sshtail", tag: "1")
         let layers = try #require(layout.images.first?.layers)
         let large = try #require(layers.max { $0.size < $1.size })
-        let small = layers.map(\.size).sorted()
+        let sizes = layers.map(\.size).sorted()
 
         let archive = lab.home.file("sshtail.tar")
         let run = try lab.run(
@@ -56,10 +56,10 @@ struct RouteSplitSSHTests {
         let k = ranged[0]
         // "vps" brought the second small layer (its pace) and every byte from k: the tail; "first"
         // the smallest layer and the head up to k. No other route could have: "far" carried nothing.
-        #expect(carried == ["first": small[0] + k, "vps": small[1] + large.size - k], "k \(k): \(carried)")
+        #expect(carried == ["first": sizes[0] + k, "vps": sizes[1] + large.size - k], "k \(k): \(carried)")
         let answered = try #require(summary["vantages"] as? [[String: Any]]).map { "\($0["name"] ?? "?") \($0["seconds"] ?? "?")" }
         print("RouteSplitSSHTests \(agent): answers \(answered)")
-        #expect(summary["bytesReceived"] as? Int == small.reduce(0, +))
+        #expect(summary["bytesReceived"] as? Int == sizes.reduce(0, +))
         #expect(server.log().contains("Accepted publickey"))
     }
 }

@@ -145,19 +145,19 @@ import TestSupport
         #expect(!resumes.isEmpty && resumes.allSatisfy { $0 > tail }, "the head resumed from the cut after the split: \(log)")
 
         let (summary, carried) = try RouteSpreadTests.routesCarried(run.stdout)
-        let small = setup.layers.map(\.size).sorted()
+        let sizes = setup.layers.map(\.size).sorted()
         print("RouteSplitTests \(name): cut at \(c), layer requests [\(log)], carried \(carried), received \(summary["bytesReceived"] ?? "?")")
         if resumeRefused {
             // The head failed at c: "first" is dropped, the split fails without dropping "second"
             // (its tail's bytes are not used), and the layer goes back to "second", which resumes
             // the head's partial file from c.
             #expect(resumes.map { requests[$0].fault } == ["status", "-"], "the refused resume, then the one that brought the rest: \(log)")
-            #expect(carried == ["first": small[0], "second": small[1] + setup.size - c], "\(carried); k \(k), c \(c)")
+            #expect(carried == ["first": sizes[0], "second": sizes[1] + setup.size - c], "\(carried); k \(k), c \(c)")
         } else {
             // The head resumed from c and reached k: the split landed, "first" counted up to k.
             #expect(resumes.map { requests[$0].fault } == ["-"], "one resume of the head: \(log)")
-            #expect(carried == ["first": small[0] + k, "second": small[1] + setup.size - k], "\(carried); k \(k), c \(c)")
-            #expect(summary["bytesReceived"] as? Int == small.reduce(0, +))
+            #expect(carried == ["first": sizes[0] + k, "second": sizes[1] + setup.size - k], "\(carried); k \(k), c \(c)")
+            #expect(summary["bytesReceived"] as? Int == sizes.reduce(0, +))
         }
         #expect(summary["layersDownloaded"] as? Int == 3)
     }
