@@ -15,8 +15,11 @@ import TestSupport
         let routes: [ShapedRoute]
         let layout: TestImageLayout
         let vantages: String
+        /// The large layer (the one split) and its size.
         let layer: String
         let size: Int
+        /// Every layer, in the image's order.
+        let layers: [TestImageLayout.Layer]
 
         func stop() {
             for route in routes { route.stop() }
@@ -24,28 +27,31 @@ import TestSupport
         }
     }
 
-    /// One 24 MB layer; "first" (preferred) at 6 MB/s, "second" at 4 MB/s: 4 s over the first alone.
-    /// A third vantage ("far", 2 MB/s, 300 ms round trip) makes the three the default policy needs.
-    static func setUp(_ name: String, seed: Int) async throws -> Setup {
+    /// One 24 MB layer (or `layers`, the largest split); "first" (preferred) at 6 MB/s, "second"
+    /// at 4 MB/s: 4 s over the first alone. A third vantage ("far", 2 MB/s, 300 ms round trip)
+    /// makes the three the default policy needs. `secondRTT`: the second route's round trip (a
+    /// longer one makes it answer after "first", so "first" is the fetch's preferred route).
+    static func setUp(_ name: String, seed: Int, layers sizes: [Int] = [24_000_000], secondRTT: Double = 20) async throws -> Setup {
         let lab = try await Lab()
         let proxy = try await FaultProxy(upstream: lab.registry.baseURL.absoluteString)
         let scratch = try TemporaryDirectory(prefix: "split")
         let first = try await ShapedRoute(upstreamPort: lab.httpProxy.port, megabytesPerSecond: 6, rttMilliseconds: 20, in: scratch)
-        let second = try await ShapedRoute(upstreamPort: lab.socksProxy.port, megabytesPerSecond: 4, rttMilliseconds: 20, in: scratch)
+        let second = try await ShapedRoute(upstreamPort: lab.socksProxy.port, megabytesPerSecond: 4, rttMilliseconds: secondRTT, in: scratch)
         let far = try await ShapedRoute(upstreamPort: lab.httpProxy.port, megabytesPerSecond: 2, rttMilliseconds: 300, in: scratch)
-        let layout = try lab.makeImage(layers: [24_000_000], seed: seed, content: .incompressible, gzipLevel: 1)
+        let layout = try lab.makeImage(layers: sizes, seed: seed, content: .incompressible, gzipLevel: 1)
         _ = try lab.push(layout, "wan/\(name)", tag: "1")
         let vantages = try lab.vantagesFile(
             extra: RouteSpreadTests.vantages([("first", first.url(scheme: "http")), ("second", second.url(scheme: "socks5h")), ("far", far.url(scheme: "http"))]), includeStandard: false)
-        let layer = try #require(layout.images.first?.layers.first)
-        return Setup(lab: lab, proxy: proxy, routes: [first, second, far], layout: layout, vantages: vantages, layer: layer.digest, size: Int(layer.size))
+        let layers = try #require(layout.images.first?.layers)
+        let layer = try #require(layers.max { $0.size < $1.size })
+        return Setup(lab: lab, proxy: proxy, routes: [first, second, far], layout: layout, vantages: vantages, layer: layer.digest, size: layer.size, layers: layers)
     }
 
-    static func pull(_ setup: Setup, _ name: String) throws -> (run: ThreeTofuCLI.Result, archive: String) {
+    static func pull(_ setup: Setup, _ name: String, timeout: Duration = .seconds(600)) throws -> (run: ThreeTofuCLI.Result, archive: String) {
         let archive = setup.lab.home.file("\(name).tar")
         let run = try setup.lab.run([
             "pull", "\(setup.proxy.host)/wan/\(name):1", "--output", archive, "--vantages", setup.vantages, "--json", "--insecure-registry", setup.proxy.host,
-        ])
+        ], timeout: timeout)
         return (run, archive)
     }
 
@@ -98,5 +104,71 @@ import TestSupport
     /// not committed; the first route's download completes the layer.
     @Test func aTailWithAWrongByteIsNeverCommitted() async throws {
         try await Self.expectTheTailUnused(.flipRangedByte, name: "flipped", seed: 47)
+    }
+
+    /// A split whose head download is cut before the split point k, with both routes measured
+    /// before the split: two small layers come first in the writer's order (smallest first), the
+    /// smallest over "first" (preferred: "second" answers later, its round trip being longer),
+    /// the next over "second" to measure its pace; "first" then takes the large layer and
+    /// "second", idle and measured, splits it (no split on a guessed pace, which
+    /// `RoutePlanner.reconsiderGuessedSplits` may cancel before anything is cut). The registry's
+    /// front cuts the head's body at 40 % (c), well before k (~65 %) and well after the split
+    /// (~15 %); the split's tail request is the ranged one not from c, a resume's is from c.
+    /// `resumeRefused`: the head's resume from c gets a 403, so the head download fails before k.
+    static func expectTheHeadCutBeforeTheSplitPoint(name: String, seed: Int, resumeRefused: Bool) async throws {
+        let setup = try await Self.setUp(name, seed: seed, layers: [1_500_000, 2_000_000, 24_000_000], secondRTT: 80)
+        defer { setup.stop() }
+        let cut = 0.4
+        // As the proxy computes it: int(total * fraction).
+        let c = Int(Double(setup.size) * cut)
+        var faults: [FaultProxy.Fault] = [.init(path: "/blobs/\(setup.layer)", range: "^$", times: 1, .cutBody(fraction: cut))]
+        if resumeRefused {
+            faults.append(.init(path: "/blobs/\(setup.layer)", range: "^bytes=\(c)-$", times: 1, .status(403)))
+        }
+        try setup.proxy.inject(faults)
+        // A blob that never goes back to a route would leave the fetch waiting for ever.
+        let (run, archive) = try Self.pull(setup, name, timeout: .seconds(60))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try archiveBlobsMatchTheirNames(archive) == [])
+        #expect(try Shell.run(["skopeo", "inspect", "docker-archive:\(archive)"]).status == 0)
+
+        let requests = setup.proxy.requests().filter { $0.path.hasSuffix("/blobs/\(setup.layer)") }
+        let log = requests.map { "\($0.fault) \($0.range ?? "-")" }.joined(separator: ", ")
+        #expect(requests.first?.range == nil && requests.first?.fault == "cut", "the head's request was cut: \(log)")
+        let tails = requests.indices.filter { requests[$0].rangeStart.map { $0 != c } ?? false }
+        let resumes = requests.indices.filter { requests[$0].rangeStart == c }
+        try #require(tails.count == 1, "one split, its tail asked for once: \(log)")
+        let tail = tails[0]
+        let k = try #require(requests[tail].rangeStart)
+        #expect(c < k, "the head was cut at \(c), before the split point \(k): \(log)")
+        // The split was made before the cut: the tail's request came before any resume.
+        #expect(!resumes.isEmpty && resumes.allSatisfy { $0 > tail }, "the head resumed from the cut after the split: \(log)")
+
+        let (summary, carried) = try RouteSpreadTests.routesCarried(run.stdout)
+        let sizes = setup.layers.map(\.size).sorted()
+        print("RouteSplitTests \(name): cut at \(c), layer requests [\(log)], carried \(carried), received \(summary["bytesReceived"] ?? "?")")
+        if resumeRefused {
+            // The head failed at c: "first" is dropped, the split fails without dropping "second"
+            // (its tail's bytes are not used), and the layer goes back to "second", which resumes
+            // the head's partial file from c.
+            #expect(resumes.map { requests[$0].fault } == ["status", "-"], "the refused resume, then the one that brought the rest: \(log)")
+            #expect(carried == ["first": sizes[0], "second": sizes[1] + setup.size - c], "\(carried); k \(k), c \(c)")
+        } else {
+            // The head resumed from c and reached k: the split landed, "first" counted up to k.
+            #expect(resumes.map { requests[$0].fault } == ["-"], "one resume of the head: \(log)")
+            #expect(carried == ["first": sizes[0] + k, "second": sizes[1] + setup.size - k], "\(carried); k \(k), c \(c)")
+            #expect(summary["bytesReceived"] as? Int == sizes.reduce(0, +))
+        }
+        #expect(summary["layersDownloaded"] as? Int == 3)
+    }
+
+    /// The head is cut before k and resumed (the transport's own retry, from c): the split lands.
+    @Test func aHeadCutBeforeTheSplitPointResumesAndTheSplitLands() async throws {
+        try await Self.expectTheHeadCutBeforeTheSplitPoint(name: "headcut", seed: 53, resumeRefused: false)
+    }
+
+    /// The head download fails before k: nothing joined is committed, the layer still lands.
+    @Test func aHeadThatFailsBeforeTheSplitPointLeavesTheLayerToTheOtherRoute() async throws {
+        try await Self.expectTheHeadCutBeforeTheSplitPoint(name: "headfails", seed: 59, resumeRefused: true)
     }
 }

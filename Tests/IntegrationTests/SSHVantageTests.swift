@@ -12,17 +12,18 @@ import TestSupport
 struct SSHVantageTests {
     static let repository = "ssh/app"
 
-    static func sshVantage(_ name: String, _ server: SSHServer, knownHosts: String? = nil, identity: String? = nil) -> String {
+    /// `port`: where the vantage connects when not to sshd itself (a relay in front of it).
+    static func sshVantage(_ name: String, _ server: SSHServer, knownHosts: String? = nil, identity: String? = nil, port: Int? = nil, agent: String = "curl") -> String {
         """
         [[vantage]]
         name = "\(name)"
         kind = "ssh"
         host = "\(server.host)"
-        port = \(server.port)
+        port = \(port ?? server.port)
         user = "\(server.user)"
         identity = "\(identity ?? server.userKeyPath)"
         known_hosts = "\(knownHosts ?? server.knownHostsPath)"
-        agent = "curl"
+        agent = "\(agent)"
 
         """
     }

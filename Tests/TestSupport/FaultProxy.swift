@@ -49,16 +49,20 @@ public final class FaultProxy: Sendable {
     }
 
     /// `action` for the first `times` requests (`nil`: all) whose path matches the regular
-    /// expression `path` (python `re.search`) and whose method is `method` (nil: any).
+    /// expression `path` (python `re.search`), whose method is `method` (nil: any) and, with
+    /// `range`, whose Range header matches that regular expression ("" when there is none:
+    /// `"^$"` picks the requests without a range, `"^bytes=100-$"` a resume from byte 100).
     public struct Fault: Sendable {
         public var path: String
         public var method: String?
+        public var range: String?
         public var times: Int?
         public var action: Action
 
-        public init(path: String, method: String? = "GET", times: Int? = 1, _ action: Action) {
+        public init(path: String, method: String? = "GET", range: String? = nil, times: Int? = 1, _ action: Action) {
             self.path = path
             self.method = method
+            self.range = range
             self.times = times
             self.action = action
         }
@@ -72,6 +76,12 @@ public final class FaultProxy: Sendable {
         public var fault: String
         public var range: String?
         public var hadAuthorization: Bool
+
+        /// N of a Range "bytes=N-" (the one form 3tofu sends); nil for none or another form.
+        public var rangeStart: Int? {
+            guard let range, range.hasPrefix("bytes="), range.hasSuffix("-") else { return nil }
+            return Int(range.dropFirst("bytes=".count).dropLast())
+        }
     }
 
     public let port: Int
@@ -130,6 +140,7 @@ public final class FaultProxy: Sendable {
         let entries: [[String: Any]] = faults.map { fault in
             var entry: [String: Any] = ["path": fault.path, "action": fault.action.json]
             if let method = fault.method { entry["method"] = method }
+            if let range = fault.range { entry["range"] = range }
             if let times = fault.times { entry["times"] = times }
             return entry
         }
@@ -179,7 +190,7 @@ public final class FaultProxy: Sendable {
         state = {"generation": None, "faults": [], "used": []}
         HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
 
-        def pick(method, path):
+        def pick(method, path, rng):
             with lock:
                 try:
                     with open(config_path) as f:
@@ -192,6 +203,8 @@ public final class FaultProxy: Sendable {
                     if fault.get("method") not in (None, method):
                         continue
                     if not re.search(fault["path"], path):
+                        continue
+                    if "range" in fault and not re.search(fault["range"], rng):
                         continue
                     times = fault.get("times")
                     if times is not None and state["used"][i] >= times:
@@ -224,7 +237,7 @@ public final class FaultProxy: Sendable {
                 self.close_connection = True
 
             def handle_any(self):
-                action = pick(self.command, self.path)
+                action = pick(self.command, self.path, (self.headers.get("Range") or "").replace(" ", ""))
                 kind = action["kind"] if action else "-"
                 record(self.command, self.path, kind, self.headers)
                 if kind == "status":
