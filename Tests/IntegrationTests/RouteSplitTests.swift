@@ -31,13 +31,17 @@ import TestSupport
     /// at 4 MB/s: 4 s over the first alone. A third vantage ("far", 2 MB/s, 300 ms round trip)
     /// makes the three the default policy needs. `secondRTT`: the second route's round trip (a
     /// longer one makes it answer after "first", so "first" is the fetch's preferred route).
-    static func setUp(_ name: String, seed: Int, layers sizes: [Int] = [24_000_000], secondRTT: Double = 20) async throws -> Setup {
+    /// `farRTT`: the third's (a vantage that answers after the downloads began joins their routes,
+    /// `EarlyLayers`; a long one keeps it out of a split made before it answers).
+    static func setUp(
+        _ name: String, seed: Int, layers sizes: [Int] = [24_000_000], secondRTT: Double = 20, farRTT: Double = 300
+    ) async throws -> Setup {
         let lab = try await Lab()
         let proxy = try await FaultProxy(upstream: lab.registry.baseURL.absoluteString)
         let scratch = try TemporaryDirectory(prefix: "split")
         let first = try await ShapedRoute(upstreamPort: lab.httpProxy.port, megabytesPerSecond: 6, rttMilliseconds: 20, in: scratch)
         let second = try await ShapedRoute(upstreamPort: lab.socksProxy.port, megabytesPerSecond: 4, rttMilliseconds: secondRTT, in: scratch)
-        let far = try await ShapedRoute(upstreamPort: lab.httpProxy.port, megabytesPerSecond: 2, rttMilliseconds: 300, in: scratch)
+        let far = try await ShapedRoute(upstreamPort: lab.httpProxy.port, megabytesPerSecond: 2, rttMilliseconds: farRTT, in: scratch)
         let layout = try lab.makeImage(layers: sizes, seed: seed, content: .incompressible, gzipLevel: 1)
         _ = try lab.push(layout, "wan/\(name)", tag: "1")
         let vantages = try lab.vantagesFile(
@@ -116,7 +120,8 @@ import TestSupport
     /// (~15 %); the split's tail request is the ranged one not from c, a resume's is from c.
     /// `resumeRefused`: the head's resume from c gets a 403, so the head download fails before k.
     static func expectTheHeadCutBeforeTheSplitPoint(name: String, seed: Int, resumeRefused: Bool) async throws {
-        let setup = try await Self.setUp(name, seed: seed, layers: [1_500_000, 2_000_000, 24_000_000], secondRTT: 80)
+        // "far" answers at 2.4 s (two of its round trips through the HTTP proxy), after the split.
+        let setup = try await Self.setUp(name, seed: seed, layers: [1_500_000, 2_000_000, 24_000_000], secondRTT: 80, farRTT: 1200)
         defer { setup.stop() }
         let cut = 0.4
         // As the proxy computes it: int(total * fraction).
