@@ -4,7 +4,8 @@
 /// download, the time) and carries out the actions; this decides.
 ///
 /// - Each route's pace is measured during the run: the bytes it brought over the time it had
-///   downloads running (request latency included), and its latency as the quickest first byte.
+///   downloads running (request latency included), and its latency as the quickest first byte
+///   (seen at a look, or, for a blob that landed between looks, its whole download's time).
 /// - A route with no pace yet takes one blob to measure it: the preferred route (index 0), or any
 ///   route when nothing runs, the first blob in the writer's order; any other route the smallest
 ///   blob waiting, only while at least two wait (never the last one), and only from `probeAfter`
@@ -244,6 +245,11 @@ struct RoutePlanner: Sendable, Equatable {
             }
             let grown = received - running[index].bytes
             if grown > 0 { routes[route].bytes += grown }
+            // Its first byte came no later than now: a small blob lands between two looks, so
+            // this is the only measure of latency a route of small blobs gets (without one it
+            // would never run a download beside another, one round trip per blob).
+            let took = now - running[index].startedAt
+            if received > 0, took > 0, took < routes[route].latency ?? .infinity { routes[route].latency = took }
             running.remove(at: index)
         }
         routes[route].carried += max(0, received)

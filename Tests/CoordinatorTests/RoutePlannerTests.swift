@@ -527,6 +527,25 @@ import Testing
         }
         #expect(planner.routes[1].alive)
     }
+    @Test func smallBlobsThatLandBetweenLooksGiveTheirRouteALatencyAndItOverlapsTheNext() {
+        // Blobs of 100 KB over a 20 ms route: each lands 28 ms after its request, before any look
+        // sees a byte of it. (The second route never probes here: `probeAfter` is far off.)
+        var planner = RoutePlanner(sizes: Array(repeating: 100_000, count: 12), routes: 2, probeAfter: 60)
+        var time = 0.0
+        var item = 0
+        for _ in 0..<4 {
+            #expect(planner.decide() == [.start(item: item, route: 0)], "one at a time while the route has no pace")
+            time += 0.028
+            _ = planner.tick(time)
+            _ = planner.finished(item: item, route: 0, received: 100_000)
+            item += 1
+        }
+        #expect(abs((planner.routes[0].latency ?? 1) - 0.028) < 1e-9, "the quickest landing is the latency's measure")
+        // 0.112 s of downloads: a pace, and a running blob's rest (100 KB) ends before a new
+        // request's first byte would come: the next one starts beside it.
+        #expect(planner.decide() == [.start(item: 4, route: 0), .start(item: 5, route: 0)])
+    }
+
     // MARK: a route that joins while the fetch runs
 
     @Test func aRouteThatJoinsLateMeasuresItselfOnASmallBlobOnly() {
