@@ -2,6 +2,7 @@
 #define THREETOFU_CCURL_SHIM_H
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -103,35 +104,63 @@ static inline CURLcode tofu_getinfo_certinfo(CURL *handle, struct curl_certinfo 
 
 typedef struct {
     curl_socket_t sockets[TOFU_TRACKED_SOCKETS];
+    /* Held to change the set and by tofu_socket_set_interrupt (another thread): a socket is
+       closed only with it held, so an interrupt never reaches a descriptor number reused since. */
+    pthread_mutex_t lock;
 } tofu_socket_set;
 
 static inline void tofu_socket_set_init(tofu_socket_set *set) {
     for (int index = 0; index < TOFU_TRACKED_SOCKETS; index++) {
         set->sockets[index] = CURL_SOCKET_BAD;
     }
+    pthread_mutex_init(&set->lock, NULL);
+}
+
+static inline void tofu_socket_set_destroy(tofu_socket_set *set) {
+    pthread_mutex_destroy(&set->lock);
 }
 
 static int tofu_socket_opened(void *userdata, curl_socket_t socket, curlsocktype purpose) {
     tofu_socket_set *set = userdata;
     if (purpose == CURLSOCKTYPE_IPCXN) {
+        pthread_mutex_lock(&set->lock);
         for (int index = 0; index < TOFU_TRACKED_SOCKETS; index++) {
             if (set->sockets[index] == CURL_SOCKET_BAD) {
                 set->sockets[index] = socket;
                 break;
             }
         }
+        pthread_mutex_unlock(&set->lock);
     }
     return CURL_SOCKOPT_OK;
 }
 
 static int tofu_socket_closing(void *userdata, curl_socket_t socket) {
     tofu_socket_set *set = userdata;
+    pthread_mutex_lock(&set->lock);
     for (int index = 0; index < TOFU_TRACKED_SOCKETS; index++) {
         if (set->sockets[index] == socket) {
             set->sockets[index] = CURL_SOCKET_BAD;
         }
     }
-    return close(socket);
+    int result = close(socket);
+    pthread_mutex_unlock(&set->lock);
+    return result;
+}
+
+/*
+ * From any thread: shuts every connection of the handle down (not closed: libcurl closes them),
+ * so a transfer blocked waiting for bytes wakes at once and fails. libcurl's progress callback,
+ * which sees a cancellation, runs only when bytes move or about once a second while none do.
+ */
+static inline void tofu_socket_set_interrupt(tofu_socket_set *set) {
+    pthread_mutex_lock(&set->lock);
+    for (int index = 0; index < TOFU_TRACKED_SOCKETS; index++) {
+        if (set->sockets[index] != CURL_SOCKET_BAD) {
+            (void)shutdown(set->sockets[index], SHUT_RDWR);
+        }
+    }
+    pthread_mutex_unlock(&set->lock);
 }
 
 /* The set must outlive the handle: libcurl closes cached connections in curl_easy_cleanup. */

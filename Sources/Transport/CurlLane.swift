@@ -37,7 +37,14 @@ final class CurlLane: @unchecked Sendable {
     deinit {
         curl_easy_cleanup(handle)
         errorBuffer.deallocate()
+        tofu_socket_set_destroy(sockets)
         sockets.deallocate()
+    }
+
+    /// From any thread: the running transfer's connections are shut down, so a transfer waiting
+    /// for bytes ends at once (its cancellation flag set first makes that a cancellation).
+    func interrupt() {
+        tofu_socket_set_interrupt(sockets)
     }
 
     /// Runs one exchange to completion. Call only on `queue`.
@@ -199,7 +206,8 @@ final class CurlLane: @unchecked Sendable {
         let code = withExtendedLifetime(context) { curl_easy_perform(handle) }
         context.restoreLowWater()
 
-        if code == CURLE_ABORTED_BY_CALLBACK, cancellation.isCancelled {
+        // Aborted by the progress callback, or woken by `interrupt` (a receive or send error).
+        if code != CURLE_OK, cancellation.isCancelled {
             context.closeFile()
             return .failure(CancellationError())
         }

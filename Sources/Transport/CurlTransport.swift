@@ -45,6 +45,7 @@ public final class CurlTransport: HTTPTransport, Sendable {
             }
         } onCancel: {
             cancellation.cancel()
+            lane.interrupt()
         }
         await pool.release(lane)
         return try result.get()

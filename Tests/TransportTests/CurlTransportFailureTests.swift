@@ -66,6 +66,26 @@ struct CurlTransportFailureTests {
         }
     }
 
+    @Test("cancelling a transfer that waits for its first byte closes its connection at once")
+    func cancellationWhileNoByteComes() async throws {
+        let transport = try CurlTransport(configuration: TransportConfiguration(lowSpeedLimit: 1024, lowSpeedTime: 3600))
+        try await FixtureHTTPServer.with { server in
+            let url = server.url("/silent")
+            let task = Task { try await transport.perform(HTTPRequest(url: url), into: .discard) }
+            _ = try #require(try await server.silentRequestAt())
+            let cancelledAt = Date().timeIntervalSince1970
+            task.cancel()
+            let result = await task.result
+            // The cancel shuts the connection down as it is made (`CurlLane.interrupt`): the server
+            // sees it close at once, where libcurl's own look at the cancellation flag, while no
+            // byte moves, comes only at its next idle tick (~0.1 s with libcurl 7.88). Measured by
+            // the server, free of this test's scheduling.
+            let closedAt = try #require(try await server.silentClientClosedAt())
+            #expect(closedAt - cancelledAt < 0.06, "the server saw the client leave \(closedAt - cancelledAt) s after the cancel")
+            #expect(throws: CancellationError.self) { try result.get() }
+        }
+    }
+
     @Test("only http and https URLs are fetched", arguments: ["ftp://127.0.0.1/x", "file:///etc/passwd", "gopher://127.0.0.1/"])
     func unsupportedScheme(url: String) async throws {
         let transport = try CurlTransport(configuration: TransportConfiguration())

@@ -52,6 +52,15 @@ final class FixtureHTTPServer: @unchecked Sendable {
         try await firstTime(in: "slow-closed", timeout: timeout)
     }
 
+    /// When /silent got its request, and when its client went away; nil if not within `timeout`.
+    func silentRequestAt(timeout: Duration = .seconds(60)) async throws -> Double? {
+        try await firstTime(in: "silent-started", timeout: timeout)
+    }
+
+    func silentClientClosedAt(timeout: Duration = .seconds(60)) async throws -> Double? {
+        try await firstTime(in: "silent-closed", timeout: timeout)
+    }
+
     /// When /slow started answering a request; nil if none came within `timeout`.
     func slowRequestStartedAt(timeout: Duration = .seconds(60)) async throws -> Double? {
         try await firstTime(in: "slow-started", timeout: timeout)

@@ -130,6 +130,20 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
+        elif parts[0] == "silent":
+            # /silent: no answer at all (a route whose first byte is long in coming); records when
+            # the request came and when the client went away (its end of the connection closed).
+            with open(os.path.join(ROOT, "silent-started"), "a") as log:
+                log.write(f"{time.time()}\n")
+            self.connection.settimeout(60)
+            try:
+                while self.connection.recv(1024):
+                    pass
+            except OSError:
+                pass
+            with open(os.path.join(ROOT, "silent-closed"), "a") as log:
+                log.write(f"{time.time()}\n")
+            self.close_connection = True
         elif parts[0] == "slow":
             with open(os.path.join(ROOT, "slow-started"), "a") as log:
                 log.write(f"{time.time()}\n")
