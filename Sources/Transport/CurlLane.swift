@@ -102,6 +102,7 @@ final class CurlLane: @unchecked Sendable {
         _ request: HTTPRequest, destination: BodyDestination, settings: CurlSettings, context: CurlTransferContext, lists: inout OptionLists
     ) -> String? {
         curl_easy_reset(handle)
+        tofu_socket_set_rearm(sockets)
         errorBuffer.update(repeating: 0, count: errorBufferSize)
         let contextPointer = Unmanaged.passUnretained(context).toOpaque()
         let handle = self.handle
@@ -206,8 +207,9 @@ final class CurlLane: @unchecked Sendable {
         let code = withExtendedLifetime(context) { curl_easy_perform(handle) }
         context.restoreLowWater()
 
-        // Aborted by the progress callback, or woken by `interrupt` (a receive or send error).
-        if code != CURLE_OK, cancellation.isCancelled {
+        // Aborted by the progress callback, or woken by `interrupt` (an error, or an end of file
+        // that may look like the end of a body without a length): a cancellation either way.
+        if cancellation.isCancelled {
             context.closeFile()
             return .failure(CancellationError())
         }
