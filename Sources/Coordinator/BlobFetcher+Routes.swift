@@ -65,7 +65,8 @@ extension BlobFetcher {
         /// the network), or another run's had (`received` 0).
         /// `splitFrom`: a split's tail landed, with the head route's bytes before it.
         case landed(item: Int, route: Int, received: Int64, resumed: Bool, elsewhere: Bool, splitFrom: Int64? = nil)
-        /// `brought`: bytes the download left in the blob's partial file (for a download handed over).
+        /// `brought`: bytes the download left in the blob's partial file (counted for its route if a
+        /// download that resumes the file lands the blob).
         case failed(item: Int, route: Int, reason: String, cancelled: Bool, brought: Int64 = 0)
         case look
         /// Another agreeing route joins (`RouteJoins`); nil: no more will.
@@ -96,8 +97,10 @@ extension BlobFetcher {
             return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         }
         var tasks: [Key: (task: Task<RouteStep, Never>, progress: RouteDownloadProgress)] = [:]
-        /// Downloads handed over to a quicker route: what they brought stays in the partial file.
-        var handedOver: Set<Key> = []
+        /// Per blob: bytes downloads that ended short (handed over, failed, dropped) left in its
+        /// partial file, by route. Counted once a download that resumed that file lands the blob;
+        /// dropped if the blob lands otherwise (a hedge's copy from byte 0, a 200 answer to the range).
+        var leftInPartial: [Int: [(route: Int, bytes: Int64)]] = [:]
         /// Splits running: the head's route and where its download began in the blob.
         var splits: [Int: (head: Int, headStart: Int64)] = [:]
         var failures: [String] = []
@@ -134,7 +137,6 @@ extension BlobFetcher {
                         tasks[Key(item: item, route: route)] = (task, progress)
                         group.addTask { await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() } }
                     case .handOver(let item, let route):
-                        handedOver.insert(Key(item: item, route: route))
                         tasks[Key(item: item, route: route)]?.task.cancel()
                     }
                 }
@@ -161,7 +163,18 @@ extension BlobFetcher {
                 case .landed(let item, let route, let received, let resumed, let elsewhere, let splitFrom):
                     tasks[Key(item: item, route: route)] = nil
                     let first = !planner.done.contains(item)
-                    if received > 0 { stats.bytesByRoute[routes[route].name, default: 0] += received }
+                    // Only the copy that completed the blob counts (a second copy's bytes are not used).
+                    if first, !elsewhere, received > 0 { stats.bytesByRoute[routes[route].name, default: 0] += received }
+                    // The file it completed held what earlier downloads left: a resumed download's, or a
+                    // split's head that resumed one (its bytes before the split are in the tail's file).
+                    let completedEarlierBytes = resumed || (splitFrom != nil && (splits[item]?.headStart ?? 0) > 0)
+                    if first, completedEarlierBytes, !elsewhere {
+                        for earlier in leftInPartial[item] ?? [] {
+                            stats.bytesByRoute[routes[earlier.route].name, default: 0] += earlier.bytes
+                            stats.bytesReceived += earlier.bytes
+                        }
+                    }
+                    if first { leftInPartial[item] = nil }
                     if first, let splitFrom, let head = splits[item] {
                         // The tail's file begins with the head route's bytes up to the split.
                         let headBytes = max(0, splitFrom - head.headStart)
@@ -180,10 +193,9 @@ extension BlobFetcher {
                     carry(planner.finished(item: item, route: route, received: received))
                 case .failed(let item, let route, let reason, let cancelled, let brought):
                     tasks[Key(item: item, route: route)] = nil
-                    if handedOver.remove(Key(item: item, route: route)) != nil, brought > 0 {
+                    if brought > 0, !planner.done.contains(item) {
                         // The route that resumes the partial file counts only what it brings.
-                        stats.bytesByRoute[routes[route].name, default: 0] += brought
-                        stats.bytesReceived += brought
+                        leftInPartial[item, default: []].append((route, brought))
                     }
                     if !cancelled { failures.append(reason) }
                     carry(planner.failed(item: item, route: route, reason: reason, dropRoute: !cancelled))

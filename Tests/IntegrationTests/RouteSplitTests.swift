@@ -155,9 +155,10 @@ import TestSupport
         if resumeRefused {
             // The head failed at c: "first" is dropped, the split fails without dropping "second"
             // (its tail's bytes are not used), and the layer goes back to "second", which resumes
-            // the head's partial file from c.
+            // the head's partial file from c: the c bytes count for "first", the rest for "second".
             #expect(resumes.map { requests[$0].fault } == ["status", "-"], "the refused resume, then the one that brought the rest: \(log)")
-            #expect(carried == ["first": sizes[0], "second": sizes[1] + setup.size - c], "\(carried); k \(k), c \(c)")
+            #expect(carried == ["first": sizes[0] + c, "second": sizes[1] + setup.size - c], "\(carried); k \(k), c \(c)")
+            #expect(summary["bytesReceived"] as? Int == sizes.reduce(0, +))
         } else {
             // The head resumed from c and reached k: the split landed, "first" counted up to k.
             #expect(resumes.map { requests[$0].fault } == ["-"], "one resume of the head: \(log)")
