@@ -10,8 +10,9 @@ import Synchronization
 /// Once two vantages have answered with the same observation (the same manifest, config and
 /// layers) and the others are still answering `grace` after the resolution began, the config and
 /// the layers they agree on start downloading from those two routes (this machine's first), while
-/// the slower vantages answer; each vantage that answers the same afterwards joins the routes the
-/// layers are spread over (`RouteJoins`), so on agreement every agreeing route carries bytes.
+/// the slower vantages answer; each vantage that answers the same afterwards is one more route
+/// for them (before the downloads begin, a source like the first two; after, it joins the running
+/// fetch, `RouteJoins`, and may carry bytes once measured).
 /// (When every vantage answers within the grace, as on a LAN, nothing starts early: the delivery
 /// then streams each layer from its download into the archive, which an early download, made
 /// before the archive's writer exists, cannot do.) Each download goes into the
@@ -51,7 +52,7 @@ final class EarlyLayers: Sendable {
         var downloads: Task<BlobFetcher.Statistics, Never>?
         /// What the downloads are for, and the vantages they come from (or joined).
         var agreed: ObservedImage?
-        var routes: Set<String> = []
+        var sources: [BlobFetcher.Source] = []
         /// The grace is over and the downloads began.
         var began = false
         var stopping = false
@@ -63,7 +64,7 @@ final class EarlyLayers: Sendable {
     let store: ContentStore
     let reference: ImageReference
     /// When the resolution began (this was made just before): the grace counts from then.
-    let began = ContinuousClock.now
+    let resolutionStart = ContinuousClock.now
     /// Agreeing vantages that answer after the downloads began.
     private let joins = RouteJoins()
     /// Progress of the early downloads (each layer started, its bytes, verified), without the
@@ -94,40 +95,45 @@ final class EarlyLayers: Sendable {
     /// A vantage answered: once `agreeingAnswers` answers are the same, the downloads start: the
     /// config first (small, and else the one exchange left between the verdict and the writer,
     /// `ImageConfig`, which finds it in the store), then the layers. A later answer that is the
-    /// same joins the layers' routes.
+    /// same is one more route for them (a source before they begin, else it joins them).
     func answered(_ vantage: VantageClient, observed: ObservedImage, config: Descriptor, layers: [Descriptor]) {
         state.withLock { state in
             guard !state.stopping else { return }
             if let agreed = state.agreed {
-                if observed == agreed, state.routes.insert(vantage.spec.name).inserted {
+                guard observed == agreed, !state.sources.contains(where: { $0.name == vantage.spec.name }) else { return }
+                if state.began {
+                    state.sources.append((vantage.spec.name, vantage.client))
                     joins.add((vantage.spec.name, vantage.client))
+                    return
                 }
-                return
             }
             state.answers.append(Answer(name: vantage.spec.name, isLocal: vantage.spec.kind == .local, observed: observed))
             state.clients[vantage.spec.name] = vantage.client
             guard let names = Self.sources(state.answers) else { return }
-            let sources = names.compactMap { name in state.clients[name].map { (name: name, client: $0) } }
+            state.sources = names.compactMap { name in state.clients[name].map { (name: name, client: $0) } }
+            // An answer that agrees during the grace is one more source (this machine's first).
+            guard state.agreed == nil else { return }
             state.agreed = observed
-            state.routes = Set(names)
             let events = self.events
             let layerEvents: PullEventSink = { [self] event in
                 if case .blobFinished = event { committed() }
                 events?(event)
             }
-            // Every layer in one fetch over the agreeing routes (at least `agreeingAnswers`), spread
-            // by what each is measured to deliver (`RoutePlanner`, which also runs small layers
-            // side by side on a route); on agreement it runs to its end (`drain`), else it is cancelled.
-            var fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: Self.concurrency, events: layerEvents)
-            fetcher.joins = joins
-            // The config is no layer: no progress events for it.
-            let configFetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil)
             let ordered = LayerOrder.forWriting(layers)
-            let start = began + Self.grace
+            let start = resolutionStart + Self.grace
+            let (store, reference, joins) = (self.store, self.reference, self.joins)
             state.downloads = Task {
                 try? await Task.sleep(until: start)
-                guard self.begin() else { return BlobFetcher.Statistics() }
-                // Not counted with the layers' bytes, as the delivery's config fetch is not.
+                guard let sources = self.begin() else { return BlobFetcher.Statistics() }
+                // Every layer in one fetch over the agreeing routes (at least `agreeingAnswers`),
+                // spread by what each is measured to deliver (`RoutePlanner`, which also runs small
+                // layers side by side on a route); on agreement it runs to its end (`drain`), else
+                // it is cancelled.
+                var fetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: Self.concurrency, events: layerEvents)
+                fetcher.joins = joins
+                // The config is no layer: no progress events for it. Not counted with the layers'
+                // bytes, as the delivery's config fetch is not.
+                let configFetcher = BlobFetcher(store: store, sources: sources, reference: reference, concurrency: 1, events: nil)
                 _ = try? await configFetcher.fetch([config])
                 return (try? await fetcher.fetch(ordered)) ?? BlobFetcher.Statistics()
             }
@@ -144,12 +150,13 @@ final class EarlyLayers: Sendable {
         return (agreeing.filter(\.isLocal) + agreeing.filter { !$0.isLocal }).map(\.name)
     }
 
-    /// Whether the downloads may begin (the verdict is still out); they have once it says so.
-    private func begin() -> Bool {
+    /// The routes the downloads begin with, if they may (the verdict is still out: nil if it is
+    /// in); they have begun once it says so, and later agreeing answers join them.
+    private func begin() -> [BlobFetcher.Source]? {
         state.withLock { state in
-            guard !state.stopping else { return false }
+            guard !state.stopping else { return nil }
             state.began = true
-            return true
+            return state.sources
         }
     }
 
